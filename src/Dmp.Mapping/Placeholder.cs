@@ -1,0 +1,1 @@
+namespace Dmp.Mapping;
