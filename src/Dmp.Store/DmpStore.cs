@@ -1,0 +1,56 @@
+using Dmp.Store.Blobs;
+using Dmp.Store.Inbox;
+using Dmp.Store.Sql;
+
+namespace Dmp.Store;
+
+/// <summary>The opened store: migrated database, blob store, inbox writer, queries and processing.</summary>
+public sealed class DmpStore : IAsyncDisposable
+{
+    private DmpStore(
+        StoreOptions options, StoreConnectionFactory connections, IBlobStore blobs, IReadOnlyList<int> appliedMigrations)
+    {
+        Options = options;
+        Connections = connections;
+        Blobs = blobs;
+        AppliedMigrations = appliedMigrations;
+        Writer = new InboxWriter(connections, blobs, options);
+        Queries = new InboxQueries(connections, blobs);
+        Processing = new InboxProcessing(connections, blobs);
+    }
+
+    public StoreOptions Options { get; }
+    public StoreConnectionFactory Connections { get; }
+    public IBlobStore Blobs { get; }
+    public InboxWriter Writer { get; }
+    public InboxQueries Queries { get; }
+    public InboxProcessing Processing { get; }
+
+    /// <summary>Migration versions applied by this open (empty when the schema was current).</summary>
+    public IReadOnlyList<int> AppliedMigrations { get; }
+
+    /// <summary>
+    /// Validates the options, creates the data folder, applies pending migrations and starts the inbox writer.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The options are invalid or name a provider not in this build.</exception>
+    public static async Task<DmpStore> OpenAsync(
+        StoreOptions store, BlobOptions blobs, string dataDir, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(blobs);
+        ArgumentException.ThrowIfNullOrWhiteSpace(dataDir);
+        var errors = store.Validate().Concat(blobs.Validate()).ToList();
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException(string.Join(Environment.NewLine, errors));
+        }
+
+        Directory.CreateDirectory(dataDir);
+        var connections = StoreConnectionFactory.Create(store, dataDir);
+        var blobStore = new FolderBlobStore(blobs.ResolvePath(dataDir));
+        var applied = await new MigrationRunner(connections).ApplyAsync(cancellationToken).ConfigureAwait(false);
+        return new DmpStore(store, connections, blobStore, applied);
+    }
+
+    public ValueTask DisposeAsync() => Writer.DisposeAsync();
+}

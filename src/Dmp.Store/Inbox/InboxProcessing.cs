@@ -1,0 +1,274 @@
+using System.Data.Common;
+using Dapper;
+using Dmp.Store.Blobs;
+using Dmp.Store.Sql;
+
+namespace Dmp.Store.Inbox;
+
+/// <summary>
+/// The work side of the inbox: hands accepted messages to the processing worker in arrival order
+/// and records what became of them.
+/// </summary>
+/// <remarks>
+/// Claims are leases held in this process only (the SQLite deployment runs one worker; a crash
+/// simply leaves the messages <c>accepted</c> to be claimed again). A sender with a claimed,
+/// not yet completed message is skipped by later claims, so one sender's messages are never
+/// processed out of order or twice at once.
+/// </remarks>
+public sealed class InboxProcessing
+{
+    private const string PendingColumns =
+        """
+        id AS Id, channel AS Channel, sender AS Sender, control_id AS ControlId, message_type AS MessageType,
+        file_name AS FileName, remote_endpoint AS RemoteEndpoint, raw AS Raw, blob_key AS BlobKey, length AS Length,
+        received_at AS ReceivedAt, warnings AS Warnings
+        """;
+
+    private readonly StoreConnectionFactory _connections;
+    private readonly IBlobStore _blobs;
+    private readonly SemaphoreSlim _claimGate = new(1, 1);
+    private readonly Lock _leaseGate = new();
+    private readonly Dictionary<long, string> _claimed = [];
+    private readonly Dictionary<string, int> _busySenders = new(StringComparer.Ordinal);
+
+    public InboxProcessing(StoreConnectionFactory connections, IBlobStore blobs)
+    {
+        ArgumentNullException.ThrowIfNull(connections);
+        ArgumentNullException.ThrowIfNull(blobs);
+        _connections = connections;
+        _blobs = blobs;
+    }
+
+    /// <summary>Messages claimed and not yet completed.</summary>
+    public int InFlight
+    {
+        get
+        {
+            lock (_leaseGate)
+            {
+                return _claimed.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Up to <paramref name="max"/> of the oldest accepted messages, ordered by id, from senders
+    /// with nothing in flight. Process each sender's messages in the order given.
+    /// </summary>
+    public async Task<IReadOnlyList<PendingMessage>> ClaimAsync(int max, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        await _claimGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            string[] busy;
+            lock (_leaseGate)
+            {
+                busy = [.. _busySenders.Keys];
+            }
+
+            var sql = $"SELECT {PendingColumns} FROM inbound_message WHERE status = @Accepted"
+                + (busy.Length > 0 ? " AND sender NOT IN @Busy" : "")
+                + " ORDER BY id LIMIT @Max;";
+            List<PendingRow> rows;
+            var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                rows = (await connection.QueryAsync<PendingRow>(new CommandDefinition(
+                    sql, new { InboxStatus.Accepted, Busy = busy, Max = max },
+                    cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+
+                var claimed = new List<PendingMessage>(rows.Count);
+                var unreadable = new List<ProcessingResult>();
+                foreach (var row in rows)
+                {
+                    var raw = await InboxQueries.ReadRawAsync(
+                        _blobs, new InboxQueries.RawRow { Raw = row.Raw, BlobKey = row.BlobKey }, cancellationToken).ConfigureAwait(false);
+                    if (raw is null)
+                    {
+                        // Nothing to process; failing it keeps the message visible instead of stuck.
+                        unreadable.Add(new ProcessingResult(row.Id, InboxStatus.Failed,
+                            row.BlobKey is null ? "The raw bytes are missing." : $"The raw bytes are missing from the blob store (blob {row.BlobKey})."));
+                        continue;
+                    }
+
+                    claimed.Add(new PendingMessage(
+                        row.Id, row.Channel, row.Sender, row.ControlId.Length == 0 ? null : row.ControlId, row.MessageType,
+                        row.FileName, row.RemoteEndpoint, raw, row.Length, StoreConnectionFactory.ReadTime(row.ReceivedAt),
+                        WarningList.Parse(row.Warnings)));
+                }
+
+                if (unreadable.Count > 0)
+                {
+                    await WriteResultsAsync(connection, unreadable, cancellationToken).ConfigureAwait(false);
+                }
+
+                lock (_leaseGate)
+                {
+                    foreach (var message in claimed)
+                    {
+                        _claimed[message.Id] = message.Sender;
+                        _busySenders[message.Sender] = _busySenders.GetValueOrDefault(message.Sender) + 1;
+                    }
+                }
+
+                return claimed;
+            }
+        }
+        finally
+        {
+            _claimGate.Release();
+        }
+    }
+
+    /// <summary>Records the outcomes of many messages in one transaction, each with a history line, and ends their claims.</summary>
+    public async Task CompleteAsync(IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        foreach (var result in results)
+        {
+            if (!InboxStatus.IsProcessingOutcome(result.Status))
+            {
+                throw new ArgumentException($"'{result.Status}' is not a processing outcome (message {result.Id}).", nameof(results));
+            }
+        }
+
+        if (results.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                await WriteResultsAsync(connection, results, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            // Also on failure: the messages stay accepted and are simply claimed again.
+            Release(results);
+        }
+    }
+
+    /// <summary>
+    /// Puts a failed, held, processed or ignored message back to <c>accepted</c> so it is processed
+    /// again with the current rules; false when its status does not allow it or its bytes are gone.
+    /// </summary>
+    public async Task<bool> RequeueForReplayAsync(long id, CancellationToken cancellationToken)
+    {
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await _connections.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                var changed = await connection.ExecuteAsync(new CommandDefinition(
+                    """
+                    UPDATE inbound_message SET status = @Accepted, error = NULL
+                    WHERE id = @Id AND status IN @Replayable AND (raw IS NOT NULL OR blob_key IS NOT NULL);
+                    """,
+                    new
+                    {
+                        InboxStatus.Accepted,
+                        Id = id,
+                        Replayable = InboxStatus.All.Where(InboxStatus.IsReplayable).ToArray(),
+                    },
+                    transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (changed == 0)
+                {
+                    return false;
+                }
+
+                await connection.ExecuteAsync(new CommandDefinition(
+                    InboxWriter.InsertHistorySql,
+                    new
+                    {
+                        MessageId = id,
+                        At = _connections.WriteTime(DateTimeOffset.UtcNow),
+                        Status = InboxStatus.Accepted,
+                        Detail = InboxHistoryDetail.ReplayRequested,
+                    },
+                    transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+        }
+    }
+
+    private async Task WriteResultsAsync(
+        DbConnection connection, IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
+    {
+        var now = _connections.WriteTime(DateTimeOffset.UtcNow);
+        var transaction = await _connections.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            foreach (var result in results)
+            {
+                var warnings = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+                    "SELECT warnings FROM inbound_message WHERE id = @Id;", new { result.Id }, transaction,
+                    cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (warnings is null)
+                {
+                    continue; // unknown id: nothing to record
+                }
+
+                var merged = WarningList.Merge(WarningList.Parse(warnings), result.Warnings);
+                await connection.ExecuteAsync(new CommandDefinition(
+                    """
+                    UPDATE inbound_message
+                    SET status = @Status, error = @Error, warnings = @Warnings, processed_at = @Now
+                    WHERE id = @Id;
+                    """,
+                    new { result.Id, result.Status, result.Error, Warnings = WarningList.Serialize(merged), Now = now },
+                    transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                await connection.ExecuteAsync(new CommandDefinition(
+                    InboxWriter.InsertHistorySql,
+                    new { MessageId = result.Id, At = now, result.Status, Detail = result.Detail ?? result.Error },
+                    transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void Release(IReadOnlyList<ProcessingResult> results)
+    {
+        lock (_leaseGate)
+        {
+            foreach (var result in results)
+            {
+                if (_claimed.Remove(result.Id, out var sender))
+                {
+                    var left = _busySenders[sender] - 1;
+                    if (left == 0)
+                    {
+                        _busySenders.Remove(sender);
+                    }
+                    else
+                    {
+                        _busySenders[sender] = left;
+                    }
+                }
+            }
+        }
+    }
+
+    private sealed class PendingRow
+    {
+        public long Id { get; set; }
+        public string Channel { get; set; } = "";
+        public string Sender { get; set; } = "";
+        public string ControlId { get; set; } = "";
+        public string? MessageType { get; set; }
+        public string? FileName { get; set; }
+        public string? RemoteEndpoint { get; set; }
+        public byte[]? Raw { get; set; }
+        public string? BlobKey { get; set; }
+        public long Length { get; set; }
+        public object ReceivedAt { get; set; } = "";
+        public string? Warnings { get; set; }
+    }
+}

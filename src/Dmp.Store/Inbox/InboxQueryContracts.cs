@@ -1,0 +1,41 @@
+namespace Dmp.Store.Inbox;
+
+/// <summary>Which inbound messages to list; null members do not filter.</summary>
+public sealed record InboxFilter
+{
+    public string? Sender { get; init; }
+    public string? ControlId { get; init; }
+    public string? Status { get; init; }
+
+    /// <summary>Only messages first received at or after this instant.</summary>
+    public DateTimeOffset? Since { get; init; }
+}
+
+/// <summary>One page of inbound messages, newest first; <see cref="NextCursor"/> is null on the last page.</summary>
+public sealed record InboxPage(IReadOnlyList<InboundMessageSummary> Items, string? NextCursor);
+
+/// <summary>An inbound message as the operator API shows it (no raw bytes).</summary>
+public sealed record InboundMessageSummary(
+    long Id,
+    string Channel,
+    string Sender,
+    string? ControlId,
+    string? MessageType,
+    string? FileName,
+    string? RemoteEndpoint,
+    string Status,
+    IReadOnlyList<string> Warnings,
+    string? Error,
+    DateTimeOffset ReceivedAt,
+    DateTimeOffset LastReceivedAt,
+    int Receipts,
+    string? AckCode,
+    string Sha256Hex,
+    long Length,
+    bool Truncated);
+
+/// <summary>One line of an inbound message's processing history.</summary>
+public sealed record HistoryEntry(DateTimeOffset At, string Status, string? Detail);
+
+/// <summary>An inbound message with its processing history, oldest line first.</summary>
+public sealed record InboundMessageDetail(InboundMessageSummary Message, IReadOnlyList<HistoryEntry> History);

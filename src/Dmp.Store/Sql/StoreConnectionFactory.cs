@@ -1,0 +1,66 @@
+using System.Data.Common;
+
+namespace Dmp.Store.Sql;
+
+/// <summary>
+/// Opens configured connections to the store, and holds the few SQL statements and value
+/// encodings that differ between dialects (one subclass per provider).
+/// </summary>
+public abstract class StoreConnectionFactory
+{
+    private protected StoreConnectionFactory()
+    {
+    }
+
+    public abstract StoreProvider Provider { get; }
+
+    /// <summary>An open connection with the session settings the store relies on.</summary>
+    public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>The factory for the configured provider; fails clearly for providers not in this build.</summary>
+    public static StoreConnectionFactory Create(StoreOptions options, string dataDir)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(dataDir);
+        return options.Provider switch
+        {
+            StoreProvider.Sqlite => new SqliteConnectionFactory(options.ResolveConnectionString(dataDir)),
+            _ => throw new NotSupportedException(
+                $"Dmp:Store:Provider={options.Provider} is not available in this build yet: use Sqlite."),
+        };
+    }
+
+    /// <summary>Folder under <c>Migrations/</c> holding this dialect's scripts.</summary>
+    internal abstract string MigrationFolder { get; }
+
+    /// <summary>Starts a write transaction that takes the write lock at once (SQLite: <c>BEGIN IMMEDIATE</c>).</summary>
+    internal abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>Creates the <c>schema_version</c> table when missing (inside the migration lock).</summary>
+    internal abstract string CreateSchemaVersionTableSql { get; }
+
+    /// <summary>
+    /// Inserts one inbound message, doing nothing on a dedup-key conflict, and returns the new id
+    /// (no row when another writer stored the same key first).
+    /// </summary>
+    internal abstract string InsertInboundMessageSql { get; }
+
+    /// <summary>Checks that a writer connection really commits durably; returns a description for diagnostics.</summary>
+    internal abstract Task<string> EnsureDurableAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>A timestamp as this dialect stores it.</summary>
+    internal abstract object WriteTime(DateTimeOffset value);
+
+    /// <summary>A timestamp read back from this dialect.</summary>
+    internal static DateTimeOffset ReadTime(object value) => value switch
+    {
+        DateTimeOffset dto => dto,
+        DateTime dt => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
+        string s => DateTimeOffset.Parse(s, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal),
+        _ => throw new InvalidCastException($"Cannot read a timestamp from {value.GetType().Name}."),
+    };
+
+    internal static DateTimeOffset? ReadNullableTime(object? value) =>
+        value is null or DBNull ? null : ReadTime(value);
+}

@@ -1,0 +1,100 @@
+namespace Dmp.Store;
+
+/// <summary>Which SQL database holds the gateway's state.</summary>
+public enum StoreProvider
+{
+    Sqlite,
+    Postgres,
+    SqlServer,
+}
+
+/// <summary>Settings under <c>Dmp:Store</c>.</summary>
+public sealed class StoreOptions
+{
+    public const string Section = "Dmp:Store";
+
+    public StoreProvider Provider { get; set; } = StoreProvider.Sqlite;
+
+    /// <summary>When empty with SQLite: <c>Data Source=&lt;DataDir&gt;/dmp.db</c>.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Raw payloads longer than this go to the blob store instead of the inbox row.</summary>
+    public int InlineRawMaxBytes { get; set; } = 65536;
+
+    /// <summary>Most frames committed by one grouped transaction.</summary>
+    public int MaxBatch { get; set; } = 512;
+
+    /// <summary>The connection string to use, applying the default for the provider.</summary>
+    public string ResolveConnectionString(string dataDir) =>
+        !string.IsNullOrWhiteSpace(ConnectionString)
+            ? ConnectionString
+            : Provider == StoreProvider.Sqlite
+                ? "Data Source=" + Path.Combine(dataDir, "dmp.db")
+                : throw new InvalidOperationException(
+                    $"Dmp:Store:ConnectionString is required when Dmp:Store:Provider={Provider}.");
+
+    /// <summary>Problems that must stop the gateway at start, each naming the setting and the fix.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!Enum.IsDefined(Provider))
+        {
+            errors.Add($"Dmp:Store:Provider={Provider} is unknown: use Sqlite, Postgres or SqlServer.");
+        }
+        else if (Provider != StoreProvider.Sqlite)
+        {
+            errors.Add($"Dmp:Store:Provider={Provider} is not available in this build yet: use Sqlite.");
+        }
+
+        if (InlineRawMaxBytes < 0)
+        {
+            errors.Add($"Dmp:Store:InlineRawMaxBytes={InlineRawMaxBytes} must be 0 or more.");
+        }
+
+        if (MaxBatch is < 1 or > 100_000)
+        {
+            errors.Add($"Dmp:Store:MaxBatch={MaxBatch} must be between 1 and 100000.");
+        }
+
+        return errors;
+    }
+}
+
+/// <summary>Which blob store keeps large payloads and document bodies.</summary>
+public enum BlobProvider
+{
+    Folder,
+    AzureBlob,
+}
+
+/// <summary>Settings under <c>Dmp:Blobs</c>.</summary>
+public sealed class BlobOptions
+{
+    public const string Section = "Dmp:Blobs";
+
+    public BlobProvider Provider { get; set; } = BlobProvider.Folder;
+
+    /// <summary>Folder of the <see cref="BlobProvider.Folder"/> store; default <c>&lt;DataDir&gt;/blobs</c>.</summary>
+    public string? Path { get; set; }
+
+    public string? ConnectionString { get; set; }
+
+    public string ResolvePath(string dataDir) =>
+        string.IsNullOrWhiteSpace(Path) ? System.IO.Path.Combine(dataDir, "blobs") : Path;
+
+    /// <summary>Problems that must stop the gateway at start, each naming the setting and the fix.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!Enum.IsDefined(Provider))
+        {
+            errors.Add($"Dmp:Blobs:Provider={Provider} is unknown: use Folder or AzureBlob.");
+        }
+        else if (Provider != BlobProvider.Folder)
+        {
+            errors.Add($"Dmp:Blobs:Provider={Provider} is not available in this build yet: use Folder.");
+        }
+
+        return errors;
+    }
+}

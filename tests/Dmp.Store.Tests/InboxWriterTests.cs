@@ -1,0 +1,351 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Dmp.Store.Inbox;
+using Xunit.Abstractions;
+
+namespace Dmp.Store.Tests;
+
+public sealed class InboxWriterTests(ITestOutputHelper output)
+{
+    private const string Sender = "mllp/GAM|CHU-X";
+
+    [Fact]
+    public async Task Resent_message_gets_same_ack_and_is_stored_once()
+    {
+        await using var t = await TestStore.OpenAsync();
+        var frame = Frames.Make(Sender, "MSG001", Frames.Hl7("MSG001"));
+
+        var first = await t.AcceptAsync(frame);
+        var decideCalls = 0;
+        var second = await t.Writer.AppendAsync(
+            frame with { ReceivedAt = Frames.T0.AddMinutes(5) },
+            ctx => { decideCalls++; return Decisions.Accept(ctx); },
+            CancellationToken.None);
+
+        Assert.False(first.Duplicate);
+        Assert.True(second.Duplicate);
+        Assert.Equal(0, decideCalls);
+        Assert.Equal(first.Id, second.Id);
+        Assert.Equal(first.Ack, second.Ack);
+        Assert.Equal("AA", second.AckCode);
+        Assert.Equal(InboxStatus.Accepted, second.Status);
+        Assert.Equal(2, second.Receipts);
+
+        var page = await t.Queries.ListAsync(new InboxFilter(), 10, null, CancellationToken.None);
+        var stored = Assert.Single(page.Items);
+        Assert.Equal(2, stored.Receipts);
+        Assert.Equal(Frames.T0, stored.ReceivedAt);
+        Assert.Equal(Frames.T0.AddMinutes(5), stored.LastReceivedAt);
+        var detail = await t.Queries.GetAsync(first.Id, CancellationToken.None);
+        Assert.Equal(
+            [InboxHistoryDetail.Received, InboxHistoryDetail.Resent],
+            detail!.History.Select(h => h.Detail));
+    }
+
+    [Fact]
+    public async Task Same_control_id_with_different_bytes_is_a_new_message_warned_as_control_id_reused()
+    {
+        await using var t = await TestStore.OpenAsync();
+        var first = await t.AcceptAsync(Frames.Make(Sender, "MSG001", Frames.Hl7("MSG001")));
+        InboxDecisionContext? seen = null;
+
+        var second = await t.Writer.AppendAsync(
+            Frames.Make(Sender, "MSG001", Frames.Hl7("MSG001", "^CHANGED")),
+            ctx => { seen = ctx; return Decisions.Accept(ctx) with { Warnings = [] }; },
+            CancellationToken.None);
+
+        Assert.False(second.Duplicate);
+        Assert.NotEqual(first.Id, second.Id);
+        Assert.True(seen!.ControlIdReused);
+        Assert.Equal(first.Id, seen.PreviousIdWithSameControlId);
+        Assert.Equal([InboxWarnings.ControlIdReused], second.Warnings);
+        var stored = (await t.Queries.GetAsync(second.Id, CancellationToken.None))!.Message;
+        Assert.Equal([InboxWarnings.ControlIdReused], stored.Warnings);
+        Assert.Empty((await t.Queries.GetAsync(first.Id, CancellationToken.None))!.Message.Warnings);
+    }
+
+    [Fact]
+    public async Task A_control_id_reused_by_another_sender_is_not_a_reuse()
+    {
+        await using var t = await TestStore.OpenAsync();
+        await t.AcceptAsync(Frames.Make(Sender, "MSG001", Frames.Hl7("MSG001")));
+        InboxDecisionContext? seen = null;
+
+        var other = await t.Writer.AppendAsync(
+            Frames.Make("mllp/LAB|LAB-Y", "MSG001", Frames.Hl7("MSG001")),
+            ctx => { seen = ctx; return Decisions.Accept(ctx); },
+            CancellationToken.None);
+
+        Assert.False(other.Duplicate);
+        Assert.False(seen!.ControlIdReused);
+        Assert.Null(seen.PreviousIdWithSameControlId);
+    }
+
+    [Fact]
+    public async Task Without_control_id_the_key_is_sender_and_hash()
+    {
+        await using var t = await TestStore.OpenAsync();
+        var bytes = Encoding.ASCII.GetBytes("not HL7 at all");
+        var reused = new List<bool>();
+        InboxDecision Reject(InboxDecisionContext ctx)
+        {
+            reused.Add(ctx.ControlIdReused);
+            return new InboxDecision(InboxStatus.Rejected, "not HL7", [], Encoding.ASCII.GetBytes(Guid.NewGuid().ToString()), "AR");
+        }
+
+        var a = await t.Writer.AppendAsync(Frames.Make(Sender, null, bytes), Reject, CancellationToken.None);
+        var again = await t.Writer.AppendAsync(Frames.Make(Sender, null, bytes), Reject, CancellationToken.None);
+        var different = await t.Writer.AppendAsync(Frames.Make(Sender, null, "other junk"), Reject, CancellationToken.None);
+        var otherSender = await t.Writer.AppendAsync(Frames.Make("sftp/drop", null, bytes), Reject, CancellationToken.None);
+
+        Assert.True(again.Duplicate);
+        Assert.Equal(a.Id, again.Id);
+        Assert.Equal(a.Ack, again.Ack);
+        Assert.Equal(InboxStatus.Rejected, again.Status);
+        Assert.False(different.Duplicate);
+        Assert.False(otherSender.Duplicate);
+        Assert.Equal([false, false, false], reused);
+        var stored = (await t.Queries.GetAsync(a.Id, CancellationToken.None))!.Message;
+        Assert.Null(stored.ControlId);
+        Assert.Equal("not HL7", stored.Error);
+        Assert.Equal("AR", stored.AckCode);
+    }
+
+    [Fact]
+    public async Task Concurrent_appends_are_each_stored_once_in_grouped_transactions()
+    {
+        await using var t = await TestStore.OpenAsync();
+        const int Tasks = 8, PerTask = 200;
+        var clock = Stopwatch.StartNew();
+
+        var receipts = await Task.WhenAll(Enumerable.Range(0, Tasks).Select(task => Task.Run(async () =>
+        {
+            var mine = new List<InboxReceipt>();
+            for (var i = 0; i < PerTask; i++)
+            {
+                var id = $"T{task}-{i}";
+                mine.Add(await t.AcceptAsync(Frames.Make($"mllp/S{task}|F", id, Frames.Hl7(id))));
+            }
+
+            return mine;
+        })));
+        clock.Stop();
+
+        var all = receipts.SelectMany(r => r).ToList();
+        Assert.Equal(Tasks * PerTask, all.Count);
+        Assert.All(all, r => Assert.False(r.Duplicate));
+        Assert.Equal(Tasks * PerTask, all.Select(r => r.Id).Distinct().Count());
+        Assert.Equal(Tasks * PerTask, t.Writer.FramesWritten);
+        Assert.True(t.Writer.Transactions < Tasks * PerTask, $"{t.Writer.Transactions} transactions for {Tasks * PerTask} frames");
+        await using var connection = await t.Store.Connections.OpenAsync(CancellationToken.None);
+        Assert.Equal(Tasks * PerTask, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM inbound_message"));
+        output.WriteLine(
+            $"{Tasks}x{PerTask} appends: {clock.Elapsed.TotalMilliseconds:F0} ms, {all.Count / clock.Elapsed.TotalSeconds:F0} frames/s, "
+            + $"{t.Writer.Transactions} transactions ({(double)all.Count / t.Writer.Transactions:F1} frames per commit)");
+    }
+
+    [Fact]
+    public async Task A_resend_storm_stores_each_frame_once_with_every_receipt_counted()
+    {
+        await using var t = await TestStore.OpenAsync();
+        const int Messages = 300, Copies = 3;
+        var frames = Enumerable.Range(0, Messages)
+            .Select(i => Frames.Make(Sender, $"M{i}", Frames.Hl7($"M{i}")))
+            .ToList();
+
+        var receipts = await Task.WhenAll(Enumerable.Range(0, Copies)
+            .SelectMany(_ => frames)
+            .Select(f => Task.Run(() => t.AcceptAsync(f))));
+
+        Assert.Equal(Messages, receipts.Count(r => !r.Duplicate));
+        foreach (var group in receipts.GroupBy(r => r.Id))
+        {
+            Assert.Equal(Copies, group.Count());
+            Assert.Single(group.Select(r => Convert.ToHexString(r.Ack!)).Distinct());
+            Assert.Equal(Enumerable.Range(1, Copies), group.Select(r => r.Receipts).Order());
+        }
+
+        var items = new List<InboundMessageSummary>();
+        string? cursor = null;
+        do
+        {
+            var page = await t.Queries.ListAsync(new InboxFilter(), 1000, cursor, CancellationToken.None);
+            items.AddRange(page.Items);
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+
+        Assert.Equal(Messages, items.Count);
+        Assert.All(items, m => Assert.Equal(Copies, m.Receipts));
+    }
+
+    [Fact]
+    public async Task Two_stores_on_one_database_never_both_insert_the_same_frame()
+    {
+        await using var a = await TestStore.OpenAsync();
+        await using var b = await DmpStore.OpenAsync(new StoreOptions(), new BlobOptions(), a.Folder.Path, CancellationToken.None);
+        var frames = Enumerable.Range(0, 200).Select(i => Frames.Make(Sender, $"M{i}", Frames.Hl7($"M{i}"))).ToList();
+
+        var receipts = await Task.WhenAll(frames.SelectMany(f => new[]
+        {
+            Task.Run(() => a.AcceptAsync(f)),
+            Task.Run(() => b.Writer.AppendAsync(f, Decisions.Accept, CancellationToken.None)),
+        }));
+
+        Assert.Equal(200, receipts.Count(r => !r.Duplicate));
+        Assert.All(receipts.GroupBy(r => r.Id), g => Assert.Single(g.Select(r => Convert.ToHexString(r.Ack!)).Distinct()));
+        var page = await a.Queries.ListAsync(new InboxFilter(), 1000, null, CancellationToken.None);
+        Assert.Equal(200, page.Items.Count);
+        Assert.All(page.Items, m => Assert.Equal(2, m.Receipts));
+    }
+
+    [Fact]
+    public async Task A_decide_that_throws_fails_only_its_own_frame()
+    {
+        await using var t = await TestStore.OpenAsync(o => o.MaxBatch = 1000);
+        var frames = Enumerable.Range(0, 50).Select(i => Frames.Make(Sender, $"M{i}", Frames.Hl7($"M{i}"))).ToList();
+
+        var appends = frames.Select(f => t.Writer.AppendAsync(
+            f,
+            ctx => ctx.Frame.ControlId == "M7" ? throw new InvalidOperationException("boom") : Decisions.Accept(ctx),
+            CancellationToken.None)).ToList();
+        var wrongStatus = t.Writer.AppendAsync(
+            Frames.Make(Sender, "BAD", Frames.Hl7("BAD")),
+            ctx => Decisions.Accept(ctx) with { Status = InboxStatus.Processed },
+            CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => appends[7]);
+        Assert.Equal("boom", error.Message);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => wrongStatus);
+        for (var i = 0; i < frames.Count; i++)
+        {
+            if (i != 7)
+            {
+                Assert.False((await appends[i]).Duplicate);
+            }
+        }
+
+        var page = await t.Queries.ListAsync(new InboxFilter(), 100, null, CancellationToken.None);
+        Assert.Equal(49, page.Items.Count);
+        Assert.DoesNotContain(page.Items, m => m.ControlId is "M7" or "BAD");
+
+        // The frame that failed is not remembered: sent again, it is decided afresh.
+        var retried = await t.AcceptAsync(frames[7]);
+        Assert.False(retried.Duplicate);
+    }
+
+    [Fact]
+    public async Task A_failed_transaction_faults_its_batch_and_the_writer_keeps_running()
+    {
+        await using var t = await TestStore.OpenAsync();
+        await t.AcceptAsync(Frames.Make(Sender, "BEFORE", Frames.Hl7("BEFORE")));
+        await using (var admin = await t.Store.Connections.OpenAsync(CancellationToken.None))
+        {
+            await admin.ExecuteAsync("ALTER TABLE inbound_message_history RENAME TO hidden_history");
+        }
+
+        await Assert.ThrowsAnyAsync<Exception>(() => t.AcceptAsync(Frames.Make(Sender, "LOST", Frames.Hl7("LOST"))));
+
+        await using (var admin = await t.Store.Connections.OpenAsync(CancellationToken.None))
+        {
+            await admin.ExecuteAsync("ALTER TABLE hidden_history RENAME TO inbound_message_history");
+        }
+
+        var after = await t.AcceptAsync(Frames.Make(Sender, "AFTER", Frames.Hl7("AFTER")));
+        Assert.False(after.Duplicate);
+        var page = await t.Queries.ListAsync(new InboxFilter(), 10, null, CancellationToken.None);
+        Assert.Equal(["AFTER", "BEFORE"], page.Items.Select(m => m.ControlId));
+    }
+
+    [Fact]
+    public async Task Raw_bytes_over_the_inline_limit_go_to_the_blob_folder_and_read_back_identical()
+    {
+        await using var t = await TestStore.OpenAsync(o => o.InlineRawMaxBytes = 1024);
+        var big = new byte[200_000];
+        new Random(42).NextBytes(big);
+        var small = Encoding.ASCII.GetBytes(Frames.Hl7("SMALL"));
+
+        var bigReceipt = await t.AcceptAsync(Frames.Make(Sender, "BIG", big));
+        var smallReceipt = await t.AcceptAsync(Frames.Make(Sender, "SMALL", small));
+
+        var key = Convert.ToHexStringLower(SHA256.HashData(big));
+        Assert.True(File.Exists(Path.Combine(t.Folder.Path, "blobs", key[..2], key[2..4], key)));
+        Assert.Equal(big, await t.Queries.GetRawAsync(bigReceipt.Id, CancellationToken.None));
+        Assert.Equal(small, await t.Queries.GetRawAsync(smallReceipt.Id, CancellationToken.None));
+        Assert.Null(await t.Queries.GetRawAsync(999_999, CancellationToken.None));
+        await using var connection = await t.Store.Connections.OpenAsync(CancellationToken.None);
+        var row = await connection.QuerySingleAsync<(byte[]? Raw, string? BlobKey)>(
+            "SELECT raw, blob_key FROM inbound_message WHERE id = @Id", new { bigReceipt.Id });
+        Assert.Null(row.Raw);
+        Assert.Equal(key, row.BlobKey);
+    }
+
+    [Fact]
+    public async Task An_oversize_frame_keeps_its_first_bytes_original_length_and_hash()
+    {
+        await using var t = await TestStore.OpenAsync();
+        var original = new byte[20 * 1024 * 1024];
+        new Random(7).NextBytes(original);
+        var frame = Frames.Make(Sender, null, original) with
+        {
+            Raw = original.AsMemory(0, 64 * 1024),
+            Truncated = true,
+        };
+
+        var receipt = await t.Writer.AppendAsync(
+            frame,
+            _ => new InboxDecision(InboxStatus.Rejected, "frame larger than 16 MiB", [], Encoding.ASCII.GetBytes("NACK"), "AR"),
+            CancellationToken.None);
+
+        var stored = (await t.Queries.GetAsync(receipt.Id, CancellationToken.None))!.Message;
+        Assert.True(stored.Truncated);
+        Assert.Equal(original.Length, stored.Length);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(original)), stored.Sha256Hex);
+        Assert.Equal(InboxStatus.Rejected, stored.Status);
+        Assert.Equal(original.AsSpan(0, 64 * 1024).ToArray(), await t.Queries.GetRawAsync(receipt.Id, CancellationToken.None));
+        var resent = await t.Writer.AppendAsync(frame, _ => throw new InvalidOperationException("not called"), CancellationToken.None);
+        Assert.True(resent.Duplicate);
+    }
+
+    [Fact]
+    public async Task A_committed_frame_is_visible_to_another_connection_when_append_returns()
+    {
+        await using var t = await TestStore.OpenAsync();
+
+        var receipt = await t.AcceptAsync(Frames.Make(Sender, "DURABLE", Frames.Hl7("DURABLE")));
+
+        Assert.Equal("journal_mode=wal;synchronous=2", t.Writer.Durability);
+        await using var other = new Microsoft.Data.Sqlite.SqliteConnection(
+            $"Data Source={Path.Combine(t.Folder.Path, "dmp.db")};Pooling=False");
+        await other.OpenAsync();
+        Assert.Equal(
+            "DURABLE",
+            await other.ExecuteScalarAsync<string>("SELECT control_id FROM inbound_message WHERE id = @Id", new { receipt.Id }));
+    }
+
+    [Fact]
+    public async Task Disposing_writes_what_is_queued_then_refuses_new_frames()
+    {
+        var t = await TestStore.OpenAsync();
+        try
+        {
+            var queued = Enumerable.Range(0, 100)
+                .Select(i => t.AcceptAsync(Frames.Make(Sender, $"Q{i}", Frames.Hl7($"Q{i}"))))
+                .ToList();
+
+            await t.Writer.DisposeAsync();
+
+            Assert.All(await Task.WhenAll(queued), r => Assert.False(r.Duplicate));
+            await Assert.ThrowsAsync<ObjectDisposedException>(
+                () => t.AcceptAsync(Frames.Make(Sender, "LATE", Frames.Hl7("LATE"))));
+            var page = await t.Queries.ListAsync(new InboxFilter(), 1000, null, CancellationToken.None);
+            Assert.Equal(100, page.Items.Count);
+        }
+        finally
+        {
+            await t.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using Dapper;
+using Dmp.Store.Sql;
+
+namespace Dmp.Store.Tests;
+
+public sealed class MigrationRunnerTests
+{
+    private static StoreConnectionFactory Sqlite(TempFolder folder) =>
+        StoreConnectionFactory.Create(new StoreOptions(), folder.Path);
+
+    [Fact]
+    public async Task Migrations_apply_from_an_empty_database_and_are_recorded_in_schema_version()
+    {
+        using var folder = new TempFolder();
+        var connections = Sqlite(folder);
+        var runner = new MigrationRunner(connections);
+
+        var applied = await runner.ApplyAsync(CancellationToken.None);
+
+        Assert.NotEmpty(runner.Migrations);
+        Assert.Equal(runner.Migrations.Select(m => m.Version), applied);
+        await using var connection = await connections.OpenAsync(CancellationToken.None);
+        var versions = (await connection.QueryAsync<(long Version, string Name, string AppliedAt)>(
+            "SELECT version, name, applied_at FROM schema_version ORDER BY version")).ToList();
+        Assert.Equal(runner.Migrations.Select(m => (long)m.Version), versions.Select(v => v.Version));
+        Assert.Equal("inbox", versions[0].Name);
+        Assert.All(versions, v => Assert.False(string.IsNullOrEmpty(v.AppliedAt)));
+        var tables = (await connection.QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'table'")).ToList();
+        Assert.Contains("inbound_message", tables);
+        Assert.Contains("inbound_message_history", tables);
+    }
+
+    [Fact]
+    public async Task Running_migrations_again_applies_nothing()
+    {
+        using var folder = new TempFolder();
+        var connections = Sqlite(folder);
+
+        await new MigrationRunner(connections).ApplyAsync(CancellationToken.None);
+        var second = await new MigrationRunner(connections).ApplyAsync(CancellationToken.None);
+
+        Assert.Empty(second);
+        await using var connection = await connections.OpenAsync(CancellationToken.None);
+        Assert.Equal(
+            new MigrationRunner(connections).Migrations.Count,
+            await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM schema_version"));
+    }
+
+    [Fact]
+    public async Task Two_runners_in_parallel_on_one_file_apply_each_script_once()
+    {
+        using var folder = new TempFolder();
+        var a = new MigrationRunner(Sqlite(folder));
+        var b = new MigrationRunner(Sqlite(folder));
+
+        var results = await Task.WhenAll(
+            Task.Run(() => a.ApplyAsync(CancellationToken.None)),
+            Task.Run(() => b.ApplyAsync(CancellationToken.None)));
+
+        Assert.Equal(a.Migrations.Select(m => m.Version), results.SelectMany(r => r).Order());
+        await using var connection = await Sqlite(folder).OpenAsync(CancellationToken.None);
+        Assert.Equal(a.Migrations.Count, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM schema_version"));
+    }
+
+    [Fact]
+    public async Task Opening_the_store_creates_a_missing_data_folder()
+    {
+        using var folder = new TempFolder();
+        var dataDir = Path.Combine(folder.Path, "not", "yet", "there");
+
+        await using (await DmpStore.OpenAsync(new StoreOptions(), new BlobOptions(), dataDir, CancellationToken.None))
+        {
+        }
+
+        Assert.True(File.Exists(Path.Combine(dataDir, "dmp.db")));
+        Assert.True(Directory.Exists(Path.Combine(dataDir, "blobs")));
+    }
+
+    [Fact]
+    public async Task Connections_are_durable_wal_with_foreign_keys()
+    {
+        using var folder = new TempFolder();
+        await using var connection = await Sqlite(folder).OpenAsync(CancellationToken.None);
+
+        Assert.Equal("wal", await connection.ExecuteScalarAsync<string>("PRAGMA journal_mode"));
+        Assert.Equal(2L, await connection.ExecuteScalarAsync<long>("PRAGMA synchronous"));
+        Assert.Equal(1L, await connection.ExecuteScalarAsync<long>("PRAGMA foreign_keys"));
+        Assert.Equal(10000L, await connection.ExecuteScalarAsync<long>("PRAGMA busy_timeout"));
+    }
+}

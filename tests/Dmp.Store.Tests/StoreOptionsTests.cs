@@ -1,0 +1,57 @@
+using Dmp.Store.Sql;
+
+namespace Dmp.Store.Tests;
+
+public sealed class StoreOptionsTests
+{
+    [Fact]
+    public void Defaults_are_sqlite_in_the_data_folder_and_a_blob_folder_beside_it()
+    {
+        var store = new StoreOptions();
+        var blobs = new BlobOptions();
+
+        Assert.Equal(StoreProvider.Sqlite, store.Provider);
+        Assert.Equal(65536, store.InlineRawMaxBytes);
+        Assert.Equal(512, store.MaxBatch);
+        Assert.Equal("Data Source=" + Path.Combine("data", "dmp.db"), store.ResolveConnectionString("data"));
+        Assert.Equal(BlobProvider.Folder, blobs.Provider);
+        Assert.Equal(Path.Combine("data", "blobs"), blobs.ResolvePath("data"));
+        Assert.Empty(store.Validate());
+        Assert.Empty(blobs.Validate());
+    }
+
+    [Theory]
+    [InlineData(StoreProvider.Postgres)]
+    [InlineData(StoreProvider.SqlServer)]
+    public async Task A_provider_not_in_this_build_fails_at_open_naming_the_setting(StoreProvider provider)
+    {
+        using var folder = new TempFolder();
+        var options = new StoreOptions { Provider = provider, ConnectionString = "Host=localhost" };
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => DmpStore.OpenAsync(options, new BlobOptions(), folder.Path, CancellationToken.None));
+
+        Assert.Contains($"Dmp:Store:Provider={provider} is not available in this build yet", error.Message);
+        Assert.Throws<NotSupportedException>(() => StoreConnectionFactory.Create(options, folder.Path));
+    }
+
+    [Fact]
+    public async Task Azure_blobs_are_not_in_this_build_yet()
+    {
+        using var folder = new TempFolder();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => DmpStore.OpenAsync(
+            new StoreOptions(), new BlobOptions { Provider = BlobProvider.AzureBlob }, folder.Path, CancellationToken.None));
+
+        Assert.Contains("Dmp:Blobs:Provider=AzureBlob is not available in this build yet", error.Message);
+    }
+
+    [Fact]
+    public void Out_of_range_sizes_are_reported()
+    {
+        var errors = new StoreOptions { MaxBatch = 0, InlineRawMaxBytes = -1 }.Validate();
+
+        Assert.Contains(errors, e => e.Contains("Dmp:Store:MaxBatch", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("Dmp:Store:InlineRawMaxBytes", StringComparison.Ordinal));
+    }
+}
