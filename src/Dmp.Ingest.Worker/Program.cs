@@ -1,6 +1,3 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
+using Dmp.Ingest.Worker.Cli;
 
-app.MapGet("/", () => "Hello World!");
-
-app.Run();
+return await GatewayCommandLine.RunAsync(args, Console.Out, Console.Error);

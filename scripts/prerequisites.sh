@@ -1,0 +1,37 @@
+# Sourced by test.sh: installs the real servers and peers the tests start, only when missing.
+# Debian packages with apt-get (as root), npm packages from tests/peers/package-lock.json.
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  (( ${#missing[@]} == 0 )) && return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "prerequisites: missing Debian packages: ${missing[*]} (run: sudo apt-get install -y ${missing[*]})" >&2
+    return 1
+  fi
+  if (( apt_updated == 0 )); then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || return 1
+    apt_updated=1
+  fi
+  echo "prerequisites: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+npm_install() {
+  local dir="$1"
+  [[ -f "$dir/package-lock.json" ]] || return 0
+  if [[ -d "$dir/node_modules" && "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]]; then
+    return 0
+  fi
+  command -v npm >/dev/null || apt_install nodejs npm || return 1
+  echo "prerequisites: npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
+install_prerequisites() {
+  local debs=()
+  [[ ${#debs[@]} -gt 0 ]] && { apt_install "${debs[@]}" || return 1; }
+  npm_install tests/peers || return 1
+  return 0
+}

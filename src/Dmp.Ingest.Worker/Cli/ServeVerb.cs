@@ -1,0 +1,48 @@
+using System.CommandLine;
+using Dmp.Ingest.Worker.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Dmp.Ingest.Worker.Cli;
+
+/// <summary>`serve` (the default verb): run the gateway until stopped.</summary>
+public static class ServeVerb
+{
+    public static Command Create(CliContext context)
+    {
+        var command = new Command("serve", "Run the gateway: MLLP listener, processing, HTTP API (the default verb)")
+        {
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        command.SetAction((result, ct) => RunAsync(context, result, ct));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(CliContext context, ParseResult result, CancellationToken cancellationToken)
+    {
+        if (!ConfigurationOverrides.TryCollect(result.UnmatchedTokens, out var overrides, out var usage))
+        {
+            context.Stderr.WriteLine($"error: {usage}");
+            return ExitCodes.Usage;
+        }
+        WebApplication app;
+        try
+        {
+            app = GatewayHost.Build(overrides);
+            await app.StartAsync(cancellationToken);
+        }
+        catch (OptionsValidationException e)
+        {
+            context.Stderr.WriteLine($"error: invalid configuration: {string.Join("; ", e.Failures)}");
+            return ExitCodes.Usage;
+        }
+        catch (IOException e)
+        {
+            // Typically the port is taken.
+            context.Stderr.WriteLine($"error: cannot start: {e.Message}");
+            return ExitCodes.Software;
+        }
+        await app.WaitForShutdownAsync(cancellationToken);
+        await app.DisposeAsync();
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace Dmp.Ingest.Worker.Hosting;
+
+/// <summary>Ready when the data folder exists and can be written.</summary>
+public sealed class DataDirHealthCheck(IOptions<GatewayOptions> options) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var dir = options.Value.DataDirFullPath;
+        try
+        {
+            Directory.CreateDirectory(dir);
+            var probe = Path.Combine(dir, ".ready-probe");
+            File.WriteAllText(probe, "ok");
+            File.Delete(probe);
+            return Task.FromResult(HealthCheckResult.Healthy());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy("data folder is not writable (Dmp:DataDir)"));
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using System.Net;
+using Dmp.Ingest.Worker.Auth;
+using Dmp.Ingest.Worker.Mllp;
+using Dmp.Ingest.Worker.Operator;
+using Dmp.Ingest.Worker.Pipeline;
+using Dmp.Store;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+
+namespace Dmp.Ingest.Worker.Hosting;
+
+/// <summary>
+/// Builds the gateway's host: configuration, validated options, the store, Kestrel with the HTTP API
+/// and the MLLP listener side by side, the processing worker, authentication and health.
+/// </summary>
+public static class GatewayHost
+{
+    public static WebApplication Build(IReadOnlyDictionary<string, string?> overrides, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.Sources.Clear();
+        GatewayConfiguration.AddSources(builder.Configuration, overrides);
+        var config = builder.Configuration;
+
+        builder.Logging.AddConfiguration(config.GetSection("Logging"));
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+
+        var services = builder.Services;
+        services.AddOptions<GatewayOptions>().Bind(config.GetSection(GatewayOptions.Section)).ValidateOnStart();
+        services.AddOptions<HttpOptions>().Bind(config.GetSection(HttpOptions.Section)).ValidateOnStart();
+        services.AddOptions<RulesOptions>().Bind(config.GetSection(RulesOptions.Section)).ValidateOnStart();
+        services.AddOptions<MllpOptions>().Bind(config.GetSection(MllpOptions.Section)).ValidateOnStart();
+        services.AddOptions<AuthOptions>().Bind(config.GetSection(AuthOptions.Section)).ValidateOnStart();
+        services.AddOptions<StoreOptions>().Bind(config.GetSection(StoreOptions.Section)).ValidateOnStart();
+        services.AddOptions<BlobOptions>().Bind(config.GetSection(BlobOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddSingleton<IValidateOptions<HttpOptions>, GatewayOptionsValidator>();
+        services.AddSingleton<IValidateOptions<MllpOptions>, MllpOptionsValidator>();
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddSingleton<IValidateOptions<StoreOptions>, StoreOptionsValidator>();
+        services.AddSingleton<IValidateOptions<BlobOptions>, StoreOptionsValidator>();
+
+        // The store opens (and migrates) when the host starts, before any listener accepts input.
+        services.AddSingleton<StoreHolder>();
+        services.AddSingleton(sp => sp.GetRequiredService<StoreHolder>().Store);
+        services.AddHostedService(sp => sp.GetRequiredService<StoreHolder>());
+
+        services.AddSingleton<ProcessingSignal>();
+        services.AddSingleton<InboundReceiver>();
+        services.AddSingleton<MllpConnectionLimiter>();
+        services.AddSingleton(sp => new ByteBudget(sp.GetRequiredService<IOptions<MllpOptions>>().Value.MaxInFlightBytes));
+        services.AddSingleton<ProcessingWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<ProcessingWorker>());
+        services.AddSingleton<ListenerEndpoints>();
+        services.AddHostedService<ListenerAnnouncer>();
+
+        GatewayAuthentication.Add(builder);
+
+        services.AddRoutingCore();
+        services.AddHealthChecks()
+            .AddCheck<DataDirHealthCheck>("data-dir", tags: ["ready"])
+            .AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        var mllp = config.GetSection(MllpOptions.Section).Get<MllpOptions>() ?? new MllpOptions();
+        builder.WebHost.UseSockets(o => o.MaxReadBufferSize = mllp.MaxFrameBytes + 64 * 1024);
+        builder.WebHost.ConfigureKestrel((ctx, kestrel) =>
+        {
+            var endpoints = kestrel.ApplicationServices.GetRequiredService<ListenerEndpoints>();
+            var http = ctx.Configuration.GetSection(HttpOptions.Section).Get<HttpOptions>() ?? new HttpOptions();
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(Address(http.Host), Math.Clamp(http.Port, 0, 65535), listen => endpoints.Http = listen);
+            if (mllp.Enabled)
+            {
+                kestrel.Listen(Address(mllp.Host), Math.Clamp(mllp.Port, 0, 65535), listen =>
+                {
+                    endpoints.Mllp = listen;
+                    if (mllp.Tls.Enabled)
+                        MllpTls.Configure(listen, mllp.Tls);
+                    listen.Protocols = HttpProtocols.None;
+                    listen.UseConnectionHandler<MllpConnectionHandler>();
+                });
+            }
+        });
+
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
+        app.MapOperatorApi();
+        return app;
+    }
+
+    private static IPAddress Address(string host) =>
+        host == "localhost" ? IPAddress.Loopback : IPAddress.TryParse(host, out var ip) ? ip : IPAddress.Loopback;
+}

@@ -1,0 +1,32 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Dmp.Ingest.Worker.Hosting;
+
+/// <summary>The endpoints Kestrel bound (ports are known only after start when configured as 0).</summary>
+public sealed class ListenerEndpoints
+{
+    internal ListenOptions? Http { get; set; }
+    internal ListenOptions? Mllp { get; set; }
+
+    public IPEndPoint? HttpEndPoint => Http?.IPEndPoint;
+    public IPEndPoint? MllpEndPoint => Mllp?.IPEndPoint;
+}
+
+/// <summary>Logs where the gateway listens once it does (scripts and tests read these lines).</summary>
+public sealed class ListenerAnnouncer(ListenerEndpoints endpoints, IHostApplicationLifetime lifetime, ILogger<ListenerAnnouncer> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            if (endpoints.HttpEndPoint is { } http)
+                logger.LogInformation(new EventId(1000, "HttpListening"), "HTTP API listening on http://{Endpoint}", http);
+            if (endpoints.MllpEndPoint is { } mllp)
+                logger.LogInformation(new EventId(2000, "MllpListening"), "MLLP listening on {Endpoint}", mllp);
+        });
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

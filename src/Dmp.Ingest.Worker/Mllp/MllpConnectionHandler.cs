@@ -1,0 +1,217 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Dmp.Ingest.Worker.Pipeline;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
+
+namespace Dmp.Ingest.Worker.Mllp;
+
+/// <summary>
+/// MLLP on Kestrel: reads frames from the connection's pipe, stores each through the
+/// <see cref="InboundReceiver"/> (frames that arrived together share one commit) and writes the ACKs
+/// back in order once durable. Bad input is answered and recorded; it never brings the listener down.
+/// </summary>
+public sealed class MllpConnectionHandler(
+    InboundReceiver receiver,
+    IOptions<MllpOptions> options,
+    MllpConnectionLimiter limiter,
+    ByteBudget budget,
+    ILogger<MllpConnectionHandler> logger) : ConnectionHandler
+{
+    private readonly MllpOptions _options = options.Value;
+
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        var remote = connection.RemoteEndPoint?.ToString();
+        if (!limiter.TryEnter())
+        {
+            logger.LogWarning(MllpLog.TooManyConnections, "MLLP connection from {Remote} refused: {Max} connections already open (Dmp:Mllp:MaxConnections)", remote, _options.MaxConnections);
+            connection.Abort();
+            return;
+        }
+        logger.LogDebug(MllpLog.Connected, "MLLP connection {ConnectionId} from {Remote}", connection.ConnectionId, remote);
+        try
+        {
+            await ServeAsync(connection, remote);
+        }
+        catch (Exception e) when (e is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException)
+        {
+            logger.LogDebug(MllpLog.Closed, "MLLP connection {ConnectionId} ended: {Reason}", connection.ConnectionId, e.GetType().Name);
+        }
+        catch (Exception e)
+        {
+            // A bug or broken storage: this connection ends without an ACK (the sender will resend), the listener goes on.
+            logger.LogError(MllpLog.Failed, e, "MLLP connection {ConnectionId} from {Remote} failed; unacknowledged frames will be resent by the sender", connection.ConnectionId, remote);
+        }
+        finally
+        {
+            limiter.Exit();
+        }
+    }
+
+    private async Task ServeAsync(ConnectionContext connection, string? remote)
+    {
+        var input = connection.Transport.Input;
+        var output = connection.Transport.Output;
+        var frames = new MllpFrameReader(_options.MaxFrameBytes);
+        var idle = TimeSpan.FromSeconds(_options.IdleTimeoutSeconds);
+        var closed = connection.ConnectionClosed;
+        DateTime? oversizeSince = null;
+
+        while (true)
+        {
+            ReadResult result;
+            using (var idleTimer = CancellationTokenSource.CreateLinkedTokenSource(closed))
+            {
+                idleTimer.CancelAfter(idle);
+                try
+                {
+                    result = await input.ReadAsync(idleTimer.Token);
+                }
+                catch (OperationCanceledException) when (!closed.IsCancellationRequested)
+                {
+                    logger.LogInformation(MllpLog.Idle, "MLLP connection {ConnectionId} from {Remote} closed after {Seconds} s without data", connection.ConnectionId, remote, _options.IdleTimeoutSeconds);
+                    if (frames.InOversizeFrame)
+                        await AnswerAsync(output, [frames.AbandonOversize()!.Value], remote, closed);
+                    return;
+                }
+            }
+
+            var buffer = result.Buffer;
+            var ready = new List<MllpFrame>();
+            while (frames.TryRead(ref buffer, out var frame))
+            {
+                ready.Add(frame);
+                if (frame.Oversize)
+                    break; // nothing after an oversize frame is read: the connection closes.
+            }
+            var skipped = frames.TakeSkipped();
+            if (skipped > 0)
+                logger.LogWarning(MllpLog.Skipped, "MLLP connection {ConnectionId} from {Remote}: {Bytes} bytes outside any frame skipped", connection.ConnectionId, remote, skipped);
+
+            var partial = buffer;
+            input.AdvanceTo(buffer.Start, buffer.End);
+
+            if (frames.InOversizeFrame)
+            {
+                oversizeSince ??= DateTime.UtcNow;
+                var tooLong = DateTime.UtcNow - oversizeSince > TimeSpan.FromSeconds(_options.OversizeDrainSeconds)
+                    || frames.OversizeBytesSeen > 4 * _options.MaxFrameBytes;
+                if (tooLong || result.IsCompleted)
+                    ready.Add(frames.AbandonOversize()!.Value);
+            }
+
+            if (ready.Count > 0)
+            {
+                var mustClose = await AnswerAsync(output, ready, remote, closed);
+                if (mustClose)
+                {
+                    logger.LogWarning(MllpLog.Oversize, "MLLP connection {ConnectionId} from {Remote} closed after a frame larger than {Max} bytes (Dmp:Mllp:MaxFrameBytes)", connection.ConnectionId, remote, _options.MaxFrameBytes);
+                    return;
+                }
+            }
+
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                if (!partial.IsEmpty && !frames.InOversizeFrame)
+                {
+                    // The sender closed in the middle of a frame: keep what came, nobody to answer.
+                    var payload = partial.Slice(1).ToArray();
+                    await receiver.ReceiveAsync(new ReceivedInput(_options.Channel, payload, remote)
+                    {
+                        RefusedBecause = $"connection closed after {payload.Length} bytes of a frame, before its end (0x1C 0x0D)",
+                    }, CancellationToken.None);
+                }
+                return;
+            }
+        }
+    }
+
+    /// <summary>Stores the frames (one commit for all when possible) and writes their answers in order. True when the connection must close.</summary>
+    private async Task<bool> AnswerAsync(PipeWriter output, IReadOnlyList<MllpFrame> ready, string? remote, CancellationToken closed)
+    {
+        long held = 0;
+        foreach (var f in ready)
+            held += f.Payload.Length;
+        var acquired = await budget.AcquireAsync(held, closed);
+        try
+        {
+            var pending = new Task<ReceiveOutcome>[ready.Count];
+            for (var i = 0; i < ready.Count; i++)
+                pending[i] = receiver.ReceiveAsync(ToInput(ready[i], remote), CancellationToken.None);
+            var mustClose = false;
+            for (var i = 0; i < ready.Count; i++)
+            {
+                var outcome = await pending[i];
+                if (outcome.Ack is { } ack)
+                    WriteFrame(output, ack);
+                mustClose |= ready[i].Oversize;
+            }
+            await output.FlushAsync(closed);
+            return mustClose;
+        }
+        finally
+        {
+            budget.Release(acquired);
+        }
+    }
+
+    private ReceivedInput ToInput(MllpFrame frame, string? remote)
+    {
+        if (frame.Oversize)
+        {
+            var why = frame.Complete
+                ? $"frame of {frame.Length} bytes exceeds Dmp:Mllp:MaxFrameBytes ({_options.MaxFrameBytes}); its first {frame.Payload.Length} bytes are kept"
+                : $"frame exceeds Dmp:Mllp:MaxFrameBytes ({_options.MaxFrameBytes}) and was cut off after {frame.Length} bytes; its first {frame.Payload.Length} bytes are kept";
+            return new ReceivedInput(_options.Channel, frame.Payload, remote) { Length = frame.Length, Sha256 = frame.Sha256, RefusedBecause = why };
+        }
+        if (frame.Interrupted)
+        {
+            return new ReceivedInput(_options.Channel, frame.Payload, remote)
+            {
+                RefusedBecause = "frame interrupted: a new start block (0x0B) arrived before its end (0x1C 0x0D)",
+            };
+        }
+        return new ReceivedInput(_options.Channel, frame.Payload, remote);
+    }
+
+    private static void WriteFrame(PipeWriter output, byte[] payload)
+    {
+        var span = output.GetSpan(payload.Length + 3);
+        span[0] = MllpFrameReader.StartBlock;
+        payload.CopyTo(span[1..]);
+        span[payload.Length + 1] = MllpFrameReader.EndBlock;
+        span[payload.Length + 2] = MllpFrameReader.CarriageReturn;
+        output.Advance(payload.Length + 3);
+    }
+}
+
+/// <summary>Counts open MLLP connections against `Dmp:Mllp:MaxConnections`.</summary>
+public sealed class MllpConnectionLimiter(IOptions<MllpOptions> options)
+{
+    private int _open;
+    public int Open => Volatile.Read(ref _open);
+
+    public bool TryEnter()
+    {
+        if (Interlocked.Increment(ref _open) <= options.Value.MaxConnections)
+            return true;
+        Interlocked.Decrement(ref _open);
+        return false;
+    }
+
+    public void Exit() => Interlocked.Decrement(ref _open);
+}
+
+/// <summary>Event ids of the MLLP listener's log lines.</summary>
+internal static class MllpLog
+{
+    public static readonly EventId Listening = new(2000, "MllpListening");
+    public static readonly EventId Connected = new(2001, "MllpConnected");
+    public static readonly EventId Closed = new(2002, "MllpClosed");
+    public static readonly EventId Failed = new(2003, "MllpFailed");
+    public static readonly EventId Idle = new(2004, "MllpIdle");
+    public static readonly EventId Skipped = new(2005, "MllpBytesSkipped");
+    public static readonly EventId Oversize = new(2006, "MllpOversize");
+    public static readonly EventId TooManyConnections = new(2007, "MllpTooManyConnections");
+}

@@ -1,0 +1,122 @@
+using System.Globalization;
+using Dmp.Ingest.Worker.Auth;
+using Dmp.Ingest.Worker.Pipeline;
+using Dmp.Store;
+using Dmp.Store.Inbox;
+
+namespace Dmp.Ingest.Worker.Operator;
+
+/// <summary>The operator API under `/api`: the inbox, raw messages (audited), replay. Role `operator`.</summary>
+public static class OperatorEndpoints
+{
+    public static void MapOperatorApi(this WebApplication app)
+    {
+        var api = app.MapGroup("/api").RequireAuthorization(DmpClaims.OperatorPolicy);
+
+        api.MapGet("/messages", async (HttpContext http, DmpStore store, CancellationToken ct) =>
+        {
+            var q = http.Request.Query;
+            var limit = 100;
+            if (q.TryGetValue("limit", out var limitText) && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > InboxQueries.MaxLimit))
+                return Problems.BadRequest($"limit must be a whole number from 1 to {InboxQueries.MaxLimit}");
+            DateTimeOffset? since = null;
+            if (q.TryGetValue("since", out var sinceText))
+            {
+                if (!DateTimeOffset.TryParse(sinceText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var s))
+                    return Problems.BadRequest("since must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z");
+                since = s;
+            }
+            var status = q["status"].FirstOrDefault();
+            if (status is not null && !InboxStatus.All.Contains(status))
+                return Problems.BadRequest($"status must be one of {string.Join(", ", InboxStatus.All)}");
+            var filter = new InboxFilter { Sender = q["sender"].FirstOrDefault(), ControlId = q["controlId"].FirstOrDefault(), Status = status, Since = since };
+            InboxPage page;
+            try
+            {
+                page = await store.Queries.ListAsync(filter, limit, q["cursor"].FirstOrDefault(), ct);
+            }
+            catch (FormatException)
+            {
+                return Problems.BadRequest("cursor is not one this server gave");
+            }
+            string? next = null;
+            if (page.NextCursor is { } cursor)
+            {
+                var query = q.Where(p => p.Key != "cursor").Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value.ToString())}")
+                    .Append("cursor=" + Uri.EscapeDataString(cursor));
+                next = $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}{http.Request.Path}?{string.Join('&', query)}";
+            }
+            return Results.Json(new { items = page.Items.Select(ToJson), next });
+        });
+
+        api.MapGet("/messages/{id:long}", async (long id, DmpStore store, CancellationToken ct) =>
+        {
+            var detail = await store.Queries.GetAsync(id, ct);
+            if (detail is null)
+                return Problems.NotFound($"no inbound message {id}");
+            var item = ToJson(detail.Message);
+            item["history"] = detail.History.Select(h => new { at = h.At, status = h.Status, detail = h.Detail }).ToList();
+            return Results.Json(item);
+        });
+
+        api.MapGet("/messages/{id:long}/raw", async (long id, HttpContext http, DmpStore store, ILoggerFactory logs, CancellationToken ct) =>
+        {
+            var detail = await store.Queries.GetAsync(id, ct);
+            if (detail is null)
+                return Problems.NotFound($"no inbound message {id}");
+            var raw = await store.Queries.GetRawAsync(id, ct);
+            if (raw is null)
+                return Problems.Gone($"the raw bytes of message {id} were purged by retention; its metadata and hash remain");
+            // Operator reads of raw messages are audited (the dossier audit chain takes them over with the dossier API).
+            logs.CreateLogger("Dmp.Audit").LogInformation(new EventId(5001, "RawMessageRead"), "Operator {Operator} read the raw bytes of inbound message {MessageId}",
+                http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator", id);
+            var contentType = Dmp.Mapping.InboundMapper.LooksLikeXml(raw) ? "application/xml" : "x-application/hl7-v2+er7";
+            return Results.Bytes(raw, contentType);
+        });
+
+        api.MapPost("/messages/{id:long}/replay", async (long id, DmpStore store, ProcessingSignal signal, CancellationToken ct) =>
+        {
+            var detail = await store.Queries.GetAsync(id, ct);
+            if (detail is null)
+                return Problems.NotFound($"no inbound message {id}");
+            if (!await store.Processing.RequeueForReplayAsync(id, ct))
+                return Problems.Conflict($"message {id} is {detail.Message.Status}: only failed, held, processed and ignored messages (with their raw bytes) can be replayed");
+            signal.Pulse();
+            var after = await store.Queries.GetAsync(id, ct);
+            return Results.Json(ToJson(after!.Message), statusCode: StatusCodes.Status202Accepted);
+        });
+    }
+
+    private static Dictionary<string, object?> ToJson(InboundMessageSummary m) => new()
+    {
+        ["id"] = m.Id,
+        ["channel"] = m.Channel,
+        ["sender"] = m.Sender,
+        ["controlId"] = m.ControlId,
+        ["messageType"] = m.MessageType,
+        ["fileName"] = m.FileName,
+        ["remoteEndpoint"] = m.RemoteEndpoint,
+        ["status"] = m.Status,
+        ["warnings"] = m.Warnings,
+        ["error"] = m.Error,
+        ["receivedAt"] = m.ReceivedAt,
+        ["lastReceivedAt"] = m.LastReceivedAt,
+        ["receipts"] = m.Receipts,
+        ["ackCode"] = m.AckCode,
+        ["sha256"] = m.Sha256Hex,
+        ["length"] = m.Length,
+        ["truncated"] = m.Truncated,
+    };
+}
+
+/// <summary>RFC 9457 problem details for the operator API.</summary>
+public static class Problems
+{
+    public static IResult BadRequest(string detail) => Problem(400, "Bad request", detail);
+    public static IResult NotFound(string detail) => Problem(404, "Not found", detail);
+    public static IResult Conflict(string detail) => Problem(409, "Conflict", detail);
+    public static IResult Gone(string detail) => Problem(410, "Gone", detail);
+
+    public static IResult Problem(int status, string title, string detail) =>
+        Results.Json(new { type = "about:blank", title, status, detail }, statusCode: status, contentType: "application/problem+json");
+}

@@ -1,0 +1,82 @@
+using Dmp.Mapping;
+using Dmp.Mapping.Hl7v2;
+using Dmp.Ingest.Worker.Hosting;
+using Dmp.Store;
+using Dmp.Store.Inbox;
+using F = Hl7.Fhir.Model;
+
+namespace Dmp.Ingest.Worker.Pipeline;
+
+/// <summary>
+/// Takes `accepted` messages in arrival order (one lane per sender), parses and maps them, and
+/// records the outcome of many messages in one transaction. A failed message never blocks its
+/// sender. Work left `accepted` by a crash is simply taken again at start.
+/// </summary>
+public sealed class ProcessingWorker(StoreHolder holder, ProcessingSignal signal, ILogger<ProcessingWorker> logger) : BackgroundService
+{
+    /// <summary>Message types with no business meaning for the dossier.</summary>
+    private static readonly HashSet<string> NoDossierMeaning = new(StringComparer.Ordinal) { "ACK", "ZAM", "MCF", "QBP", "QRY", "RSP", "MFN", "MFK", "NMD", "NMQ", "NMR" };
+
+    public long Processed => Interlocked.Read(ref _processed);
+    private long _processed;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Hosted services start in order: the store holder before this worker.
+        await Task.Yield();
+        var store = holder.Store;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            IReadOnlyList<PendingMessage> batch;
+            try
+            {
+                batch = await store.Processing.ClaimAsync(256, stoppingToken);
+                if (batch.Count == 0)
+                {
+                    await signal.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken);
+                    continue;
+                }
+                var results = new List<ProcessingResult>(batch.Count);
+                foreach (var message in batch)
+                    results.Add(Process(message));
+                await store.Processing.CompleteAsync(results, stoppingToken);
+                Interlocked.Add(ref _processed, results.Count);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // Broken storage: the claimed messages stay `accepted` and are taken again.
+                logger.LogError(e, "Processing pass failed; retrying in 2 s");
+                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    private ProcessingResult Process(PendingMessage message)
+    {
+        try
+        {
+            var parsed = Hl7Message.Parse(message.Raw);
+            if (parsed.Message is { } hl7 && hl7.MessageType is { } type && NoDossierMeaning.Contains(type))
+                return new ProcessingResult(message.Id, InboxStatus.Ignored, Detail: $"{type} has no business meaning for the dossier");
+
+            var channel = message.Sender.Split('/', 2)[0];
+            var result = InboundMapper.Map(message.Raw, channel);
+            if (result.Error is { } error)
+                return new ProcessingResult(message.Id, InboxStatus.Failed, Error: error.Format("message"), Detail: "mapping failed");
+            var resources = result.Bundle!.Entry.Count;
+            var notes = result.Bundle.Entry.Select(e => e.Resource).OfType<F.OperationOutcome>()
+                .SelectMany(o => o.Issue).Select(i => i.Diagnostics).Where(d => d is not null).Select(d => d!).ToList();
+            return new ProcessingResult(message.Id, InboxStatus.Processed, Warnings: notes.Count > 0 ? ["no-mapping-rule"] : null,
+                Detail: $"mapped to {resources} resources" + (notes.Count > 0 ? "; " + string.Join("; ", notes) : ""));
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Mapping message {MessageId} threw; marked failed", message.Id);
+            return new ProcessingResult(message.Id, InboxStatus.Failed, Error: "internal error while mapping: " + e.GetType().Name, Detail: "mapping threw");
+        }
+    }
+}

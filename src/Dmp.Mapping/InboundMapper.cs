@@ -1,0 +1,22 @@
+namespace Dmp.Mapping;
+
+/// <summary>Maps any input by what it contains, not by its name: XML is CDA R2, anything else HL7 v2.</summary>
+public static class InboundMapper
+{
+    public static MapResult Map(ReadOnlyMemory<byte> input, string channel) =>
+        LooksLikeXml(input.Span) ? CdaMapper.Map(input) : Hl7v2Mapper.Map(input, channel);
+
+    public static bool LooksLikeXml(ReadOnlySpan<byte> bytes)
+    {
+        ReadOnlySpan<byte> bom = [0xEF, 0xBB, 0xBF];
+        if (bytes.StartsWith(bom))
+            bytes = bytes[3..];
+        foreach (var b in bytes)
+        {
+            if (b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+                continue;
+            return b == (byte)'<';
+        }
+        return false;
+    }
+}

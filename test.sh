@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what the tests need (only what is missing), builds once, runs every test project one
+# after another, and ends with one line: "N passed, N failed, N skipped" (totals from TRX results).
+# Usage: ./test.sh [--long]     --long also runs the long reliability set (DMP_TEST_LONG=1).
+set -uo pipefail
+cd "$(dirname "$0")"
+
+if [[ "${1:-}" == "--long" ]]; then export DMP_TEST_LONG=1; fi
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# Tests never watch configuration files (the machine allows 128 inotify instances per user).
+export DOTNET_hostBuilder__reloadConfigOnChange=false
+
+# ---- prerequisites -------------------------------------------------------------------------------
+source ./scripts/prerequisites.sh
+install_prerequisites || { echo "test.sh: installing prerequisites failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+# ---- build once ----------------------------------------------------------------------------------
+if ! dotnet build Dmp.Ingest.sln -c Release -nologo -clp:ErrorsOnly; then
+  echo "test.sh: build failed" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# ---- run each test project in turn ---------------------------------------------------------------
+results="$(pwd)/TestResults"
+rm -rf "$results"; mkdir -p "$results"
+status=0
+for proj in tests/*/*.Tests.csproj; do
+  name="$(basename "$proj" .csproj)"
+  echo "=== $name"
+  dotnet test "$proj" -c Release --no-build --nologo \
+    --logger "trx;LogFileName=$results/$name.trx" --logger "console;verbosity=minimal" \
+    -- RunConfiguration.TestSessionTimeout=1500000 || status=1
+done
+
+# ---- totals --------------------------------------------------------------------------------------
+passed=0; failed=0; skipped=0; total=0
+for trx in "$results"/*.trx; do
+  [[ -f "$trx" ]] || continue
+  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
+  get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  t=$(get total); p=$(get passed); f=$(get failed); e=$(get error); x=$(get executed)
+  total=$((total + ${t:-0})); passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0} + ${e:-0}))
+  skipped=$((skipped + ${t:-0} - ${x:-0}))
+done
+projects=$(ls tests/*/*.Tests.csproj | wc -l); reports=$(ls "$results"/*.trx 2>/dev/null | wc -l)
+if (( reports < projects )); then
+  echo "test.sh: $((projects - reports)) test project(s) produced no results (crashed or did not build)" >&2
+  status=1
+  (( failed == 0 )) && failed=1
+fi
+(( failed > 0 )) && status=1
+if (( total == 0 )); then echo "test.sh: no test ran" >&2; status=1; fi
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status

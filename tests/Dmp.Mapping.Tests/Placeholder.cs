@@ -1,1 +1,0 @@
-namespace Dmp.Mapping.Tests;
