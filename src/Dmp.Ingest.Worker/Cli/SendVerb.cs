@@ -106,6 +106,30 @@ public static class SendVerb
                 var where = messages.Count == files.Length ? file : $"{file} message {index}";
                 byte[]? answer = null;
                 string? failure = null;
+                // Enhanced mode: MSH-15 NE asks for no accept ACK, ER for one only on error.
+                var acceptAck = Hl7Message.Parse(bytes).Message?.AcceptAckType;
+                if (acceptAck is "NE" or "ER")
+                {
+                    try
+                    {
+                        client ??= await MllpClient.ConnectAsync(settings.Host, settings.Port, settings.Tls, ct);
+                        await client.WriteFrameAsync(bytes, ct);
+                        answer = acceptAck == "ER" ? await client.ReadFrameAsync(TimeSpan.FromSeconds(2), ct).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default) : null;
+                    }
+                    catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException)
+                    {
+                        notAccepted++;
+                        context.Stderr.WriteLine($"{where}: not sent: {e.Message}");
+                        continue;
+                    }
+                    if (answer is null)
+                    {
+                        accepted++;
+                        if (!settings.Quiet)
+                            context.Stdout.WriteLine($"{where}: sent; no ACK requested (MSH-15 {acceptAck})");
+                        continue;
+                    }
+                }
                 for (var attempt = 0; attempt <= settings.Retries && answer is null; attempt++)
                 {
                     try
