@@ -41,9 +41,13 @@ public sealed class StoreOptions
         {
             errors.Add($"Dmp:Store:Provider={Provider} is unknown: use Sqlite, Postgres or SqlServer.");
         }
-        else if (Provider != StoreProvider.Sqlite)
+        else if (Provider == StoreProvider.SqlServer)
         {
-            errors.Add($"Dmp:Store:Provider={Provider} is not available in this build yet: use Sqlite.");
+            errors.Add($"Dmp:Store:Provider={Provider} is not available in this build yet: use Sqlite or Postgres.");
+        }
+        else if (Provider == StoreProvider.Postgres && string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            errors.Add("Dmp:Store:Provider=Postgres needs Dmp:Store:ConnectionString, e.g. Host=127.0.0.1;Port=5432;Username=dmp;Database=dmp.");
         }
 
         if (InlineRawMaxBytes < 0)

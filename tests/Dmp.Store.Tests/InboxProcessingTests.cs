@@ -3,14 +3,17 @@ using Dmp.Store.Inbox;
 
 namespace Dmp.Store.Tests;
 
-public sealed class InboxProcessingTests
+public abstract class InboxProcessingTests
 {
+    /// <summary>Opens a store on the provider under test.</summary>
+    private protected abstract Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null);
+
     private const string Gam = "mllp/GAM|CHU-X", Lab = "mllp/LAB|LAB-Y";
 
     [Fact]
     public async Task Claim_returns_the_oldest_accepted_messages_in_arrival_order_with_their_bytes()
     {
-        await using var t = await TestStore.OpenAsync(o => o.InlineRawMaxBytes = 100);
+        await using var t = await OpenStoreAsync(o => o.InlineRawMaxBytes = 100);
         await t.AcceptAsync(Frames.Make(Gam, "1", Frames.Hl7("1")));
         await t.AcceptAsync(Frames.Make(Lab, "2", Frames.Hl7("2")));
         await t.Writer.AppendAsync(Frames.Make(Gam, "3", Frames.Hl7("3")),
@@ -31,7 +34,7 @@ public sealed class InboxProcessingTests
     [Fact]
     public async Task A_sender_with_a_message_in_flight_is_skipped_until_it_completes()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         await t.AcceptAsync(Frames.Make(Gam, "1", Frames.Hl7("1")));
         await t.AcceptAsync(Frames.Make(Gam, "2", Frames.Hl7("2")));
         await t.AcceptAsync(Frames.Make(Lab, "3", Frames.Hl7("3")));
@@ -52,7 +55,7 @@ public sealed class InboxProcessingTests
     [Fact]
     public async Task Complete_records_status_error_warnings_and_history_for_many_messages()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         var reused = await t.AcceptAsync(Frames.Make(Gam, "1", Frames.Hl7("1")));
         reused = await t.AcceptAsync(Frames.Make(Gam, "1", Frames.Hl7("1", "^AGAIN")));
         var other = await t.AcceptAsync(Frames.Make(Lab, "2", Frames.Hl7("2")));
@@ -84,7 +87,7 @@ public sealed class InboxProcessingTests
     [Fact]
     public async Task Complete_refuses_accepted_as_an_outcome()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
 
         await Assert.ThrowsAsync<ArgumentException>(() =>
             t.Processing.CompleteAsync([new ProcessingResult(1, InboxStatus.Accepted)], CancellationToken.None));
@@ -100,7 +103,7 @@ public sealed class InboxProcessingTests
     [InlineData(InboxStatus.Accepted, false)]
     public async Task Replay_is_allowed_only_from_failed_held_processed_and_ignored(string status, bool allowed)
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         var receipt = await t.AcceptAsync(Frames.Make(Gam, "1", Frames.Hl7("1")));
         if (status != InboxStatus.Accepted)
         {
@@ -128,7 +131,7 @@ public sealed class InboxProcessingTests
     [Fact]
     public async Task Replay_of_an_unknown_message_is_refused()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
 
         Assert.False(await t.Processing.RequeueForReplayAsync(42, CancellationToken.None));
     }
@@ -136,7 +139,7 @@ public sealed class InboxProcessingTests
     [Fact]
     public async Task A_message_whose_blob_is_gone_is_failed_instead_of_claimed()
     {
-        await using var t = await TestStore.OpenAsync(o => o.InlineRawMaxBytes = 10);
+        await using var t = await OpenStoreAsync(o => o.InlineRawMaxBytes = 10);
         var lost = await t.AcceptAsync(Frames.Make(Gam, "1", Frames.Hl7("1")));
         await t.AcceptAsync(Frames.Make(Gam, "2", Frames.Hl7("2")));
         Assert.True(await t.Store.Blobs.DeleteAsync(Dmp.Store.Blobs.BlobKey.Of(Encoding.UTF8.GetBytes(Frames.Hl7("1"))), CancellationToken.None));
@@ -148,4 +151,18 @@ public sealed class InboxProcessingTests
         Assert.Equal(InboxStatus.Failed, failed.Status);
         Assert.Contains("missing", failed.Error, StringComparison.Ordinal);
     }
+}
+
+/// <summary>The InboxProcessing suite on SQLite (the embedded default).</summary>
+public sealed class SqliteInboxProcessingTests : InboxProcessingTests
+{
+    private protected override Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null) => TestStore.OpenAsync(configure);
+}
+
+/// <summary>The InboxProcessing suite on a real PostgreSQL server.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresInboxProcessingTests(PostgresServer server) : InboxProcessingTests()
+{
+    private protected override async Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null) =>
+        await TestStore.OpenAsync(await server.CreateDatabaseAsync(), configure);
 }

@@ -2,12 +2,15 @@ using Dmp.Store.Inbox;
 
 namespace Dmp.Store.Tests;
 
-public sealed class InboxQueriesTests
+public abstract class InboxQueriesTests
 {
+    /// <summary>Opens a store on the provider under test.</summary>
+    private protected abstract Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null);
+
     [Fact]
     public async Task Listing_pages_newest_first_with_a_cursor()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         for (var i = 0; i < 25; i++)
         {
             await t.AcceptAsync(Frames.Make("mllp/GAM|CHU-X", $"M{i:00}", Frames.Hl7($"M{i:00}")));
@@ -28,7 +31,7 @@ public sealed class InboxQueriesTests
     [Fact]
     public async Task A_page_that_ends_exactly_at_the_last_message_has_no_next_cursor()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         for (var i = 0; i < 4; i++)
         {
             await t.AcceptAsync(Frames.Make("s", $"M{i}", Frames.Hl7($"M{i}")));
@@ -43,7 +46,7 @@ public sealed class InboxQueriesTests
     [Fact]
     public async Task Listing_filters_by_sender_control_id_status_and_since()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         const string Gam = "mllp/GAM|CHU-X", Lab = "mllp/LAB|LAB-Y";
         await t.AcceptAsync(Frames.Make(Gam, "A", Frames.Hl7("A"), Frames.T0));
         await t.AcceptAsync(Frames.Make(Lab, "A", Frames.Hl7("A"), Frames.T0.AddHours(1)));
@@ -68,7 +71,7 @@ public sealed class InboxQueriesTests
     [Fact]
     public async Task A_message_shows_every_field_the_operator_api_needs()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         var frame = Frames.Make("mllp/GAM|CHU-X", "M1", Frames.Hl7("M1")) with { FileName = "in/m1.hl7" };
 
         var receipt = await t.AcceptAsync(frame);
@@ -101,8 +104,22 @@ public sealed class InboxQueriesTests
     [InlineData("AAAA")]
     public async Task A_forged_cursor_is_refused(string cursor)
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
 
         await Assert.ThrowsAsync<FormatException>(() => t.Queries.ListAsync(new InboxFilter(), 10, cursor, CancellationToken.None));
     }
+}
+
+/// <summary>The InboxQueries suite on SQLite (the embedded default).</summary>
+public sealed class SqliteInboxQueriesTests : InboxQueriesTests
+{
+    private protected override Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null) => TestStore.OpenAsync(configure);
+}
+
+/// <summary>The InboxQueries suite on a real PostgreSQL server.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresInboxQueriesTests(PostgresServer server) : InboxQueriesTests()
+{
+    private protected override async Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null) =>
+        await TestStore.OpenAsync(await server.CreateDatabaseAsync(), configure);
 }

@@ -7,14 +7,23 @@ using Xunit.Abstractions;
 
 namespace Dmp.Store.Tests;
 
-public sealed class InboxWriterTests(ITestOutputHelper output)
+public abstract class InboxWriterTests(ITestOutputHelper output)
 {
+    /// <summary>Opens a store on the provider under test.</summary>
+    private protected abstract Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null);
+
+    /// <summary>The writer connection's durability settings this provider must report.</summary>
+    private protected abstract string ExpectedDurability { get; }
+
+    /// <summary>A connection that shares nothing with the store's own (no pool).</summary>
+    private protected abstract Task<System.Data.Common.DbConnection> OpenIndependentConnectionAsync(TestStore store);
+
     private const string Sender = "mllp/GAM|CHU-X";
 
     [Fact]
     public async Task Resent_message_gets_same_ack_and_is_stored_once()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         var frame = Frames.Make(Sender, "MSG001", Frames.Hl7("MSG001"));
 
         var first = await t.AcceptAsync(frame);
@@ -47,7 +56,7 @@ public sealed class InboxWriterTests(ITestOutputHelper output)
     [Fact]
     public async Task Same_control_id_with_different_bytes_is_a_new_message_warned_as_control_id_reused()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         var first = await t.AcceptAsync(Frames.Make(Sender, "MSG001", Frames.Hl7("MSG001")));
         InboxDecisionContext? seen = null;
 
@@ -69,7 +78,7 @@ public sealed class InboxWriterTests(ITestOutputHelper output)
     [Fact]
     public async Task A_control_id_reused_by_another_sender_is_not_a_reuse()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         await t.AcceptAsync(Frames.Make(Sender, "MSG001", Frames.Hl7("MSG001")));
         InboxDecisionContext? seen = null;
 
@@ -86,7 +95,7 @@ public sealed class InboxWriterTests(ITestOutputHelper output)
     [Fact]
     public async Task Without_control_id_the_key_is_sender_and_hash()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         var bytes = Encoding.ASCII.GetBytes("not HL7 at all");
         var reused = new List<bool>();
         InboxDecision Reject(InboxDecisionContext ctx)
@@ -116,7 +125,7 @@ public sealed class InboxWriterTests(ITestOutputHelper output)
     [Fact]
     public async Task Concurrent_appends_are_each_stored_once_in_grouped_transactions()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         const int Tasks = 8, PerTask = 200;
         var clock = Stopwatch.StartNew();
 
@@ -149,7 +158,7 @@ public sealed class InboxWriterTests(ITestOutputHelper output)
     [Fact]
     public async Task A_resend_storm_stores_each_frame_once_with_every_receipt_counted()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         const int Messages = 300, Copies = 3;
         var frames = Enumerable.Range(0, Messages)
             .Select(i => Frames.Make(Sender, $"M{i}", Frames.Hl7($"M{i}")))
@@ -184,8 +193,8 @@ public sealed class InboxWriterTests(ITestOutputHelper output)
     [Fact]
     public async Task Two_stores_on_one_database_never_both_insert_the_same_frame()
     {
-        await using var a = await TestStore.OpenAsync();
-        await using var b = await DmpStore.OpenAsync(new StoreOptions(), new BlobOptions(), a.Folder.Path, CancellationToken.None);
+        await using var a = await OpenStoreAsync();
+        await using var b = await a.OpenSecondInstanceAsync();
         var frames = Enumerable.Range(0, 200).Select(i => Frames.Make(Sender, $"M{i}", Frames.Hl7($"M{i}"))).ToList();
 
         var receipts = await Task.WhenAll(frames.SelectMany(f => new[]
@@ -204,7 +213,7 @@ public sealed class InboxWriterTests(ITestOutputHelper output)
     [Fact]
     public async Task A_decide_that_throws_fails_only_its_own_frame()
     {
-        await using var t = await TestStore.OpenAsync(o => o.MaxBatch = 1000);
+        await using var t = await OpenStoreAsync(o => o.MaxBatch = 1000);
         var frames = Enumerable.Range(0, 50).Select(i => Frames.Make(Sender, $"M{i}", Frames.Hl7($"M{i}"))).ToList();
 
         var appends = frames.Select(f => t.Writer.AppendAsync(
@@ -239,7 +248,7 @@ public sealed class InboxWriterTests(ITestOutputHelper output)
     [Fact]
     public async Task A_failed_transaction_faults_its_batch_and_the_writer_keeps_running()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         await t.AcceptAsync(Frames.Make(Sender, "BEFORE", Frames.Hl7("BEFORE")));
         await using (var admin = await t.Store.Connections.OpenAsync(CancellationToken.None))
         {
@@ -262,7 +271,7 @@ public sealed class InboxWriterTests(ITestOutputHelper output)
     [Fact]
     public async Task Raw_bytes_over_the_inline_limit_go_to_the_blob_folder_and_read_back_identical()
     {
-        await using var t = await TestStore.OpenAsync(o => o.InlineRawMaxBytes = 1024);
+        await using var t = await OpenStoreAsync(o => o.InlineRawMaxBytes = 1024);
         var big = new byte[200_000];
         new Random(42).NextBytes(big);
         var small = Encoding.ASCII.GetBytes(Frames.Hl7("SMALL"));
@@ -285,7 +294,7 @@ public sealed class InboxWriterTests(ITestOutputHelper output)
     [Fact]
     public async Task An_oversize_frame_keeps_its_first_bytes_original_length_and_hash()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
         var original = new byte[20 * 1024 * 1024];
         new Random(7).NextBytes(original);
         var frame = Frames.Make(Sender, null, original) with
@@ -312,14 +321,12 @@ public sealed class InboxWriterTests(ITestOutputHelper output)
     [Fact]
     public async Task A_committed_frame_is_visible_to_another_connection_when_append_returns()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await OpenStoreAsync();
 
         var receipt = await t.AcceptAsync(Frames.Make(Sender, "DURABLE", Frames.Hl7("DURABLE")));
 
-        Assert.Equal("journal_mode=wal;synchronous=2", t.Writer.Durability);
-        await using var other = new Microsoft.Data.Sqlite.SqliteConnection(
-            $"Data Source={Path.Combine(t.Folder.Path, "dmp.db")};Pooling=False");
-        await other.OpenAsync();
+        Assert.Equal(ExpectedDurability, t.Writer.Durability);
+        await using var other = await OpenIndependentConnectionAsync(t);
         Assert.Equal(
             "DURABLE",
             await other.ExecuteScalarAsync<string>("SELECT control_id FROM inbound_message WHERE id = @Id", new { receipt.Id }));
@@ -328,7 +335,7 @@ public sealed class InboxWriterTests(ITestOutputHelper output)
     [Fact]
     public async Task Disposing_writes_what_is_queued_then_refuses_new_frames()
     {
-        var t = await TestStore.OpenAsync();
+        var t = await OpenStoreAsync();
         try
         {
             var queued = Enumerable.Range(0, 100)
@@ -347,5 +354,37 @@ public sealed class InboxWriterTests(ITestOutputHelper output)
         {
             await t.DisposeAsync();
         }
+    }
+}
+
+/// <summary>The InboxWriter suite on SQLite (the embedded default).</summary>
+public sealed class SqliteInboxWriterTests(ITestOutputHelper output) : InboxWriterTests(output)
+{
+    private protected override Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null) => TestStore.OpenAsync(configure);
+
+    private protected override string ExpectedDurability => "journal_mode=wal;synchronous=2";
+
+    private protected override async Task<System.Data.Common.DbConnection> OpenIndependentConnectionAsync(TestStore store)
+    {
+        var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(store.Folder.Path, "dmp.db")};Pooling=False");
+        await connection.OpenAsync();
+        return connection;
+    }
+}
+
+/// <summary>The InboxWriter suite on a real PostgreSQL server.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresInboxWriterTests(PostgresServer server, ITestOutputHelper output) : InboxWriterTests(output)
+{
+    private protected override async Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null) =>
+        await TestStore.OpenAsync(await server.CreateDatabaseAsync(), configure);
+
+    private protected override string ExpectedDurability => "fsync=on;synchronous_commit=on";
+
+    private protected override async Task<System.Data.Common.DbConnection> OpenIndependentConnectionAsync(TestStore store)
+    {
+        var connection = new Npgsql.NpgsqlConnection(store.Options.ConnectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        return connection;
     }
 }

@@ -20,8 +20,15 @@ public sealed class StoreOptionsTests
         Assert.Empty(blobs.Validate());
     }
 
+    [Fact]
+    public void Postgres_without_a_connection_string_is_refused_naming_the_setting()
+    {
+        var errors = new StoreOptions { Provider = StoreProvider.Postgres }.Validate();
+
+        Assert.Contains(errors, e => e.Contains("Dmp:Store:ConnectionString", StringComparison.Ordinal));
+    }
+
     [Theory]
-    [InlineData(StoreProvider.Postgres)]
     [InlineData(StoreProvider.SqlServer)]
     public async Task A_provider_not_in_this_build_fails_at_open_naming_the_setting(StoreProvider provider)
     {

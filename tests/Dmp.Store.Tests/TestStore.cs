@@ -20,14 +20,26 @@ internal sealed class TestStore : IAsyncDisposable
     public InboxQueries Queries => Store.Queries;
     public InboxProcessing Processing => Store.Processing;
 
-    public static async Task<TestStore> OpenAsync(Action<StoreOptions>? configure = null)
+    /// <summary>The options this store was opened with (to open a second instance on the same database).</summary>
+    public StoreOptions Options => Store.Options;
+
+    public static async Task<TestStore> OpenAsync(Action<StoreOptions>? configure = null) => await OpenAsync(null, configure);
+
+    /// <summary>Opens a store on SQLite in its folder, or on <paramref name="connectionString"/> (PostgreSQL) when given.</summary>
+    public static async Task<TestStore> OpenAsync(string? connectionString, Action<StoreOptions>? configure = null)
     {
         var folder = new TempFolder();
-        var options = new StoreOptions();
+        var options = connectionString is null
+            ? new StoreOptions()
+            : new StoreOptions { Provider = StoreProvider.Postgres, ConnectionString = connectionString };
         configure?.Invoke(options);
         var store = await DmpStore.OpenAsync(options, new BlobOptions(), folder.Path, CancellationToken.None);
         return new TestStore(folder, store);
     }
+
+    /// <summary>A second, independent store instance on the same database and blob folder.</summary>
+    public Task<DmpStore> OpenSecondInstanceAsync() =>
+        DmpStore.OpenAsync(Options, new BlobOptions(), Folder.Path, CancellationToken.None);
 
     public Task<InboxReceipt> AcceptAsync(InboundFrame frame) => Writer.AppendAsync(frame, Decisions.Accept, CancellationToken.None);
 

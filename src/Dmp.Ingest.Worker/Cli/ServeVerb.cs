@@ -28,18 +28,26 @@ public static class ServeVerb
         try
         {
             app = GatewayHost.Build(overrides);
-            await app.StartAsync(cancellationToken);
         }
-        catch (OptionsValidationException e)
+        catch (Exception e) when (e is InvalidOperationException or IOException or FormatException)
         {
-            context.Stderr.WriteLine($"error: invalid configuration: {string.Join("; ", e.Failures)}");
+            context.Stderr.WriteLine($"error: invalid configuration: {e.Message}");
             return ExitCodes.Usage;
         }
-        catch (IOException e)
+        try
         {
-            // Typically the port is taken.
-            context.Stderr.WriteLine($"error: cannot start: {e.Message}");
-            return ExitCodes.Software;
+            await app.StartAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is OptionsValidationException or IOException or InvalidOperationException or NotSupportedException)
+        {
+            context.Stderr.WriteLine(e switch
+            {
+                OptionsValidationException v => $"error: invalid configuration: {string.Join("; ", v.Failures)}",
+                IOException => $"error: cannot start: {e.Message}",
+                _ => $"error: cannot start: {e.Message}",
+            });
+            await app.DisposeAsync();
+            return e is OptionsValidationException ? ExitCodes.Usage : ExitCodes.Software;
         }
         await app.WaitForShutdownAsync(cancellationToken);
         await app.DisposeAsync();

@@ -68,7 +68,7 @@ public sealed class InboxProcessing
             }
 
             var sql = $"SELECT {PendingColumns} FROM inbound_message WHERE status = @Accepted"
-                + (busy.Length > 0 ? " AND sender NOT IN @Busy" : "")
+                + (busy.Length > 0 ? " AND NOT (" + _connections.InList("sender", "Busy") + ")" : "")
                 + " ORDER BY id LIMIT @Max;";
             List<PendingRow> rows;
             var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -166,10 +166,8 @@ public sealed class InboxProcessing
             await using (transaction.ConfigureAwait(false))
             {
                 var changed = await connection.ExecuteAsync(new CommandDefinition(
-                    """
-                    UPDATE inbound_message SET status = @Accepted, error = NULL
-                    WHERE id = @Id AND status IN @Replayable AND (raw IS NOT NULL OR blob_key IS NOT NULL);
-                    """,
+                    "UPDATE inbound_message SET status = @Accepted, error = NULL WHERE id = @Id AND "
+                    + _connections.InList("status", "Replayable") + " AND (raw IS NOT NULL OR blob_key IS NOT NULL);",
                     new
                     {
                         InboxStatus.Accepted,

@@ -149,31 +149,33 @@ public sealed class InboxWriter : IAsyncDisposable
     private async Task WriteBatchAsync(List<PendingAppend> batch)
     {
         var outcomes = new Outcome[batch.Count];
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            var connection = _connection ??= await OpenWriterConnectionAsync().ConfigureAwait(false);
-            var transaction = await _connections.BeginWriteAsync(connection, CancellationToken.None).ConfigureAwait(false);
-            await using (transaction.ConfigureAwait(false))
+            try
             {
-                for (var i = 0; i < batch.Count; i++)
+                await WriteTransactionAsync(batch, outcomes).ConfigureAwait(false);
+                break;
+            }
+#pragma warning disable CA1031 // a broken batch must fault its callers, never stop the writer
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                await ResetConnectionAsync().ConfigureAwait(false);
+                if (attempt < 5 && _connections.IsTransientConflict(ex))
                 {
-                    outcomes[i] = await WriteOneAsync(connection, transaction, batch[i]).ConfigureAwait(false);
+                    // Another instance's batch crossed ours: nothing was committed, write it all again.
+                    Array.Clear(outcomes);
+                    await Task.Delay(Random.Shared.Next(1, 10 * attempt)).ConfigureAwait(false);
+                    continue;
                 }
 
-                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-#pragma warning disable CA1031 // a broken batch must fault its callers, never stop the writer
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            await ResetConnectionAsync().ConfigureAwait(false);
-            for (var i = 0; i < batch.Count; i++)
-            {
-                batch[i].Completion.TrySetException(outcomes[i].Failure ?? ex);
-            }
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Completion.TrySetException(outcomes[i].Failure ?? ex);
+                }
 
-            return;
+                return;
+            }
         }
 
         var written = 0;
@@ -192,6 +194,21 @@ public sealed class InboxWriter : IAsyncDisposable
 
         Interlocked.Increment(ref _transactions);
         Interlocked.Add(ref _framesWritten, written);
+    }
+
+    private async Task WriteTransactionAsync(List<PendingAppend> batch, Outcome[] outcomes)
+    {
+        var connection = _connection ??= await OpenWriterConnectionAsync().ConfigureAwait(false);
+        var transaction = await _connections.BeginWriteAsync(connection, CancellationToken.None).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                outcomes[i] = await WriteOneAsync(connection, transaction, batch[i]).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     private async Task<Outcome> WriteOneAsync(DbConnection connection, DbTransaction transaction, PendingAppend pending)

@@ -38,6 +38,7 @@ public sealed partial class MigrationRunner
                 var transaction = await _connections.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
                 await using (transaction.ConfigureAwait(false))
                 {
+                    await _connections.LockForMigrationAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
                     await connection.ExecuteAsync(new CommandDefinition(
                         _connections.CreateSchemaVersionTableSql, transaction: transaction,
                         cancellationToken: cancellationToken)).ConfigureAwait(false);

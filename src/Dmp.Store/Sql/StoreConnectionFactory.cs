@@ -25,8 +25,9 @@ public abstract class StoreConnectionFactory
         return options.Provider switch
         {
             StoreProvider.Sqlite => new SqliteConnectionFactory(options.ResolveConnectionString(dataDir)),
+            StoreProvider.Postgres => new PostgresConnectionFactory(options.ResolveConnectionString(dataDir)),
             _ => throw new NotSupportedException(
-                $"Dmp:Store:Provider={options.Provider} is not available in this build yet: use Sqlite."),
+                $"Dmp:Store:Provider={options.Provider} is not available in this build yet: use Sqlite or Postgres."),
         };
     }
 
@@ -35,6 +36,13 @@ public abstract class StoreConnectionFactory
 
     /// <summary>Starts a write transaction that takes the write lock at once (SQLite: <c>BEGIN IMMEDIATE</c>).</summary>
     internal abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes the lock that serialises migrations across processes, inside the migration's write
+    /// transaction (SQLite: the write lock <c>BEGIN IMMEDIATE</c> already took).
+    /// </summary>
+    internal virtual Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
 
     /// <summary>Creates the <c>schema_version</c> table when missing (inside the migration lock).</summary>
     internal abstract string CreateSchemaVersionTableSql { get; }
@@ -47,6 +55,18 @@ public abstract class StoreConnectionFactory
 
     /// <summary>Checks that a writer connection really commits durably; returns a description for diagnostics.</summary>
     internal abstract Task<string> EnsureDurableAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True for an error that only says "try the transaction again" (a deadlock between two
+    /// writers on one database, a serialization failure).
+    /// </summary>
+    internal virtual bool IsTransientConflict(Exception exception) => false;
+
+    /// <summary>
+    /// "column is one of the values of parameter": Dapper expands a list for <c>IN</c> on most
+    /// providers, but hands Npgsql the array itself, which PostgreSQL compares with <c>= ANY</c>.
+    /// </summary>
+    internal virtual string InList(string column, string parameter) => $"{column} IN @{parameter}";
 
     /// <summary>A timestamp as this dialect stores it.</summary>
     internal abstract object WriteTime(DateTimeOffset value);

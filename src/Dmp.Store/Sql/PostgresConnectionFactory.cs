@@ -1,0 +1,84 @@
+using System.Data;
+using System.Data.Common;
+using Dapper;
+using Npgsql;
+
+namespace Dmp.Store.Sql;
+
+/// <summary>PostgreSQL through Npgsql: the scale-out store several gateway instances share.</summary>
+internal sealed class PostgresConnectionFactory : StoreConnectionFactory
+{
+    /// <summary>The advisory lock key that serialises migrations across instances ("dmpmigr").</summary>
+    private const long MigrationLockKey = 0x646d_706d_6967_72;
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    public PostgresConnectionFactory(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (string.IsNullOrWhiteSpace(builder.Host))
+        {
+            throw new ArgumentException("Dmp:Store:ConnectionString names no PostgreSQL Host.", nameof(connectionString));
+        }
+
+        _dataSource = NpgsqlDataSource.Create(builder);
+    }
+
+    public override StoreProvider Provider => StoreProvider.Postgres;
+
+    internal override string MigrationFolder => "Postgres";
+
+    public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+        await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+    internal override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
+
+    internal override async Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        await connection.ExecuteAsync(new CommandDefinition(
+            "SELECT pg_advisory_xact_lock(@Key);", new { Key = MigrationLockKey }, transaction, cancellationToken: cancellationToken))
+            .ConfigureAwait(false);
+
+    internal override string CreateSchemaVersionTableSql =>
+        """
+        CREATE TABLE IF NOT EXISTS schema_version (
+            version    INTEGER     NOT NULL PRIMARY KEY,
+            name       TEXT        NOT NULL,
+            applied_at TIMESTAMPTZ NOT NULL
+        );
+        """;
+
+    internal override string InsertInboundMessageSql =>
+        """
+        INSERT INTO inbound_message
+            (channel, sender, control_id, message_type, file_name, remote_endpoint, sha256, length, raw, blob_key,
+             truncated, status, warnings, error, received_at, last_received_at, receipts, ack, ack_code)
+        VALUES
+            (@Channel, @Sender, @ControlId, @MessageType, @FileName, @RemoteEndpoint, @Sha256, @Length, @Raw, @BlobKey,
+             @Truncated, @Status, @Warnings, @Error, @ReceivedAt, @ReceivedAt, 1, @Ack, @AckCode)
+        ON CONFLICT (sender, control_id, sha256) DO NOTHING
+        RETURNING id;
+        """;
+
+    internal override async Task<string> EnsureDurableAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var fsync = await connection.ExecuteScalarAsync<string>(new CommandDefinition("SHOW fsync;", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var synchronousCommit = await connection.ExecuteScalarAsync<string>(new CommandDefinition("SHOW synchronous_commit;", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var description = $"fsync={fsync};synchronous_commit={synchronousCommit}";
+        if (!string.Equals(fsync, "on", StringComparison.OrdinalIgnoreCase) || string.Equals(synchronousCommit, "off", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException(
+                $"The PostgreSQL inbox is not durable ({description}): turn fsync on and synchronous_commit on (or local/remote_write) for the gateway's role.");
+        }
+
+        return description;
+    }
+
+    // 40P01 deadlock_detected, 40001 serialization_failure: two instances' batches crossed.
+    internal override bool IsTransientConflict(Exception exception) =>
+        exception is PostgresException { SqlState: "40P01" or "40001" };
+
+    internal override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
+
+    internal override object WriteTime(DateTimeOffset value) => value.ToUniversalTime();
+}
