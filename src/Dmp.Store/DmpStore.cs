@@ -47,7 +47,9 @@ public sealed class DmpStore : IAsyncDisposable
 
         Directory.CreateDirectory(dataDir);
         var connections = StoreConnectionFactory.Create(store, dataDir);
-        var blobStore = new FolderBlobStore(blobs.ResolvePath(dataDir));
+        IBlobStore blobStore = blobs.Provider == BlobProvider.AzureBlob
+            ? new AzureBlobStore(blobs.ConnectionString!, blobs.Container)
+            : new FolderBlobStore(blobs.ResolvePath(dataDir));
         var applied = await new MigrationRunner(connections).ApplyAsync(cancellationToken).ConfigureAwait(false);
         return new DmpStore(store, connections, blobStore, applied);
     }

@@ -83,6 +83,9 @@ public sealed class BlobOptions
 
     public string? ConnectionString { get; set; }
 
+    /// <summary>The container of the <see cref="BlobProvider.AzureBlob"/> store (created when missing).</summary>
+    public string Container { get; set; } = "dmp-ingest";
+
     public string ResolvePath(string dataDir) =>
         string.IsNullOrWhiteSpace(Path) ? System.IO.Path.Combine(dataDir, "blobs") : Path;
 
@@ -94,9 +97,9 @@ public sealed class BlobOptions
         {
             errors.Add($"Dmp:Blobs:Provider={Provider} is unknown: use Folder or AzureBlob.");
         }
-        else if (Provider != BlobProvider.Folder)
+        else if (Provider == BlobProvider.AzureBlob && string.IsNullOrWhiteSpace(ConnectionString))
         {
-            errors.Add($"Dmp:Blobs:Provider={Provider} is not available in this build yet: use Folder.");
+            errors.Add("Dmp:Blobs:Provider=AzureBlob needs Dmp:Blobs:ConnectionString (an Azure Storage connection string; UseDevelopmentStorage=true for Azurite).");
         }
 
         return errors;
