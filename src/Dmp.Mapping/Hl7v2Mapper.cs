@@ -1,5 +1,5 @@
 using Dmp.Mapping.Fhir;
-using Dmp.Mapping.Generic;
+using Dmp.Mapping.Rules;
 using Dmp.Mapping.Hl7v2;
 using F = Hl7.Fhir.Model;
 
@@ -12,11 +12,12 @@ namespace Dmp.Mapping;
 /// </summary>
 public static class Hl7v2Mapper
 {
-    /// <summary>Message types whose business meaning needs a patient.</summary>
-    private static readonly HashSet<string> PatientTypes = new(StringComparer.Ordinal) { "ADT", "ORU", "MDM", "ORM", "OML", "RDE", "RDS", "VXU", "SIU", "BAR", "DFT", "PPR", "OUL" };
+    public static MapResult Map(ReadOnlyMemory<byte> input, string channel) => Map(input, channel, RuleSet.Empty);
 
-    public static MapResult Map(ReadOnlyMemory<byte> input, string channel)
+    /// <summary>Maps with a rule set: each message by the rule that matches it, or generically with a note.</summary>
+    public static MapResult Map(ReadOnlyMemory<byte> input, string channel, RuleSet rules)
     {
+        ArgumentNullException.ThrowIfNull(rules);
         var batch = Hl7Batch.Split(input);
         if (batch.Error is { } batchError)
             return MapResult.Failed(ToMapError(batchError));
@@ -28,7 +29,7 @@ public static class Hl7v2Mapper
             var parsed = Hl7Message.Parse(batch.Messages[i]);
             if (parsed.Message is not { } message)
                 return MapResult.Failed(ToMapError(parsed.Error ?? new Hl7Error(0, null, 0, "not an HL7 v2 message"), batch.Messages.Count > 1 ? i + 1 : 0));
-            var error = MapMessage(message, channel, bundle, outcome);
+            var error = MapMessage(message, channel, rules, bundle, outcome);
             if (error is not null)
                 return MapResult.Failed(error with { Reason = batch.Messages.Count > 1 ? $"message {i + 1}: {error.Reason}" : error.Reason });
         }
@@ -40,36 +41,17 @@ public static class Hl7v2Mapper
         return MapResult.Mapped(bundle);
     }
 
-    private static MapError? MapMessage(Hl7Message message, string channel, F.Bundle bundle, F.OperationOutcome outcome)
+    private static MapError? MapMessage(Hl7Message message, string channel, RuleSet rules, F.Bundle bundle, F.OperationOutcome outcome)
     {
         if (string.IsNullOrEmpty(message.MessageType))
             return new MapError("MSH-9 (message type) is empty", 1, "MSH", 9);
-
-        var info = HeaderReader.Read(channel, message);
-        var focus = new List<F.ResourceReference>();
-        var pids = message.SegmentsNamed("PID").ToList();
-        if (pids.Count == 0 && PatientTypes.Contains(message.MessageType) && message.MessageType == "ADT")
+        if (message.MessageType == "ADT" && !message.TryGetSegment("PID", out _))
             return new MapError($"{message.MessageType}^{message.TriggerEvent} message has no PID segment", 1, "MSH", 9);
 
-        foreach (var pid in pids)
-        {
-            var patient = PatientReader.Read(pid);
-            var key = patient.Ins?.Value ?? patient.LocalIdentifiers.FirstOrDefault()?.Value ?? $"{info.ControlId}#{pid.Index}";
-            var system = patient.Ins?.System ?? patient.LocalIdentifiers.FirstOrDefault()?.System ?? info.Sender;
-            var resource = FhirProjection.ToFhir(patient, DeterministicId.From("Patient", system, key));
-            AddEntry(bundle, resource);
-            focus.Add(new F.ResourceReference("urn:uuid:" + resource.Id));
-        }
-
-        var header = FhirProjection.ToFhir(info, DeterministicId.From("MessageHeader", info.Sender, info.ControlId, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(message.Raw.Span))), focus);
-        bundle.Entry.Insert(bundle.Entry.Count - focus.Count, Entry(header));
-
-        outcome.Issue.Add(new F.OperationOutcome.IssueComponent
-        {
-            Severity = F.OperationOutcome.IssueSeverity.Information,
-            Code = F.OperationOutcome.IssueType.NotSupported,
-            Diagnostics = $"no mapping rule for {message.MessageType}^{message.TriggerEvent} (v{message.Version}) yet: generic rules applied (MessageHeader{(pids.Count > 0 ? ", Patient from PID" : "")})",
-        });
+        var mapped = rules.Map(message, channel);
+        if (mapped.Error is { } error)
+            return error;
+        MessageBundle.Append(bundle, outcome, mapped.Message!, message.Raw.Span);
         return null;
     }
 

@@ -3,8 +3,12 @@ namespace Dmp.Mapping;
 /// <summary>Maps any input by what it contains, not by its name: XML is CDA R2, anything else HL7 v2.</summary>
 public static class InboundMapper
 {
-    public static MapResult Map(ReadOnlyMemory<byte> input, string channel) =>
-        LooksLikeXml(input.Span) ? CdaMapper.Map(input) : Hl7v2Mapper.Map(input, channel);
+    /// <summary>Maps with no rules: HL7 v2 gets the generic reading (MessageHeader, Patient from PID) and a note.</summary>
+    public static MapResult Map(ReadOnlyMemory<byte> input, string channel) => Map(input, channel, Rules.RuleSet.Empty);
+
+    /// <summary>Maps HL7 v2 with the given rules (CDA R2 documents do not use rules yet).</summary>
+    public static MapResult Map(ReadOnlyMemory<byte> input, string channel, Rules.RuleSet rules) =>
+        LooksLikeXml(input.Span) ? CdaMapper.Map(input) : Hl7v2Mapper.Map(input, channel, rules);
 
     public static bool LooksLikeXml(ReadOnlySpan<byte> bytes)
     {

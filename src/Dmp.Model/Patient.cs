@@ -23,6 +23,9 @@ public sealed record Patient
     public bool? Deceased { get; init; }
     public PartialDateTime? DeceasedAt { get; init; }
 
+    /// <summary>How the identity was checked (PAM France ZFD: the demographic complement, not DMP consent).</summary>
+    public IdentityCheck? IdentityCheck { get; init; }
+
     /// <summary>True when the identity may carry the INS into the DMP (qualified identity).</summary>
     public bool IsQualified => Ins is not null && IdentityStatus is "VALI" or "QUAL";
 }
@@ -32,3 +35,6 @@ public sealed record PersonName(string? Family, IReadOnlyList<string> Given, str
 
 /// <summary>A postal address.</summary>
 public sealed record Address(IReadOnlyList<string> Lines, string? City, string? PostalCode, string? Country, string? Use);
+
+/// <summary>PAM France ZFD: how the identity was obtained and checked, the INSi query date, SMS consent.</summary>
+public sealed record IdentityCheck(string? Mode, PartialDateTime? InsiQueriedAt, string? EvidenceType, bool? SmsConsent);

@@ -18,6 +18,7 @@ public static class GatewayCommandLine
         var serve = ServeVerb.Create(context);
         root.Add(serve);
         root.Add(MapVerb.Create(context));
+        root.Add(RulesVerb.Create(context));
         root.Add(SendVerb.Create(context));
         root.Add(TokenVerb.Create(context));
         // `serve` is the default verb.

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Dmp.Mapping;
 using Dmp.Mapping.Fhir;
+using Dmp.Mapping.Hl7v2;
+using Dmp.Mapping.Rules;
 
 namespace Dmp.Ingest.Worker.Cli;
 
@@ -14,20 +16,24 @@ public static class MapVerb
         {
             TreatUnmatchedTokensAsErrors = false,
         };
+        var explain = new Option<bool>("--explain") { Description = "also list on stderr the rule used and the segments and fields no rule read" };
         command.Add(file);
+        command.Add(explain);
         command.SetAction(result =>
         {
-            if (!ConfigurationOverrides.TryCollect(result.UnmatchedTokens, out _, out var usage))
+            if (!ConfigurationOverrides.TryCollect(result.UnmatchedTokens, out var overrides, out var usage))
             {
                 context.Stderr.WriteLine($"error: {usage}");
                 return ExitCodes.Usage;
             }
-            return Run(context, result.GetValue(file)!);
+            return Run(context, result.GetValue(file)!, RulesFolder.Configured(overrides), result.GetValue(explain));
         });
         return command;
     }
 
-    public static int Run(CliContext context, string path)
+    public static int Run(CliContext context, string path) => Run(context, path, "mappings", explain: false);
+
+    public static int Run(CliContext context, string path, string rulesPath, bool explain)
     {
         byte[] bytes;
         try
@@ -46,13 +52,43 @@ public static class MapVerb
             return ExitCodes.NoInput;
         }
 
-        var result = InboundMapper.Map(bytes, "file");
+        var rules = RuleSet.Empty;
+        if (RulesFolder.Resolve(rulesPath) is { } folder)
+        {
+            var loaded = RuleSet.Load(folder);
+            if (loaded.Rules is null)
+            {
+                context.Stderr.WriteLine(RulesFolder.Format(folder, loaded.Errors[0]));
+                return ExitCodes.DataError;
+            }
+            rules = loaded.Rules;
+        }
+
+        var result = InboundMapper.Map(bytes, "file", rules);
         if (result.Error is { } error)
         {
             context.Stderr.WriteLine(error.Format(path));
             return ExitCodes.DataError;
         }
         context.Stdout.WriteLine(FhirJson.Serialize(result.Bundle!));
+        if (explain && !InboundMapper.LooksLikeXml(bytes))
+            Explain(context, path, bytes, rules);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>`--explain`: per message, the rule used and what no rule read, on stderr (stdout stays a Bundle).</summary>
+    private static void Explain(CliContext context, string path, byte[] bytes, RuleSet rules)
+    {
+        var batch = Hl7Batch.Split(bytes);
+        for (var i = 0; i < batch.Messages.Count; i++)
+        {
+            if (Hl7Message.Parse(batch.Messages[i]).Message is not { } message)
+                continue;
+            var rule = rules.Select(message);
+            var prefix = $"{path}: message {i + 1} {message.MessageType}^{message.TriggerEvent}";
+            context.Stderr.WriteLine(rule is null ? $"{prefix}: no rule" : $"{prefix}: rule {rule.Id} ({rule.File})");
+            foreach (var line in rules.Unused(message))
+                context.Stderr.WriteLine($"{prefix}: {line}");
+        }
     }
 }

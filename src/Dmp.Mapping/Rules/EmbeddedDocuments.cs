@@ -1,0 +1,136 @@
+using System.Security.Cryptography;
+using Dmp.Mapping.Cda;
+using Dmp.Model;
+
+namespace Dmp.Mapping.Rules;
+
+/// <summary>
+/// Builds a <see cref="Document"/> from a rule's document fields and the content the OBX carries: a CDA gives its
+/// header (id, type, title, parent), a PDF or a placeholder is kept with a warning on the message.
+/// </summary>
+internal static class EmbeddedDocuments
+{
+    public static object? Build(RecordInput s)
+    {
+        var run = s.Run;
+        byte[] bytes = [];
+        string? declaredType = null;
+        if (s.Element(13) is { } element)
+        {
+            var ed = element.GetRepetition(1).AsEd();
+            declaredType = ed.DataSubtype;
+            if (string.Equals(ed.Encoding, "Base64", StringComparison.OrdinalIgnoreCase))
+            {
+                if (!ed.TryDecodeBase64(out bytes))
+                {
+                    run.Fail(new MapError("the document in OBX-5 is not valid Base64", s.SegmentIndex + 1, "OBX", 5));
+                    return null;
+                }
+            }
+            else
+            {
+                bytes = System.Text.Encoding.UTF8.GetBytes(ed.Data);
+            }
+        }
+
+        CdaHeader? header = null;
+        string mime;
+        if (InboundMapper.LooksLikeXml(bytes))
+        {
+            mime = "text/xml";
+            if (SafeXml.TryLoad(bytes, out var xml, out var xmlError) && CdaHeaderReader.TryRead(xml!, out var h, out xmlError))
+                header = h;
+            else
+                run.Warn($"the document in OBX-5 (segment {s.SegmentIndex + 1}) is XML but not a readable CDA: {xmlError?.Reason}");
+        }
+        else if (bytes.AsSpan().StartsWith("%PDF"u8))
+        {
+            mime = "application/pdf";
+            run.Warn($"the document in OBX-5 (segment {s.SegmentIndex + 1}) is a PDF, not a CDA: kept with the message's metadata");
+        }
+        else
+        {
+            mime = string.Equals(declaredType, "PDF", StringComparison.OrdinalIgnoreCase) ? "application/pdf" : "text/plain";
+            run.Warn(bytes.Length == 0
+                ? $"the document OBX (segment {s.SegmentIndex + 1}) carries no content"
+                : $"the document in OBX-5 (segment {s.SegmentIndex + 1}) is not a CDA (placeholder text?): kept with the message's metadata");
+        }
+
+        var uniqueId = s.Id(0);
+        if (header?.Id is { } cdaId)
+        {
+            if (uniqueId is not null && !SameId(uniqueId, cdaId))
+                run.Warn($"TXA-12 ({uniqueId.System}^{uniqueId.Value}) differs from the CDA id ({cdaId.System}^{cdaId.Value}): the CDA id is kept");
+            uniqueId = cdaId;
+        }
+        if (uniqueId is null)
+            run.Warn($"the document in segment {s.SegmentIndex + 1} has no unique id (no TXA-12, no CDA id)");
+
+        var replaces = new List<Identifier>();
+        if (s.Id(3) is { } parent)
+            replaces.Add(parent);
+        if (header is not null)
+        {
+            foreach (var p in header.Replaces)
+            {
+                if (!replaces.Exists(r => SameId(r, p)))
+                    replaces.Add(p);
+            }
+        }
+
+        var action = s.Text(14) switch { "replace" => DocumentAction.Replace, "delete" => DocumentAction.Delete, _ => DocumentAction.New };
+        if (action == DocumentAction.Replace && replaces.Count == 0)
+            run.Warn("a replacement document names no parent (TXA-13 or the CDA's relatedDocument)");
+
+        var flags = s.Map(15);
+        var type = s.Code(4) ?? header?.Type;
+        return new Document
+        {
+            UniqueId = uniqueId,
+            SetId = s.Id(1) ?? header?.SetId,
+            Version = s.Integer(2) ?? header?.Version,
+            Replaces = replaces,
+            TypeCode = type,
+            ClassCode = s.Code(5),
+            Title = s.Text(6) ?? header?.Title ?? type?.Display,
+            CreatedAt = s.Date(7) ?? header?.EffectiveTime,
+            ServiceStart = s.Date(8),
+            ServiceStop = s.Date(9),
+            Author = s.Person(10),
+            AuthorOrganisation = s.Id(11),
+            Confidentiality = s.Code(12) ?? header?.Confidentiality,
+            Language = header?.Language,
+            Visibility = new DocumentVisibility
+            {
+                MaskedToProfessionals = Flag(flags, "MASQUE_PS"),
+                HiddenFromPatient = Flag(flags, "INVISIBLE_PATIENT"),
+                HiddenFromLegalRepresentatives = Flag(flags, "INVISIBLE_REP_LEGAUX"),
+                SecretConnection = Flag(flags, "CONNEXION_SECRETE"),
+                ChangesConfidentiality = Flag(flags, "MODIF_CONF_CODE"),
+            },
+            Routing = new DocumentRouting
+            {
+                ToDmp = Flag(flags, "DESTDMP"),
+                ToProfessionalMailbox = Flag(flags, "DESTMSSANTEPS"),
+                ToPatientMailbox = Flag(flags, "DESTMSSANTEPAT"),
+                AskReceptionAck = Flag(flags, "ACK_RECEPTION"),
+                AskReadAck = Flag(flags, "ACK_LECTURE_MSS"),
+            },
+            MimeType = mime,
+            Size = bytes.Length,
+            Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)),
+            Content = bytes,
+            Action = action,
+            Status = action == DocumentAction.Delete ? DocumentStatus.Deleted : DocumentStatus.Current,
+            ValidatedByAuthor = s.Flag(16) ?? (header?.HasLegalAuthenticator == true ? true : null),
+            SourceFacility = s.Text(17),
+            Provenance = run.Provenance with { DocumentId = uniqueId?.Value },
+        };
+    }
+
+    private static bool? Flag(IReadOnlyDictionary<string, string> flags, string key) =>
+        flags.TryGetValue(key, out var v) ? v switch { "Y" => true, "N" => false, _ => null } : null;
+
+    private static bool SameId(Identifier a, Identifier b) =>
+        string.Equals(a.Value, b.Value, StringComparison.Ordinal) && string.Equals(a.System, b.System, StringComparison.Ordinal);
+}

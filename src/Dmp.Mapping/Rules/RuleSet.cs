@@ -1,0 +1,267 @@
+using Dmp.Mapping.Generic;
+using Dmp.Mapping.Hl7v2;
+using Dmp.Model;
+
+namespace Dmp.Mapping.Rules;
+
+/// <summary>A rule as loaded: its name, file, what it matches, and every file it is made of.</summary>
+public sealed record RuleInfo(string Id, string File, string Match, IReadOnlyList<string> SourceFiles);
+
+/// <summary>Loading a rules folder gives a rule set, or the errors (file, line, column, reason) that stopped it.</summary>
+public sealed record RuleSetLoadResult(RuleSet? Rules, IReadOnlyList<RuleError> Errors)
+{
+    public bool Success => Rules is not null;
+}
+
+/// <summary>Mapping one message with rules: the model records and notes, or the error that rejects the message.</summary>
+public sealed record RuleMapResult(MappedMessage? Message, MapError? Error);
+
+/// <summary>
+/// The mapping rules of a folder (`mappings/`), compiled once: each rule's paths are parsed, tables and transforms
+/// resolved to delegates, so mapping a message reads no YAML and uses no reflection. Immutable and thread-safe.
+/// </summary>
+public sealed class RuleSet
+{
+    private readonly CompiledRule[] _rules;
+
+    private RuleSet(string folder, CompiledRule[] rules, IReadOnlyList<string> files, IReadOnlyDictionary<string, CodeTable> tables)
+    {
+        Folder = folder;
+        _rules = rules;
+        Files = files;
+        Tables = tables;
+    }
+
+    /// <summary>No rules: every message gets the generic reading (MessageHeader, Patient from PID) and a note.</summary>
+    public static RuleSet Empty { get; } = new("", [], [], new Dictionary<string, CodeTable>());
+
+    public string Folder { get; }
+
+    /// <summary>Every YAML file of the folder, relative to it.</summary>
+    public IReadOnlyList<string> Files { get; }
+
+    public IReadOnlyDictionary<string, CodeTable> Tables { get; }
+
+    public IReadOnlyList<RuleInfo> Rules => _rules.Select(r => new RuleInfo(r.Id, r.File, r.Describe(), r.SourceFiles)).ToList();
+
+    /// <summary>Loads and compiles every rule file under <paramref name="folder"/>.</summary>
+    public static RuleSetLoadResult Load(string folder)
+    {
+        var errors = new List<RuleError>();
+        if (!Directory.Exists(folder))
+            return new RuleSetLoadResult(null, [new RuleError(folder, 1, 1, "no such rules folder")]);
+        var loader = new RuleLoader(folder, errors);
+        loader.LoadAll();
+        if (errors.Count > 0)
+            return new RuleSetLoadResult(null, errors);
+
+        RuleSpec? ById(string id) => loader.Rules.Find(r => r.Id == id);
+        foreach (var rule in loader.Rules.Where(r => r.Extends is null).Concat(loader.Rules.Where(r => r.Extends is not null)))
+        {
+            if (!loader.Resolve(rule, ById))
+                return new RuleSetLoadResult(null, errors);
+        }
+
+        var compiled = new List<CompiledRule>();
+        foreach (var rule in loader.Rules)
+        {
+            var compiler = new RuleCompiler(loader.Tables, errors);
+            var records = new List<CompiledRecord>();
+            foreach (var spec in rule.Records)
+            {
+                if (compiler.Record(spec) is { } record)
+                    records.Add(record);
+            }
+            if (errors.Count > 0)
+                return new RuleSetLoadResult(null, errors);
+            foreach (var table in compiler.TableFiles)
+                rule.SourceFiles.Add(table);
+            compiled.Add(new CompiledRule(rule, [.. records], compiler.Segments, compiler.Fields));
+        }
+        // The most specific rule wins: sender, then profile, then version, then triggers; ties by file name.
+        var ordered = compiled.OrderByDescending(r => r.Specificity).ThenBy(r => r.File, StringComparer.Ordinal).ToArray();
+        return new RuleSetLoadResult(new RuleSet(folder, ordered, loader.Files, loader.Tables), []);
+    }
+
+    /// <summary>The rule that applies to a message, or null.</summary>
+    public RuleInfo? Select(Hl7Message message)
+    {
+        var rule = Find(message);
+        return rule is null ? null : new RuleInfo(rule.Id, rule.File, rule.Describe(), rule.SourceFiles);
+    }
+
+    private CompiledRule? Find(Hl7Message message)
+    {
+        if (_rules.Length == 0)
+            return null;
+        var type = message.MessageType;
+        var trigger = message.TriggerEvent;
+        var version = message.Version;
+        IReadOnlyList<string>? profiles = null;
+        string? sender = null;
+        foreach (var rule in _rules)
+        {
+            if (!string.Equals(rule.MessageType, type, StringComparison.Ordinal))
+                continue;
+            if (rule.Triggers is not null && (trigger is null || !rule.Triggers.Contains(trigger)))
+                continue;
+            if (rule.Version is not null && (version is null || !version.StartsWith(rule.Version, StringComparison.Ordinal)))
+                continue;
+            if (rule.Profile is not null)
+            {
+                profiles ??= message.ProfileIds;
+                var found = false;
+                foreach (var p in profiles)
+                    found |= p.Contains(rule.Profile, StringComparison.Ordinal);
+                if (!found)
+                    continue;
+            }
+            if (rule.Sender is not null)
+            {
+                sender ??= $"{message.SendingApplication}|{message.SendingFacility}";
+                if (!string.Equals(rule.Sender, sender, StringComparison.Ordinal))
+                    continue;
+            }
+            return rule;
+        }
+        return null;
+    }
+
+    /// <summary>Maps one message: the selected rule's records, or the generic reading with a note naming the missing rule.</summary>
+    public RuleMapResult Map(Hl7Message message, string channel)
+    {
+        var info = HeaderReader.Read(channel, message);
+        var run = new MapRun(message, info);
+        var rule = Find(message);
+        if (rule is null)
+        {
+            foreach (var pid in message.SegmentsNamed("PID"))
+                run.Patients.Add(PatientReader.Read(pid));
+            run.Notes.Add(new MappingNote(NoteSeverity.Information,
+                $"no mapping rule for {info.MessageType}^{info.TriggerEvent} (v{info.Version}) yet: generic rules applied (MessageHeader{(run.Patients.Count > 0 ? ", Patient from PID" : "")})"));
+            return new RuleMapResult(run.ToModel(null), null);
+        }
+
+        var scope = new MapScope(run, 0, run.SegmentCount, -1);
+        foreach (var record in rule.Records)
+        {
+            Execute(record, scope, null);
+            if (run.Error is not null)
+                return new RuleMapResult(null, run.Error);
+        }
+        string? seen = null;
+        for (var i = 0; i < run.SegmentCount; i++)
+        {
+            var id = run.IdAt(i);
+            if (id.Length == 3 && id[0] == 'Z' && !rule.Segments.Contains(id) && !string.Equals(seen, id, StringComparison.Ordinal))
+            {
+                run.Notes.Add(new MappingNote(NoteSeverity.Information, $"segment {id} (segment {i + 1}) kept as received: rule {rule.Id} does not map it"));
+                seen = id;
+            }
+        }
+        return new RuleMapResult(run.ToModel(rule.Id), null);
+    }
+
+    private static void Execute(CompiledRecord record, in MapScope parent, List<object>? sink)
+    {
+        var run = parent.Run;
+        if (record.Each is null)
+        {
+            Produce(record, parent, sink);
+            return;
+        }
+        for (var i = parent.Start; i < parent.End; i++)
+        {
+            if (!string.Equals(run.IdAt(i), record.Each, StringComparison.Ordinal))
+                continue;
+            var end = parent.End;
+            if (record.GroupMembers is { } members)
+            {
+                end = i + 1;
+                while (end < parent.End && members.Contains(run.IdAt(end)))
+                    end++;
+            }
+            var scope = record.GroupMembers is null ? parent with { Current = i } : new MapScope(run, i, end, i);
+            if (record.When is { } when && !when(scope))
+                continue;
+            Produce(record, scope, sink);
+            if (run.Error is not null)
+                return;
+        }
+    }
+
+    private static void Produce(CompiledRecord record, in MapScope scope, List<object>? sink)
+    {
+        var slots = new object?[record.Kind.Fields.Length];
+        foreach (var (slot, read) in record.Fields)
+            slots[slot] = read(scope);
+        List<object>? children = null;
+        if (record.Children.Length > 0)
+        {
+            children = [];
+            foreach (var child in record.Children)
+                Execute(child, scope, children);
+        }
+        if (scope.Run.Error is not null)
+            return;
+        var built = record.Kind.Build(new RecordInput(slots, children, scope.Run, scope.Current));
+        if (built is null)
+            return;
+        if (sink is not null)
+            sink.Add(built);
+        else
+            scope.Run.Add(built);
+    }
+
+    /// <summary>What no rule reads in a message: whole segments, then non-empty fields of read segments (`PID-13`).</summary>
+    public IReadOnlyList<string> Unused(Hl7Message message)
+    {
+        var rule = Find(message);
+        var result = new List<string>();
+        for (var i = 0; i < message.SegmentCount; i++)
+        {
+            var segment = message.GetSegment(i);
+            var id = segment.Id;
+            if (id == "MSH")
+                continue;
+            if (rule is null || !rule.Segments.Contains(id))
+            {
+                result.Add($"segment {i + 1} {id}: no rule reads it");
+                continue;
+            }
+            List<string>? fields = null;
+            for (var f = 1; f <= segment.FieldCount; f++)
+            {
+                if (!segment.GetField(f).IsEmpty && !rule.Fields.Contains((id, f)))
+                    (fields ??= []).Add($"{id}-{f}");
+            }
+            if (fields is not null)
+                result.Add($"segment {i + 1} {id}: {string.Join(", ", fields)} not read");
+        }
+        if (rule is null)
+            result.Insert(0, $"no rule for {message.MessageType}^{message.TriggerEvent}: only the generic reading applies (PID)");
+        return result;
+    }
+
+    private sealed class CompiledRule(RuleSpec spec, CompiledRecord[] records, HashSet<string> segments, HashSet<(string, int)> fields)
+    {
+        public string Id { get; } = spec.Id;
+        public string File { get; } = spec.File;
+        public string? MessageType { get; } = spec.MessageType;
+        public HashSet<string>? Triggers { get; } = spec.Triggers;
+        public string? Version { get; } = spec.Version;
+        public string? Profile { get; } = spec.Profile;
+        public string? Sender { get; } = spec.Sender;
+        public CompiledRecord[] Records { get; } = records;
+        public HashSet<string> Segments { get; } = segments;
+        public HashSet<(string, int)> Fields { get; } = fields;
+        public IReadOnlyList<string> SourceFiles { get; } = [.. spec.SourceFiles];
+
+        public int Specificity =>
+            (Sender is null ? 0 : 8) + (Profile is null ? 0 : 4) + (Version is null ? 0 : 2) + (Triggers is null ? 0 : 1);
+
+        public string Describe() =>
+            $"{MessageType}{(Triggers is null ? "" : "^" + string.Join('|', Triggers.Order(StringComparer.Ordinal)))}"
+            + (Version is null ? "" : $" v{Version}") + (Profile is null ? "" : $" profile {Profile}") + (Sender is null ? "" : $" sender {Sender}");
+    }
+}

@@ -1,0 +1,62 @@
+using Dmp.Mapping.Fhir;
+using Dmp.Mapping.Hl7v2;
+using Hl7.Fhir.Model;
+
+namespace Dmp.Mapping.Tests.Rules;
+
+/// <summary>
+/// tests/golden/NAME.hl7 → NAME.json, compared as FHIR: both sides strict-parsed by Firely and written back
+/// compactly. Set DMP_UPDATE_GOLDEN=1 to rewrite the expected files after a deliberate change.
+/// </summary>
+public sealed class GoldenTests
+{
+    public static TheoryData<string> Cases() =>
+        new(Directory.EnumerateFiles(RulesTestSupport.GoldenFolder, "*.hl7").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal)!);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Golden_case_maps_to_its_expected_bundle(string name)
+    {
+        var input = File.ReadAllBytes(Path.Combine(RulesTestSupport.GoldenFolder, name + ".hl7"));
+        var result = InboundMapper.Map(input, "file", RulesTestSupport.Rules);
+        Assert.True(result.Error is null, result.Error?.Format(name));
+        var actual = Normalise(FhirJson.Serialize(result.Bundle!));
+
+        var expectedPath = Path.Combine(RulesTestSupport.GoldenFolder, name + ".json");
+        if (Environment.GetEnvironmentVariable("DMP_UPDATE_GOLDEN") == "1" && RulesTestSupport.SourceGoldenFolder() is { } source)
+        {
+            File.WriteAllText(Path.Combine(source, name + ".json"), FhirJson.Serialize(result.Bundle!) + "\n");
+            return;
+        }
+        Assert.True(File.Exists(expectedPath), $"no golden file {name}.json: run with DMP_UPDATE_GOLDEN=1 and review it");
+        Assert.Equal(Normalise(File.ReadAllText(expectedPath)), actual);
+    }
+
+    [Fact]
+    public void Every_rule_file_has_a_golden_case()
+    {
+        var covered = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(RulesTestSupport.GoldenFolder, "*.hl7"))
+        {
+            var batch = Hl7Batch.Split(File.ReadAllBytes(file));
+            foreach (var raw in batch.Messages)
+            {
+                if (Hl7Message.Parse(raw).Message is { } message && RulesTestSupport.Rules.Select(message) is { } rule)
+                    covered.UnionWith(rule.SourceFiles);
+            }
+        }
+        var missing = RulesTestSupport.Rules.Files.Where(f => !covered.Contains(f)).ToList();
+        Assert.True(missing.Count == 0, "rule files no golden case exercises: " + string.Join(", ", missing));
+    }
+
+    [Fact]
+    public void Golden_bundles_are_deterministic()
+    {
+        var input = File.ReadAllBytes(Path.Combine(RulesTestSupport.GoldenFolder, "pam-fr-a01-opposition.hl7"));
+        var first = FhirJson.Serialize(InboundMapper.Map(input, "file", RulesTestSupport.Rules).Bundle!);
+        var second = FhirJson.Serialize(InboundMapper.Map(input, "file", RulesTestSupport.Rules).Bundle!);
+        Assert.Equal(first, second);
+    }
+
+    private static string Normalise(string json) => FhirJson.Serialize(FhirJson.DeserializeStrict<Bundle>(json), pretty: false);
+}
