@@ -1,0 +1,80 @@
+using System.Globalization;
+
+namespace Dmp.LoadGen;
+
+/// <summary>
+/// The command line: `fsync --dir D [--seconds S]`, or a load run (see <see cref="LoadOptions.Usage"/>). Progress on
+/// stderr; one JSON object as the last line of stdout. Exit 0 when done, 1 when messages were lost or refused,
+/// 64 for bad usage, 66 for a missing file.
+/// </summary>
+public static class LoadGenCommand
+{
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (args.Count > 0 && args[0] == "fsync")
+            return Fsync(args.Skip(1).ToList(), stdout, stderr);
+
+        var options = LoadOptions.Parse(args, out var error);
+        if (options is null)
+        {
+            await stderr.WriteLineAsync(error);
+            await stderr.WriteLineAsync(LoadOptions.Usage);
+            return 64;
+        }
+        if (!File.Exists(options.File))
+        {
+            await stderr.WriteLineAsync($"{options.File}: no such file");
+            return 66;
+        }
+        LoadReport report;
+        try
+        {
+            report = await LoadRun.RunAsync(options, stderr, ct);
+        }
+        catch (FormatException e)
+        {
+            await stderr.WriteLineAsync($"{options.File}: {e.Message}");
+            return 65;
+        }
+        await stdout.WriteLineAsync(report.ToJson());
+        return report.Lost == 0 && report.Nacked == 0 && (report.Missing ?? 0) == 0 ? 0 : 1;
+    }
+
+    private static int Fsync(List<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        string? dir = null;
+        var seconds = 10.0;
+        for (var i = 0; i < args.Count; i++)
+        {
+            var value = i + 1 < args.Count ? args[i + 1] : null;
+            if (args[i] == "--dir" && value is not null)
+                dir = value;
+            else if (args[i] == "--seconds" && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s <= 3600)
+                seconds = s;
+            else
+            {
+                stderr.WriteLine($"fsync: unexpected argument {args[i]}");
+                stderr.WriteLine(LoadOptions.Usage);
+                return 64;
+            }
+            i++;
+        }
+        if (dir is null)
+        {
+            stderr.WriteLine("fsync: --dir is required (a folder on the disk to measure, e.g. the gateway's data folder)");
+            return 64;
+        }
+        if (!Directory.Exists(dir))
+        {
+            stderr.WriteLine($"fsync: {dir}: no such folder");
+            return 66;
+        }
+        var report = FsyncProbe.Run(dir, seconds);
+        stderr.WriteLine($"fsync: {report.Records} records of {FsyncProbe.RecordBytes} B in {report.Seconds} s");
+        stdout.WriteLine(report.ToJson());
+        return 0;
+    }
+}

@@ -1,0 +1,114 @@
+using System.Globalization;
+using System.Text.Json;
+using Dmp.Bench;
+using Dmp.Ingest.Worker.Auth;
+using Dmp.Ingest.Worker.Hosting;
+using Dmp.LoadGen;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Dmp.Ingest.Worker.Tests.Bench;
+
+/// <summary>The benchmark tools run end to end (CI proves they work; it never judges the figures).</summary>
+public sealed class BenchToolsTests
+{
+    [Fact]
+    public void Compare_prints_rates_and_allocations_of_both_parsers_as_its_last_line()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var code = CompareCommand.Run(["--seconds", "1", "--max-warmup", "3"], stdout, stderr);
+
+        Assert.True(code == 0, stderr.ToString());
+        using var json = JsonDocument.Parse(LastLine(stdout));
+        foreach (var field in new[] { "ours_adt_per_s", "split_adt_per_s", "ours_oru_per_s", "split_oru_per_s", "ours_adt_alloc_bytes", "ours_oru_alloc_bytes" })
+            Assert.True(json.RootElement.GetProperty(field).GetDouble() > 0, $"{field} should be positive in {LastLine(stdout)}");
+    }
+
+    [Fact]
+    public async Task LoadGen_gets_every_message_acked_and_stored_by_an_in_process_gateway()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("dmp-loadgen-");
+        await using var app = GatewayHost.Build(new Dictionary<string, string?>
+        {
+            ["Dmp:Http:Port"] = "0",
+            ["Dmp:Mllp:Port"] = "0",
+            ["Dmp:DataDir"] = dataDir.FullName,
+        });
+        await app.StartAsync();
+        try
+        {
+            var endpoints = app.Services.GetRequiredService<ListenerEndpoints>();
+            var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+            var gateway = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+            var (key, _) = DevSigningKey.Resolve(auth, gateway.DataDirFullPath);
+            var token = TokenIssuer.Issue(key, auth.Audience, DmpClaims.Operator, null, null, null, TimeSpan.FromMinutes(10));
+            var file = Path.Combine(AppContext.BaseDirectory, "TestData", "hl7v2", "fhirconv_ADT-A01-01.hl7");
+            var stdout = new StringWriter();
+            var stderr = new StringWriter();
+            using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+
+            var code = await LoadGenCommand.RunAsync(
+            [
+                "--host", "127.0.0.1", "--port", endpoints.MllpEndPoint!.Port.ToString(CultureInfo.InvariantCulture),
+                "--connections", "4", "--count", "200", "--file", file,
+                "--verify", "--api", $"http://{endpoints.HttpEndPoint}", "--token", token,
+            ], stdout, stderr, limit.Token);
+
+            Assert.True(code == 0, stdout + "\n" + stderr);
+            using var json = JsonDocument.Parse(LastLine(stdout));
+            var report = json.RootElement;
+            Assert.Equal(200, report.GetProperty("sent").GetInt64());
+            Assert.Equal(200, report.GetProperty("acked").GetInt64());
+            Assert.Equal(0, report.GetProperty("nacked").GetInt64());
+            Assert.Equal(0, report.GetProperty("lost").GetInt64());
+            Assert.Equal(200, report.GetProperty("verified").GetInt64());
+            Assert.Equal(0, report.GetProperty("missing").GetInt64());
+            Assert.True(report.GetProperty("acked_per_s").GetDouble() > 0);
+            Assert.True(report.GetProperty("p99_ms").GetDouble() > 0);
+        }
+        finally
+        {
+            await app.StopAsync();
+            dataDir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Fsync_probe_reports_a_positive_rate()
+    {
+        var dir = Directory.CreateTempSubdirectory("dmp-fsync-");
+        try
+        {
+            var stdout = new StringWriter();
+
+            var code = await LoadGenCommand.RunAsync(["fsync", "--dir", dir.FullName, "--seconds", "0.3"], stdout, TextWriter.Null);
+
+            Assert.Equal(0, code);
+            using var json = JsonDocument.Parse(LastLine(stdout));
+            Assert.True(json.RootElement.GetProperty("fsync_per_s").GetDouble() > 0);
+            Assert.Empty(dir.EnumerateFiles());
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Template_gets_a_new_control_id_in_msh_10_and_mllp_framing()
+    {
+        var template = MllpTemplate.FromBytes("MSH|^~\\&|APP|FAC|GW|DMP|20260101||ADT^A01|ORIGINAL|P|2.5\nPID|1||123\n"u8);
+        var frame = new byte[template.FrameLength(8)];
+
+        var length = template.Write(frame, "NEW-0001");
+
+        Assert.Equal("ORIGINAL", template.OriginalControlId);
+        Assert.Equal("\vMSH|^~\\&|APP|FAC|GW|DMP|20260101||ADT^A01|NEW-0001|P|2.5\rPID|1||123\r\u001c\r",
+            System.Text.Encoding.ASCII.GetString(frame, 0, length));
+    }
+
+    private static string LastLine(StringWriter writer) =>
+        writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+}
