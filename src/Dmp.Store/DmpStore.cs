@@ -16,7 +16,7 @@ public sealed class DmpStore : IAsyncDisposable
         AppliedMigrations = appliedMigrations;
         Writer = new InboxWriter(connections, blobs, options);
         Queries = new InboxQueries(connections, blobs);
-        Processing = new InboxProcessing(connections, blobs);
+        Processing = new InboxProcessing(connections, blobs) { Writer = Writer };
     }
 
     public StoreOptions Options { get; }

@@ -31,6 +31,9 @@ public sealed class InboxProcessing
     private readonly Dictionary<long, string> _claimed = [];
     private readonly Dictionary<string, int> _busySenders = new(StringComparer.Ordinal);
 
+    /// <summary>When set, outcomes are written in the inbox writer's grouped transactions.</summary>
+    internal InboxWriter? Writer { get; init; }
+
     public InboxProcessing(StoreConnectionFactory connections, IBlobStore blobs)
     {
         ArgumentNullException.ThrowIfNull(connections);
@@ -100,7 +103,12 @@ public sealed class InboxProcessing
 
                 if (unreadable.Count > 0)
                 {
-                    await WriteResultsAsync(connection, unreadable, cancellationToken).ConfigureAwait(false);
+                    var transaction = await _connections.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+                    await using (transaction.ConfigureAwait(false))
+                    {
+                        await WriteResultsAsync(connection, transaction, unreadable, cancellationToken).ConfigureAwait(false);
+                        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    }
                 }
 
                 lock (_leaseGate)
@@ -140,10 +148,25 @@ public sealed class InboxProcessing
 
         try
         {
-            var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
+            if (Writer is { } writer)
             {
-                await WriteResultsAsync(connection, results, cancellationToken).ConfigureAwait(false);
+                // One fsync for the inbox's new frames and these outcomes together.
+                await writer.RunInWriteTransactionAsync(
+                    (connection, transaction) => WriteResultsAsync(connection, transaction, results, CancellationToken.None),
+                    cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+                await using (connection.ConfigureAwait(false))
+                {
+                    var transaction = await _connections.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+                    await using (transaction.ConfigureAwait(false))
+                    {
+                        await WriteResultsAsync(connection, transaction, results, cancellationToken).ConfigureAwait(false);
+                        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                }
             }
         }
         finally
@@ -197,11 +220,9 @@ public sealed class InboxProcessing
     }
 
     private async Task WriteResultsAsync(
-        DbConnection connection, IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
     {
         var now = _connections.WriteTime(DateTimeOffset.UtcNow);
-        var transaction = await _connections.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await using (transaction.ConfigureAwait(false))
         {
             foreach (var result in results)
             {
@@ -227,8 +248,6 @@ public sealed class InboxProcessing
                     new { MessageId = result.Id, At = now, result.Status, Detail = result.Detail ?? result.Error },
                     transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
-
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -105,6 +105,24 @@ public sealed class InboxWriter : IAsyncDisposable
         return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> inside the writer's next grouped transaction (under a savepoint,
+    /// so a failure of the work rolls back only the work), and returns once that transaction is
+    /// committed. Lets the processing worker's updates share the inbox's fsyncs instead of adding its own.
+    /// </summary>
+    internal async Task RunInWriteTransactionAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var pending = new PendingAppend(null!, null!, null, cancellationToken) { Work = work };
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(InboxWriter), "The inbox writer is shutting down.");
+        }
+
+        await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Stops taking frames, writes what is already queued, then closes the connection.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -183,7 +201,11 @@ public sealed class InboxWriter : IAsyncDisposable
         {
             if (outcomes[i].Receipt is { } receipt)
             {
-                written++;
+                if (batch[i].Work is null)
+                {
+                    written++;
+                }
+
                 batch[i].Completion.TrySetResult(receipt);
             }
             else
@@ -204,12 +226,36 @@ public sealed class InboxWriter : IAsyncDisposable
         {
             for (var i = 0; i < batch.Count; i++)
             {
-                outcomes[i] = await WriteOneAsync(connection, transaction, batch[i]).ConfigureAwait(false);
+                outcomes[i] = batch[i].Work is { } work
+                    ? await RunWorkAsync(transaction, connection, work).ConfigureAwait(false)
+                    : await WriteOneAsync(connection, transaction, batch[i]).ConfigureAwait(false);
             }
 
             await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
         }
     }
+
+    private static async Task<Outcome> RunWorkAsync(DbTransaction transaction, DbConnection connection, Func<DbConnection, DbTransaction, Task> work)
+    {
+        const string savepoint = "dmp_work";
+        await transaction.SaveAsync(savepoint).ConfigureAwait(false);
+        try
+        {
+            await work(connection, transaction).ConfigureAwait(false);
+            await transaction.ReleaseAsync(savepoint).ConfigureAwait(false);
+            return new Outcome(WorkDone, null);
+        }
+#pragma warning disable CA1031 // the work's failure is its caller's, not the batch's
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            await transaction.RollbackAsync(savepoint).ConfigureAwait(false);
+            return new Outcome(null, ex);
+        }
+    }
+
+    /// <summary>The receipt that completes a work item (it stores no frame).</summary>
+    private static readonly InboxReceipt WorkDone = new(0, false, "", null, null, 0, []);
 
     private async Task<Outcome> WriteOneAsync(DbConnection connection, DbTransaction transaction, PendingAppend pending)
     {
@@ -359,6 +405,9 @@ public sealed class InboxWriter : IAsyncDisposable
         public string? BlobKey { get; } = blobKey;
         public CancellationToken CancellationToken { get; } = cancellationToken;
         public TaskCompletionSource<InboxReceipt> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Set for a work item run inside the transaction instead of a frame.</summary>
+        public Func<DbConnection, DbTransaction, Task>? Work { get; init; }
     }
 
     private readonly record struct Outcome(InboxReceipt? Receipt, Exception? Failure);
