@@ -31,6 +31,11 @@ npm_install() {
 
 install_prerequisites() {
   local debs=()
+  # The third-party MLLP peers (tests/peers) run on Node; the TLS peer is `openssl s_client`.
+  # Node may come from elsewhere than Debian (NodeSource bundles npm): ask only when a command is missing.
+  command -v node >/dev/null || debs+=(nodejs)
+  command -v npm >/dev/null || debs+=(npm)
+  command -v openssl >/dev/null || debs+=(openssl)
   [[ ${#debs[@]} -gt 0 ]] && { apt_install "${debs[@]}" || return 1; }
   npm_install tests/peers || return 1
   return 0

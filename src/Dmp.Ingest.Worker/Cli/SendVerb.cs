@@ -19,8 +19,8 @@ public static class SendVerb
         var host = new Option<string>("--host") { Description = "MLLP host", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "MLLP port", DefaultValueFactory = _ => 2575 };
         var timeout = new Option<double>("--timeout") { Description = "seconds to wait for each ACK", DefaultValueFactory = _ => 30 };
-        var retries = new Option<int>("--retries") { Description = "resends of a message after a timeout or a lost connection", DefaultValueFactory = _ => 2 };
-        var tls = new Option<bool>("--tls") { Description = "connect with TLS" };
+        var retries = new Option<int>("--retries") { Description = "resends of a message after a timeout, a refused or lost connection (waits 0.5 s, 1 s, 2 s… between)", DefaultValueFactory = _ => 2 };
+        var tls = new Option<bool>("--tls") { Description = "connect with TLS (implied by any other --tls-* option)" };
         var tlsCa = new Option<string?>("--tls-ca") { Description = "a CA certificate (PEM) that signs the server's certificate" };
         var tlsInsecure = new Option<bool>("--tls-insecure") { Description = "accept any server certificate (tests only)" };
         var tlsServerName = new Option<string?>("--tls-server-name") { Description = "the name expected in the server certificate (default: --host)" };
@@ -42,32 +42,187 @@ public static class SendVerb
             if (p is < 1 or > 65535)
                 return Usage(context, "--port must be from 1 to 65535");
             var seconds = result.GetValue(timeout);
-            if (seconds <= 0)
-                return Usage(context, "--timeout must be positive");
-            X509Certificate2? clientCert = null;
-            if (result.GetValue(tlsCert) is { } certPath)
+            if (seconds <= 0 || double.IsNaN(seconds) || seconds > int.MaxValue / 1000)
+                return Usage(context, "--timeout must be a positive number of seconds");
+            if (result.GetValue(retries) < 0)
+                return Usage(context, "--retries must be 0 or more");
+            var certPath = result.GetValue(tlsCert);
+            var keyPath = result.GetValue(tlsKey);
+            var caPath = result.GetValue(tlsCa);
+            var insecure = result.GetValue(tlsInsecure);
+            if (keyPath is not null && certPath is null)
+                return Usage(context, "--tls-key needs --tls-cert (the certificate the key belongs to)");
+            if (insecure && caPath is not null)
+                return Usage(context, "--tls-insecure and --tls-ca exclude each other");
+            if (caPath is not null && ReadCertificateError(caPath, path => X509CertificateLoader.LoadCertificateFromFile(path).Dispose()) is { } caError)
             {
-                try
+                context.Stderr.WriteLine($"{caPath}: cannot read the CA certificate: {caError.Message}");
+                return caError.ExitCode;
+            }
+            X509Certificate2? clientCert = null;
+            if (certPath is not null)
+            {
+                var certError = ReadCertificateError(certPath, path =>
                 {
-                    clientCert = result.GetValue(tlsKey) is { } keyPath
-                        ? X509CertificateLoader.LoadPkcs12(X509Certificate2.CreateFromPemFile(certPath, keyPath).Export(X509ContentType.Pkcs12), null)
-                        : X509CertificateLoader.LoadPkcs12FromFile(certPath, null);
-                }
-                catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException)
+                    if (keyPath is not null)
+                    {
+                        using var pem = X509Certificate2.CreateFromPemFile(path, keyPath);
+                        clientCert = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+                    }
+                    else
+                    {
+                        clientCert = X509CertificateLoader.LoadPkcs12FromFile(path, null);
+                    }
+                }, keyPath);
+                if (certError is not null)
                 {
-                    context.Stderr.WriteLine($"{certPath}: cannot read the client certificate: {e.Message}");
-                    return ExitCodes.NoInput;
+                    context.Stderr.WriteLine($"{certPath}: cannot read the client certificate: {certError.Message}");
+                    return certError.ExitCode;
                 }
             }
-            var settings = new SendSettings(result.GetValue(host)!, p, TimeSpan.FromSeconds(seconds), Math.Max(0, result.GetValue(retries)),
-                new MllpClientTls(result.GetValue(tls) || clientCert is not null, result.GetValue(tlsServerName), clientCert, result.GetValue(tlsCa), result.GetValue(tlsInsecure)),
+            // Any TLS option means TLS: a CA or a client certificate given for a plain connection would be ignored silently.
+            var useTls = result.GetValue(tls) || clientCert is not null || caPath is not null || insecure || result.GetValue(tlsServerName) is not null;
+            var settings = new SendSettings(result.GetValue(host)!, p, TimeSpan.FromSeconds(seconds), result.GetValue(retries),
+                new MllpClientTls(useTls, result.GetValue(tlsServerName), clientCert, caPath, insecure),
                 result.GetValue(quiet));
-            return await RunAsync(context, result.GetValue(files)!, settings, ct);
+            try
+            {
+                return await RunAsync(context, result.GetValue(files)!, settings, ct);
+            }
+            finally
+            {
+                clientCert?.Dispose();
+            }
         });
         return command;
     }
 
     private sealed record SendSettings(string Host, int Port, TimeSpan Timeout, int Retries, MllpClientTls Tls, bool Quiet);
+
+    private sealed record FileError(int ExitCode, string Message);
+
+    /// <summary>Runs a certificate load; a missing file is exit 66, a file that is not a certificate 65.</summary>
+    private static FileError? ReadCertificateError(string path, Action<string> load, string? keyPath = null)
+    {
+        string[] needed = keyPath is null ? [path] : [path, keyPath];
+        foreach (var file in needed)
+            if (!File.Exists(file))
+                return new FileError(ExitCodes.NoInput, $"{file}: no such file");
+        try
+        {
+            load(path);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new FileError(ExitCodes.NoInput, e.Message);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            return new FileError(ExitCodes.DataError, e.Message);
+        }
+    }
+
+    /// <summary>One connection at a time, and what was sent on it without waiting for an answer.</summary>
+    private sealed class Connection(SendSettings settings) : IAsyncDisposable
+    {
+        // Control ids sent with MSH-15 NE/ER: a peer that ACKs them anyway must not have that ACK taken for the next message's.
+        private readonly HashSet<string> _unanswered = new(StringComparer.Ordinal);
+
+        public MllpClient? Client { get; private set; }
+
+        public string Endpoint => $"{settings.Host}:{settings.Port}";
+
+        /// <summary>Connects (and shakes hands) within the timeout; failures become <see cref="SendFailure"/>.</summary>
+        public async Task<MllpClient> OpenAsync(CancellationToken ct)
+        {
+            if (Client is not null)
+                return Client;
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(settings.Timeout);
+            try
+            {
+                Client = await MllpClient.ConnectAsync(settings.Host, settings.Port, settings.Tls, cts.Token);
+                return Client;
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new SendFailure($"cannot connect to {Endpoint} within {settings.Timeout.TotalSeconds:0.#} s{(settings.Tls.Enabled ? " (TCP connection and TLS handshake)" : "")}", retry: true);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                throw new SendFailure($"cannot connect to {Endpoint}: {e.Message}", retry: true);
+            }
+            catch (System.Security.Authentication.AuthenticationException e)
+            {
+                // Certificates do not get better by retrying.
+                throw new SendFailure($"TLS handshake with {Endpoint} failed: {e.Message}{(e.InnerException is { } inner ? " (" + inner.Message + ")" : "")}", retry: false);
+            }
+            catch (IOException e) when (settings.Tls.Enabled)
+            {
+                throw new SendFailure($"TLS handshake with {Endpoint} failed: {e.Message} (is it a TLS listener? does it want a client certificate?)", retry: true);
+            }
+        }
+
+        public void SentWithoutAnswer(string? controlId)
+        {
+            if (controlId is not null)
+                _unanswered.Add(controlId);
+        }
+
+        /// <summary>The answer to <paramref name="controlId"/>, skipping ACKs of messages that asked for none; null when the connection closed.</summary>
+        public async Task<byte[]?> ReadAnswerAsync(string? controlId, TimeSpan timeout, CancellationToken ct)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (true)
+            {
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero)
+                    throw new TimeoutException($"no answer within {timeout.TotalSeconds:0.#} s");
+                var frame = await Client!.ReadFrameAsync(left, ct);
+                if (frame is null)
+                    return null;
+                var acknowledged = Hl7Message.Parse(frame) is { Message: { } ack } ? AckBuilder.ReadAck(ack).AcknowledgedControlId : null;
+                if (acknowledged is not null && acknowledged != controlId && _unanswered.Remove(acknowledged))
+                    continue;
+                return frame;
+            }
+        }
+
+        public string? CloseReason => Client?.CloseReason;
+
+        public async ValueTask DisposeAsync()
+        {
+            _unanswered.Clear();
+            if (Client is not null)
+            {
+                try
+                {
+                    await Client.DisposeAsync();
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+                {
+                    // Closing a broken connection.
+                }
+                Client = null;
+            }
+        }
+    }
+
+    private sealed class SendFailure(string message, bool retry) : Exception(message)
+    {
+        public bool Retry { get; } = retry;
+    }
+
+    /// <summary>The usual reasons a listener closes without a word, as far as the TLS settings tell.</summary>
+    private static string ClosedHint(MllpClientTls tls) => tls switch
+    {
+        { Enabled: false } => "; if it is a TLS listener, add --tls",
+        { ClientCertificate: null } => "; if it requires a client certificate, give --tls-cert and --tls-key",
+        _ => "; if it requires a client certificate, it may not accept this one",
+    };
+
+    private static TimeSpan Backoff(int attempt) => TimeSpan.FromMilliseconds(Math.Min(5000, 250 * (1 << Math.Min(attempt, 5))));
 
     private static async Task<int> RunAsync(CliContext context, string[] files, SendSettings settings, CancellationToken ct)
     {
@@ -92,11 +247,11 @@ public static class SendVerb
                 return ExitCodes.DataError;
             }
             for (var i = 0; i < batch.Messages.Count; i++)
-                messages.Add((file, i + 1, batch.Messages[i]));
+                messages.Add((file, i + 1, WithCarriageReturns(batch.Messages[i])));
         }
 
         int accepted = 0, notAccepted = 0;
-        MllpClient? client = null;
+        await using var connection = new Connection(settings);
         var progressEvery = messages.Count >= 50 ? Math.Max(10, messages.Count / 20) : int.MaxValue;
         try
         {
@@ -106,20 +261,34 @@ public static class SendVerb
                 var where = messages.Count == files.Length ? file : $"{file} message {index}";
                 byte[]? answer = null;
                 string? failure = null;
+                var message = Hl7Message.Parse(bytes).Message;
+                var controlId = message?.ControlId;
                 // Enhanced mode: MSH-15 NE asks for no accept ACK, ER for one only on error.
-                var acceptAck = Hl7Message.Parse(bytes).Message?.AcceptAckType;
+                var acceptAck = message?.AcceptAckType;
                 if (acceptAck is "NE" or "ER")
                 {
                     try
                     {
-                        client ??= await MllpClient.ConnectAsync(settings.Host, settings.Port, settings.Tls, ct);
+                        var client = await connection.OpenAsync(ct);
                         await client.WriteFrameAsync(bytes, ct);
-                        answer = acceptAck == "ER" ? await client.ReadFrameAsync(TimeSpan.FromSeconds(2), ct).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default) : null;
+                        connection.SentWithoutAnswer(controlId);
+                        if (acceptAck == "ER")
+                        {
+                            try
+                            {
+                                answer = await connection.ReadAnswerAsync(controlId, TimeSpan.FromSeconds(Math.Min(2, settings.Timeout.TotalSeconds)), ct);
+                            }
+                            catch (TimeoutException)
+                            {
+                                answer = null; // no error ACK: accepted.
+                            }
+                        }
                     }
-                    catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException)
+                    catch (Exception e) when (e is SendFailure or IOException or System.Net.Sockets.SocketException)
                     {
                         notAccepted++;
                         context.Stderr.WriteLine($"{where}: not sent: {e.Message}");
+                        await connection.DisposeAsync();
                         continue;
                     }
                     if (answer is null)
@@ -132,21 +301,31 @@ public static class SendVerb
                 }
                 for (var attempt = 0; attempt <= settings.Retries && answer is null; attempt++)
                 {
+                    if (attempt > 0)
+                        await Task.Delay(Backoff(attempt), ct);
+                    var retry = true;
                     try
                     {
-                        client ??= await MllpClient.ConnectAsync(settings.Host, settings.Port, settings.Tls, ct);
-                        answer = await client.SendAsync(bytes, settings.Timeout, ct);
-                        failure = answer is null ? "the connection closed before an ACK came" : null;
+                        var client = await connection.OpenAsync(ct);
+                        await client.WriteFrameAsync(bytes, ct);
+                        answer = await connection.ReadAnswerAsync(controlId, settings.Timeout, ct);
+                        failure = answer is null
+                            ? $"{connection.Endpoint} closed the connection before an ACK came{(connection.CloseReason is { } reason ? $" ({reason})" : "")}{ClosedHint(settings.Tls)}"
+                            : null;
                     }
-                    catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or System.Security.Authentication.AuthenticationException)
+                    catch (SendFailure e)
                     {
                         failure = e.Message;
+                        retry = e.Retry;
                     }
-                    if (answer is null && client is not null)
+                    catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException)
                     {
-                        await client.DisposeAsync();
-                        client = null;
+                        failure = e is TimeoutException ? $"{connection.Endpoint} sent no ACK: {e.Message}" : $"{connection.Endpoint}: {e.Message}";
                     }
+                    if (answer is null)
+                        await connection.DisposeAsync();
+                    if (!retry)
+                        break;
                 }
                 if (answer is null)
                 {
@@ -169,14 +348,32 @@ public static class SendVerb
         {
             context.Stderr.WriteLine("interrupted");
         }
-        finally
-        {
-            if (client is not null)
-                await client.DisposeAsync();
-        }
         if (messages.Count > 1 || settings.Quiet)
             context.Stderr.WriteLine($"{messages.Count} sent, {accepted} accepted, {notAccepted} not accepted");
         return notAccepted == 0 && accepted == messages.Count ? ExitCodes.Ok : ExitCodes.NotAccepted;
+    }
+
+    /// <summary>
+    /// Segments end with CR on the wire (HL7 v2 §2.5.4.1); files often end lines with LF or CRLF, and
+    /// peers that split on CR alone would see one segment. Other bytes are sent as they are.
+    /// </summary>
+    internal static ReadOnlyMemory<byte> WithCarriageReturns(ReadOnlyMemory<byte> message)
+    {
+        var span = message.Span;
+        if (span.IndexOf((byte)'\n') < 0)
+            return message;
+        var output = new List<byte>(span.Length);
+        for (var i = 0; i < span.Length; i++)
+        {
+            if (span[i] == (byte)'\n')
+            {
+                if (i == 0 || span[i - 1] != (byte)'\r')
+                    output.Add((byte)'\r');
+                continue;
+            }
+            output.Add(span[i]);
+        }
+        return output.ToArray();
     }
 
     private static string MsaLine(byte[] answer, AckReply? reply)

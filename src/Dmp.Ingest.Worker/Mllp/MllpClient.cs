@@ -33,7 +33,7 @@ public sealed class MllpClient : IAsyncDisposable
             Stream stream = tcp.GetStream();
             if (tls is { Enabled: true })
             {
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false, (_, certificate, chain, errors) => ValidateServer(tls, certificate, errors));
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false, (_, certificate, chain, errors) => ValidateServer(tls, certificate, chain, errors));
                 var options = new SslClientAuthenticationOptions
                 {
                     TargetHost = tls.ServerName ?? host,
@@ -51,19 +51,39 @@ public sealed class MllpClient : IAsyncDisposable
         }
     }
 
-    private static bool ValidateServer(MllpClientTls tls, X509Certificate? certificate, SslPolicyErrors errors)
+    private static bool ValidateServer(MllpClientTls tls, X509Certificate? certificate, X509Chain? presented, SslPolicyErrors errors)
     {
         if (errors == SslPolicyErrors.None || tls.AcceptAnyServerCertificate)
             return true;
-        if (tls.TrustedCaPath is null || certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
+        if (tls.TrustedCaPath is null || certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch) || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
             return false;
-        using var ca = X509CertificateLoader.LoadCertificateFromFile(tls.TrustedCaPath);
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using var server = new X509Certificate2(certificate);
-        return chain.Build(server);
+        var cas = new X509Certificate2Collection();
+        try
+        {
+            // A PEM bundle may hold several CAs; a DER file holds one.
+            if (File.ReadAllText(tls.TrustedCaPath).Contains("-----BEGIN", StringComparison.Ordinal))
+                cas.ImportFromPemFile(tls.TrustedCaPath);
+            else
+                cas.Add(X509CertificateLoader.LoadCertificateFromFile(tls.TrustedCaPath));
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.AddRange(cas);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            // The intermediates the server sent.
+            if (presented is not null)
+                foreach (var element in presented.ChainElements)
+                    chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            using var server = new X509Certificate2(certificate);
+            var trusted = chain.Build(server);
+            foreach (var element in chain.ChainElements)
+                element.Certificate.Dispose();
+            return trusted;
+        }
+        finally
+        {
+            foreach (var ca in cas)
+                ca.Dispose();
+        }
     }
 
     /// <summary>Sends one message framed and returns the payload of the answer frame, or null when the server closed.</summary>
@@ -91,6 +111,9 @@ public sealed class MllpClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Why the last read found the connection closed by an error (a reset, a TLS alert), when it did.</summary>
+    public string? CloseReason { get; private set; }
+
     /// <summary>Reads the next frame; null when the server closed the connection; throws <see cref="TimeoutException"/>.</summary>
     public async Task<byte[]?> ReadFrameAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -109,8 +132,9 @@ public sealed class MllpClient : IAsyncDisposable
             {
                 throw new TimeoutException($"no answer within {timeout.TotalSeconds:0.#} s");
             }
-            catch (IOException)
+            catch (IOException e)
             {
+                CloseReason = e.InnerException?.Message ?? e.Message;
                 return null;
             }
             if (read == 0)

@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -10,43 +11,124 @@ public static class MllpTls
 {
     public static void Configure(ListenOptions listen, MllpTlsOptions tls)
     {
-        var certificate = LoadServerCertificate(tls);
-        var allowed = tls.AllowedThumbprints.Select(t => t.Replace(":", "", StringComparison.Ordinal).ToUpperInvariant()).ToHashSet(StringComparer.Ordinal);
-        X509Certificate2? ca = tls.ClientCaPath is { } caPath ? X509CertificateLoader.LoadCertificateFromFile(caPath) : null;
+        var (certificate, chain) = LoadServerCertificate(tls);
+        var allowed = tls.AllowedThumbprints.Select(NormaliseThumbprint).Where(t => t.Length > 0).ToHashSet(StringComparer.Ordinal);
+        var cas = tls.ClientCaPath is { } caPath ? LoadCertificates(caPath, "Dmp:Mllp:Tls:ClientCaPath") : null;
+        // An allow-list or a client CA only means something when certificates are asked for: either one turns it on.
+        var requireClientCertificate = tls.RequireClientCertificate || allowed.Count > 0 || cas is not null;
         listen.UseHttps(new HttpsConnectionAdapterOptions
         {
             ServerCertificate = certificate,
-            ClientCertificateMode = tls.RequireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.NoCertificate,
-            ClientCertificateValidation = (client, _, errors) => IsClientAllowed(client, errors, allowed, ca),
+            ServerCertificateChain = chain,
+            ClientCertificateMode = requireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.NoCertificate,
+            ClientCertificateValidation = (client, _, errors) => IsClientAllowed(client, errors, allowed, cas),
             HandshakeTimeout = TimeSpan.FromSeconds(10),
         });
     }
 
-    internal static bool IsClientAllowed(X509Certificate2 client, SslPolicyErrors errors, IReadOnlySet<string> allowedThumbprints, X509Certificate2? ca)
+    /// <summary>Upper-case hex without separators (`AB:CD…`, `ab cd…` and `abcd…` are the same thumbprint).</summary>
+    internal static string NormaliseThumbprint(string thumbprint) =>
+        new string(thumbprint.Where(Uri.IsHexDigit).ToArray()).ToUpperInvariant();
+
+    internal static bool IsClientAllowed(X509Certificate2 client, SslPolicyErrors errors, IReadOnlySet<string> allowedThumbprints, X509Certificate2Collection? cas)
     {
-        var sha256 = Convert.ToHexString(client.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256));
+        var now = DateTime.Now;
+        var sha256 = Convert.ToHexString(client.GetCertHash(HashAlgorithmName.SHA256));
         if (allowedThumbprints.Contains(sha256) || allowedThumbprints.Contains(client.Thumbprint.ToUpperInvariant()))
-            return true;
-        if (ca is not null)
+            return client.NotBefore <= now && now <= client.NotAfter; // a pinned certificate still expires.
+        if (cas is not null)
         {
             using var chain = new X509Chain();
             chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.CustomTrustStore.AddRange(cas);
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            return chain.Build(client);
+            // A client certificate, not a server one: TLS client authentication (1.3.6.1.5.5.7.3.2) when it says what it is for.
+            chain.ChainPolicy.ApplicationPolicy.Add(new Oid("1.3.6.1.5.5.7.3.2"));
+            try
+            {
+                return chain.Build(client);
+            }
+            finally
+            {
+                foreach (var element in chain.ChainElements)
+                    element.Certificate.Dispose();
+            }
         }
         return allowedThumbprints.Count == 0 && errors == SslPolicyErrors.None;
     }
 
-    public static X509Certificate2 LoadServerCertificate(MllpTlsOptions tls)
+    /// <summary>The server certificate with its private key, and the other certificates of its file (the chain to send).</summary>
+    /// <exception cref="InvalidOperationException">The file cannot be read; the message names the setting.</exception>
+    public static (X509Certificate2 Certificate, X509Certificate2Collection Chain) LoadServerCertificate(MllpTlsOptions tls)
     {
         var path = tls.CertificatePath ?? throw new InvalidOperationException("Dmp:Mllp:Tls:CertificatePath is not set");
-        if (tls.KeyPath is { } key)
+        try
         {
-            using var pem = X509Certificate2.CreateFromPemFile(path, key);
-            // Re-import so the private key is usable by SslStream on every platform.
-            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+            X509Certificate2 certificate;
+            var chain = new X509Certificate2Collection();
+            if (tls.KeyPath is not null || IsPem(path))
+            {
+                var keyPath = tls.KeyPath ?? path; // a PEM file may hold the key beside the certificate.
+                using var pem = string.IsNullOrEmpty(tls.Password)
+                    ? X509Certificate2.CreateFromPemFile(path, keyPath)
+                    : X509Certificate2.CreateFromEncryptedPemFile(path, tls.Password, keyPath);
+                // Re-import so the private key is usable by SslStream on every platform.
+                certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+                var all = new X509Certificate2Collection();
+                all.ImportFromPemFile(path);
+                foreach (var other in all)
+                {
+                    if (other.Thumbprint != certificate.Thumbprint)
+                        chain.Add(other);
+                    else
+                        other.Dispose();
+                }
+            }
+            else
+            {
+                certificate = X509CertificateLoader.LoadPkcs12FromFile(path, tls.Password);
+            }
+            if (!certificate.HasPrivateKey)
+                throw new InvalidOperationException($"Dmp:Mllp:Tls:CertificatePath '{path}' has no private key: give Dmp:Mllp:Tls:KeyPath or a PKCS#12 file");
+            return (certificate, chain);
         }
-        return X509CertificateLoader.LoadPkcs12FromFile(path, tls.Password);
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new InvalidOperationException($"Dmp:Mllp:Tls:CertificatePath '{path}'{(tls.KeyPath is { } k ? $" with Dmp:Mllp:Tls:KeyPath '{k}'" : "")}: cannot load the certificate: {e.Message}", e);
+        }
+    }
+
+    private static X509Certificate2Collection LoadCertificates(string path, string setting)
+    {
+        try
+        {
+            var certificates = new X509Certificate2Collection();
+            if (IsPem(path))
+                certificates.ImportFromPemFile(path); // every CA of a bundle
+            else
+                certificates.Add(X509CertificateLoader.LoadCertificateFromFile(path));
+            if (certificates.Count == 0)
+                throw new InvalidOperationException($"{setting} '{path}' holds no certificate");
+            return certificates;
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"{setting} '{path}': cannot load the certificate: {e.Message}", e);
+        }
+    }
+
+    private static bool IsPem(string path)
+    {
+        try
+        {
+            using var file = File.OpenRead(path);
+            Span<byte> head = stackalloc byte[64];
+            var read = file.Read(head);
+            return head[..read].IndexOf("-----BEGIN"u8) >= 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // the loader reports it.
+        }
     }
 }
