@@ -36,7 +36,10 @@ install_prerequisites() {
   command -v node >/dev/null || debs+=(nodejs)
   command -v npm >/dev/null || debs+=(npm)
   command -v openssl >/dev/null || debs+=(openssl)
+  # The provider-compliance suite starts a real PostgreSQL (initdb + pg_ctl as user postgres).
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || debs+=(postgresql)
   [[ ${#debs[@]} -gt 0 ]] && { apt_install "${debs[@]}" || return 1; }
-  npm_install tests/peers || return 1
+  npm_install tests/peers || return 1       # simple-hl7: MLLP peers no one here wrote
+  npm_install tests/services || return 1    # Azurite: Azure Blob Storage on loopback
   return 0
 }
