@@ -51,10 +51,9 @@ public static class RulesFolder
 {
     public const string Key = "Dmp:Rules:Path";
 
+    /// <summary>`Dmp:Rules:Path` from the full configuration (appsettings, environment, overrides); default `mappings`.</summary>
     public static string Configured(IReadOnlyDictionary<string, string?> overrides) =>
-        overrides.TryGetValue(Key, out var value) && !string.IsNullOrWhiteSpace(value) ? value
-        : Environment.GetEnvironmentVariable("Dmp__Rules__Path") is { Length: > 0 } env ? env
-        : "mappings";
+        Hosting.GatewayConfiguration.Build(overrides)[Key] is { Length: > 0 } value ? value : "mappings";
 
     /// <summary>The folder to load, or null when neither the configured path nor the shipped copy exists.</summary>
     public static string? Resolve(string configured)

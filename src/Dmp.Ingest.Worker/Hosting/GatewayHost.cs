@@ -55,6 +55,10 @@ public static class GatewayHost
         services.AddSingleton(sp => sp.GetRequiredService<StoreHolder>().Store);
         services.AddHostedService(sp => sp.GetRequiredService<StoreHolder>());
 
+        // Rules load at start, before the processing worker maps anything with them.
+        services.AddSingleton<RuleSetHolder>();
+        services.AddHostedService(sp => sp.GetRequiredService<RuleSetHolder>());
+
         services.AddSingleton<ProcessingSignal>();
         services.AddSingleton<InboundReceiver>();
         services.AddSingleton<MllpConnectionLimiter>();

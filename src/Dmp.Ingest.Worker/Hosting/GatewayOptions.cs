@@ -26,6 +26,8 @@ public sealed class RulesOptions
 {
     public const string Section = "Dmp:Rules";
     public string Path { get; set; } = "mappings";
+    /// <summary>How often the running gateway looks for changed rule files; 0 turns reloading off (tests).</summary>
+    public int ReloadSeconds { get; set; } = 5;
 }
 
 /// <summary>Checks the options at start and names the setting and the fix when one is wrong.</summary>

@@ -53,28 +53,43 @@ public sealed class MllpConnectionHandler(
     {
         var input = connection.Transport.Input;
         var output = connection.Transport.Output;
-        var frames = new MllpFrameReader(_options.MaxFrameBytes);
+        // An oversize frame keeps at most its first 64 KiB, and never more than a frame may hold: a
+        // refused frame must not cost more memory (or storage) than an accepted one.
+        var frames = new MllpFrameReader(_options.MaxFrameBytes, (int)Math.Min(MllpFrameReader.DefaultKeptPrefix, _options.MaxFrameBytes));
         var idle = TimeSpan.FromSeconds(_options.IdleTimeoutSeconds);
         var closed = connection.ConnectionClosed;
         DateTime? oversizeSince = null;
+        long unfinishedBytes = 0; // bytes of an unfinished frame left in the pipe by the previous read
 
         while (true)
         {
+            // The idle timer cancels the pending read (rather than a token) so the read still hands
+            // back the bytes of a frame the sender left unfinished: they are stored, not dropped.
             ReadResult result;
-            using (var idleTimer = CancellationTokenSource.CreateLinkedTokenSource(closed))
+            bool idleExpired;
+            using (var idleTimer = new CancellationTokenSource(idle))
             {
-                idleTimer.CancelAfter(idle);
+                using (idleTimer.Token.UnsafeRegister(static state => ((PipeReader)state!).CancelPendingRead(), input))
+                    // No token: a sender that writes and closes at once must still have its frames read.
+                    result = await input.ReadAsync();
+                idleExpired = result.IsCanceled && idleTimer.IsCancellationRequested && result.Buffer.Length == unfinishedBytes;
+            }
+            if (idleExpired)
+            {
+                logger.LogInformation(MllpLog.Idle, "MLLP connection {ConnectionId} from {Remote} closed after {Seconds} s without data", connection.ConnectionId, remote, _options.IdleTimeoutSeconds);
+                var unfinished = result.Buffer;
                 try
                 {
-                    result = await input.ReadAsync(idleTimer.Token);
-                }
-                catch (OperationCanceledException) when (!closed.IsCancellationRequested)
-                {
-                    logger.LogInformation(MllpLog.Idle, "MLLP connection {ConnectionId} from {Remote} closed after {Seconds} s without data", connection.ConnectionId, remote, _options.IdleTimeoutSeconds);
                     if (frames.InOversizeFrame)
                         await AnswerAsync(output, [frames.AbandonOversize()!.Value], remote, closed);
-                    return;
+                    else if (!unfinished.IsEmpty)
+                        await StoreUnfinishedAsync(unfinished, remote, $"connection idle for {_options.IdleTimeoutSeconds} s (Dmp:Mllp:IdleTimeoutSeconds)");
                 }
+                finally
+                {
+                    input.AdvanceTo(unfinished.End);
+                }
+                return;
             }
 
             var buffer = result.Buffer;
@@ -90,6 +105,7 @@ public sealed class MllpConnectionHandler(
                 logger.LogWarning(MllpLog.Skipped, "MLLP connection {ConnectionId} from {Remote}: {Bytes} bytes outside any frame skipped", connection.ConnectionId, remote, skipped);
 
             var partial = buffer;
+            unfinishedBytes = partial.Length;
             input.AdvanceTo(buffer.Start, buffer.End);
 
             if (frames.InOversizeFrame)
@@ -111,20 +127,27 @@ public sealed class MllpConnectionHandler(
                 }
             }
 
-            if (result.IsCompleted || result.IsCanceled)
+            // (A read cancelled by an idle timer that fired just as data came is simply read again.)
+            if (result.IsCompleted)
             {
                 if (!partial.IsEmpty && !frames.InOversizeFrame)
-                {
-                    // The sender closed in the middle of a frame: keep what came, nobody to answer.
-                    var payload = partial.Slice(1).ToArray();
-                    await receiver.ReceiveAsync(new ReceivedInput(_options.Channel, payload, remote)
-                    {
-                        RefusedBecause = $"connection closed after {payload.Length} bytes of a frame, before its end (0x1C 0x0D)",
-                    }, CancellationToken.None);
-                }
+                    await StoreUnfinishedAsync(partial, remote, "connection closed");
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Keeps the start of a frame whose end never came (the sender closed or went silent): stored
+    /// rejected, nobody to answer. <paramref name="unfinished"/> starts at the frame's start block.
+    /// </summary>
+    private async Task StoreUnfinishedAsync(ReadOnlySequence<byte> unfinished, string? remote, string why)
+    {
+        var payload = unfinished.Slice(1).ToArray();
+        await receiver.ReceiveAsync(new ReceivedInput(_options.Channel, payload, remote)
+        {
+            RefusedBecause = $"{why} after {payload.Length} bytes of a frame, before its end (0x1C 0x0D)",
+        }, CancellationToken.None);
     }
 
     /// <summary>Stores the frames (one commit for all when possible) and writes their answers in order. True when the connection must close.</summary>
@@ -133,7 +156,8 @@ public sealed class MllpConnectionHandler(
         long held = 0;
         foreach (var f in ready)
             held += f.Payload.Length;
-        var acquired = await budget.AcquireAsync(held, closed);
+        // Frames already read are stored even if the sender has gone: wait for the budget regardless.
+        var acquired = await budget.AcquireAsync(held, CancellationToken.None);
         try
         {
             var pending = new Task<ReceiveOutcome>[ready.Count];

@@ -39,17 +39,24 @@ public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> ml
         var sha = input.Sha256 ?? SHA256.HashData(input.Bytes.Span);
         var parsed = Hl7Message.Parse(input.Bytes);
         var message = parsed.Message;
-        var sender = message is null ? $"{input.Channel}/|" : HeaderReader.Sender(input.Channel, message);
-        var messageType = message?.MessageType is { } type ? (message.TriggerEvent is { } trigger ? $"{type}^{trigger}" : type) : null;
+        // A frame that does not parse as a whole (cut off when oversize, a bad segment further on, two
+        // messages in one frame) often still starts with a readable MSH: it still names the sender and the
+        // control id, so the row has its real identity and the NACK's MSA-2 lets the sender match it.
+        var header = message ?? ReadHeaderOnly(input.Bytes);
+        var sender = header is null ? $"{input.Channel}/|" : HeaderReader.Sender(input.Channel, header);
+        var messageType = header?.MessageType is { } type ? (header.TriggerEvent is { } trigger ? $"{type}^{trigger}" : type) : null;
 
         string status;
         string? error = null;
+        // For the log: what kind of refusal, never its text (parser errors may quote the frame).
+        var refusal = "";
         Hl7Error? hl7Error = null;
         var errorCode = Hl7ErrorCode.ApplicationInternalError;
         if (input.RefusedBecause is { } refused)
         {
             status = InboxStatus.Rejected;
             error = refused;
+            refusal = "refused by the listener";
             hl7Error = new Hl7Error(0, null, 0, refused);
             errorCode = Hl7ErrorCode.SegmentSequenceError;
         }
@@ -58,6 +65,7 @@ public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> ml
             status = InboxStatus.Rejected;
             hl7Error = parsed.Error ?? new Hl7Error(0, null, 0, "not an HL7 v2 message");
             error = "not HL7 v2: " + hl7Error.Value;
+            refusal = "not HL7 v2";
             errorCode = Hl7ErrorCode.SegmentSequenceError;
         }
         else if (string.IsNullOrEmpty(message.MessageType))
@@ -65,6 +73,7 @@ public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> ml
             status = InboxStatus.Rejected;
             hl7Error = new Hl7Error(1, "MSH", 9, "message type (MSH-9) is empty");
             error = hl7Error.Value.ToString();
+            refusal = "empty MSH-9";
             errorCode = Hl7ErrorCode.RequiredFieldMissing;
         }
         else if (AcknowledgementTypes.Contains(message.MessageType))
@@ -78,7 +87,7 @@ public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> ml
         }
 
         var frame = new InboundFrame(
-            input.Channel, sender, message?.ControlId, messageType, input.FileName, input.RemoteEndpoint,
+            input.Channel, sender, header?.ControlId, messageType, input.FileName, input.RemoteEndpoint,
             input.Bytes, input.Length ?? input.Bytes.Length, sha, input.Length is { } full && full > input.Bytes.Length, DateTimeOffset.UtcNow);
 
         var strict = _strictSenders.Contains(sender);
@@ -95,12 +104,12 @@ public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> ml
                 if (strict && finalStatus == InboxStatus.Accepted)
                 {
                     finalStatus = InboxStatus.Rejected;
-                    finalError = $"control id {message!.ControlId} was already used by message {context.PreviousIdWithSameControlId} with other content (strict sender)";
+                    finalError = $"control id {header!.ControlId} was already used by message {context.PreviousIdWithSameControlId} with other content (strict sender)";
                     err = new Hl7Error(1, "MSH", 10, finalError);
                     code = Hl7ErrorCode.DuplicateKeyIdentifier;
                 }
             }
-            var (ack, ackCode) = BuildAck(message, finalStatus, err, code);
+            var (ack, ackCode) = BuildAck(header, finalStatus, err, code);
             return new InboxDecision(finalStatus, finalError, warnings, ack, ackCode);
         }
 
@@ -110,7 +119,8 @@ public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> ml
         if (receipt.Duplicate)
             logger.LogInformation("Message {MessageId} from {Sender} received again ({Receipts} receipts): same answer sent", receipt.Id, sender, receipt.Receipts);
         else if (receipt.Status == InboxStatus.Rejected)
-            logger.LogWarning("Message {MessageId} from {Sender} on {Channel} rejected: {Reason}", receipt.Id, sender, input.Channel, SafeReason(error));
+            logger.LogWarning("Message {MessageId} from {Sender} on {Channel} rejected ({Refusal}); the reason is kept on the message for operators",
+                receipt.Id, sender, input.Channel, refusal.Length > 0 ? refusal : "strict sender, control id reused");
         else
             logger.LogDebug("Message {MessageId} from {Sender} stored as {Status}", receipt.Id, sender, receipt.Status);
         return new ReceiveOutcome(receipt.Id, receipt.Duplicate, receipt.Status, receipt.Ack, receipt.AckCode, receipt.Warnings);
@@ -130,8 +140,16 @@ public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> ml
         return (bytes, code.ToString());
     }
 
-    /// <summary>Error texts come from our parser and name positions, never field values; cap their length anyway.</summary>
-    private static string? SafeReason(string? reason) => reason is { Length: > 200 } ? reason[..200] + "…" : reason;
+    /// <summary>The MSH segment alone, when the frame starts with one that parses; null otherwise.</summary>
+    private static Hl7Message? ReadHeaderOnly(ReadOnlyMemory<byte> bytes)
+    {
+        var span = bytes.Span;
+        var start = span.IndexOf("MSH"u8);
+        if (start < 0 || !span[..start].Trim(" \t\r\n"u8).IsEmpty)
+            return null;
+        var end = span[start..].IndexOfAny((byte)'\r', (byte)'\n');
+        return Hl7Message.Parse(end < 0 ? bytes[start..] : bytes.Slice(start, end)).Message;
+    }
 
     internal AckMode AckMode => _ackMode;
 }

@@ -12,7 +12,7 @@ namespace Dmp.Ingest.Worker.Pipeline;
 /// records the outcome of many messages in one transaction. A failed message never blocks its
 /// sender. Work left `accepted` by a crash is simply taken again at start.
 /// </summary>
-public sealed class ProcessingWorker(StoreHolder holder, ProcessingSignal signal, ILogger<ProcessingWorker> logger) : BackgroundService
+public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, ProcessingSignal signal, ILogger<ProcessingWorker> logger) : BackgroundService
 {
     /// <summary>Message types with no business meaning for the dossier.</summary>
     private static readonly HashSet<string> NoDossierMeaning = new(StringComparer.Ordinal) { "ACK", "ZAM", "MCF", "QBP", "QRY", "RSP", "MFN", "MFK", "NMD", "NMQ", "NMR" };
@@ -64,7 +64,7 @@ public sealed class ProcessingWorker(StoreHolder holder, ProcessingSignal signal
                 return new ProcessingResult(message.Id, InboxStatus.Ignored, Detail: $"{type} has no business meaning for the dossier");
 
             var channel = message.Sender.Split('/', 2)[0];
-            var result = InboundMapper.Map(message.Raw, channel);
+            var result = InboundMapper.Map(message.Raw, channel, rules.Current);
             if (result.Error is { } error)
                 return new ProcessingResult(message.Id, InboxStatus.Failed, Error: error.Format("message"), Detail: "mapping failed");
             var resources = result.Bundle!.Entry.Count;
@@ -75,7 +75,9 @@ public sealed class ProcessingWorker(StoreHolder holder, ProcessingSignal signal
         }
         catch (Exception e)
         {
-            logger.LogError(e, "Mapping message {MessageId} threw; marked failed", message.Id);
+            // The exception's text may quote message content: its type at Error, the details at Debug only.
+            logger.LogError("Mapping message {MessageId} threw {Exception}; marked failed", message.Id, e.GetType().Name);
+            logger.LogDebug(e, "Mapping message {MessageId} threw", message.Id);
             return new ProcessingResult(message.Id, InboxStatus.Failed, Error: "internal error while mapping: " + e.GetType().Name, Detail: "mapping threw");
         }
     }
