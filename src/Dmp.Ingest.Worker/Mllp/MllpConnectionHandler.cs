@@ -60,7 +60,10 @@ public sealed class MllpConnectionHandler(
         var closed = connection.ConnectionClosed;
         DateTime? oversizeSince = null;
         long unfinishedBytes = 0; // bytes of an unfinished frame left in the pipe by the previous read
+        long heldForPartial = 0;  // budget held for those bytes, so the global budget bounds memory
 
+        try
+        {
         while (true)
         {
             // The idle timer cancels the pending read (rather than a token) so the read still hands
@@ -107,6 +110,13 @@ public sealed class MllpConnectionHandler(
             var partial = buffer;
             unfinishedBytes = partial.Length;
             input.AdvanceTo(buffer.Start, buffer.End);
+            // Give back what the unfinished frame held before storing complete frames takes its share:
+            // a connection never waits for budget while holding some (no two connections wait on each other).
+            if (heldForPartial > 0)
+            {
+                budget.Release(heldForPartial);
+                heldForPartial = 0;
+            }
 
             if (frames.InOversizeFrame)
             {
@@ -134,6 +144,30 @@ public sealed class MllpConnectionHandler(
                     await StoreUnfinishedAsync(partial, remote, "connection closed");
                 return;
             }
+
+            // The unfinished frame waiting in the pipe counts against the global in-flight budget too:
+            // when the budget is spent this connection stops reading (TCP pushes back on the sender).
+            var want = frames.InOversizeFrame ? 0 : partial.Length;
+            if (want > 0)
+            {
+                using var wait = new CancellationTokenSource(idle);
+                try
+                {
+                    heldForPartial = await budget.AcquireAsync(want, wait.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    logger.LogWarning(MllpLog.Oversize, "MLLP connection {ConnectionId} from {Remote} closed: the in-flight budget (Dmp:Mllp:MaxInFlightBytes) stayed spent for {Seconds} s", connection.ConnectionId, remote, _options.IdleTimeoutSeconds);
+                    await StoreUnfinishedAsync(partial, remote, "in-flight budget (Dmp:Mllp:MaxInFlightBytes) spent");
+                    return;
+                }
+            }
+        }
+        }
+        finally
+        {
+            if (heldForPartial > 0)
+                budget.Release(heldForPartial);
         }
     }
 

@@ -67,6 +67,42 @@ public sealed class MllpLoadTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task An_unfinished_frame_counts_against_the_in_flight_budget_and_others_wait_until_it_completes()
+    {
+        // Budget 4096 bytes: A's unfinished 3000-byte frame leaves too little for B's 2000-byte frame.
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
+        {
+            ["Dmp:Mllp:MaxFrameBytes"] = "4096",
+            ["Dmp:Mllp:MaxInFlightBytes"] = "4096",
+        });
+        var a = Hl7Samples.Adt("BUDGET-A", note: new string('a', 3200));
+        var b = Hl7Samples.Adt("BUDGET-B", note: new string('b', 1900));
+        await using var clientA = await gateway.ConnectAsync();
+        await using var clientB = await gateway.ConnectAsync();
+
+        await clientA.WriteRawAsync([0x0B, .. a[..3000]]);
+        await Task.Delay(300); // let the listener read A's bytes and hold budget for them
+        await clientB.WriteFrameAsync(b);
+        byte[]? early;
+        try
+        {
+            early = await clientB.ReadFrameAsync(TimeSpan.FromSeconds(1.5));
+        }
+        catch (TimeoutException)
+        {
+            early = null; // B waits: the budget is spent by A's unfinished frame
+        }
+
+        await clientA.WriteRawAsync([.. a[3000..], 0x1C, 0x0D]);
+        var answerA = Hl7Samples.ReadAck(await clientA.ReadFrameAsync());
+        var answerB = Hl7Samples.ReadAck(early ?? await clientB.ReadFrameAsync());
+
+        Assert.Null(early);
+        Assert.Equal(("AA", "BUDGET-A"), (answerA.Code, answerA.ControlId));
+        Assert.Equal(("AA", "BUDGET-B"), (answerB.Code, answerB.ControlId));
+    }
+
+    [Fact]
     public async Task Idle_connection_is_closed_after_the_timeout()
     {
         await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Dmp:Mllp:IdleTimeoutSeconds"] = "1" });
