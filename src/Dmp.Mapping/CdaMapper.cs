@@ -1,24 +1,165 @@
 using System.Security.Cryptography;
+using System.Xml.Linq;
 using Dmp.Mapping.Cda;
 using Dmp.Mapping.Fhir;
+using Dmp.Mapping.Rules;
 using Dmp.Model;
 using F = Hl7.Fhir.Model;
 
 namespace Dmp.Mapping;
 
-/// <summary>Maps a CDA R2 document into a Bundle: the DocumentReference typed by its code, and its patient.</summary>
+/// <summary>What a CDA R2 document means in the DMP model: its header, the document record, the body's entries.</summary>
+public sealed record CdaMapped(CdaHeader Header, MappedMessage Message, CdaNonXmlBody? NonXmlBody);
+
+/// <summary>A nonXMLBody's inline content (base64 decoded, or the text itself) and its media type.</summary>
+public sealed record CdaNonXmlBody(string? MediaType, byte[] Content);
+
+/// <summary>
+/// Maps a CDA R2 document into a Bundle: the Patient, the DocumentReference typed by its code (with the body's
+/// content for a nonXMLBody, else the CDA itself as text/xml with size and hash), and the entries the document
+/// rule's sections give (AllergyIntolerance, MedicationStatement/Request, Condition, Observation, DiagnosticReport,
+/// Immunization, Procedure, Encounter), each referencing the Patient.
+/// </summary>
 public static class CdaMapper
 {
-    public static MapResult Map(ReadOnlyMemory<byte> input)
-    {
-        if (!SafeXml.TryLoad(input, out var document, out var xmlError))
-            return MapResult.Failed(xmlError!);
-        if (!CdaHeaderReader.TryRead(document!, out var header, out var error))
-            return MapResult.Failed(error!);
+    /// <summary>Header-only mapping (no rules: no body entries).</summary>
+    public static MapResult Map(ReadOnlyMemory<byte> input) => Map(input, "file", RuleSet.Empty);
 
+    public static MapResult Map(ReadOnlyMemory<byte> input, string channel, RuleSet rules)
+    {
+        var read = Read(input, channel, rules);
+        if (read.Error is { } error)
+            return MapResult.Failed(error);
+        return MapResult.Mapped(ToBundle(read.Mapped!, input.Span));
+    }
+
+    /// <summary>Reads a CDA document into the model: the document (validated when it has a legal authenticator) and its entries.</summary>
+    public static (CdaMapped? Mapped, MapError? Error) Read(ReadOnlyMemory<byte> input, string channel, RuleSet rules)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        if (!SafeXml.TryLoad(input, out var document, out var xmlError))
+            return (null, xmlError);
+        if (!CdaHeaderReader.TryRead(document!, out var header, out var error))
+            return (null, error);
+        var root = document!.Root!;
+        var rule = rules.SelectDocument(header!.Type?.Value, header.TemplateIds);
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(input.Span));
+        var provenance = new Provenance(channel, header.Id?.Value, "CDA", null, header.Id?.Value);
+        var notes = new List<MappingNote>();
+        if (rule is null && rules.DocumentRules.Count > 0)
+            notes.Add(new MappingNote(NoteSeverity.Information, $"no CDA rule for document code {header.Type?.Value ?? "(none)"}: header only"));
+
+        var nonXml = ReadNonXmlBody(root, notes);
+        var classCode = header.Type is { } type && rule?.ClassCodes?.Lookup(type.Value) is { } target ? ParseCode(target) : null;
+        var documentRecord = new Document
+        {
+            UniqueId = header.Id,
+            SetId = header.SetId,
+            Version = header.Version,
+            Replaces = header.Replaces,
+            Appends = header.Appends,
+            Transforms = header.Transforms,
+            TypeCode = header.Type,
+            ClassCode = classCode,
+            Title = header.Title ?? header.Type?.Display,
+            CreatedAt = header.EffectiveTime,
+            ServiceStart = header.ServiceStart,
+            ServiceStop = header.ServiceStop,
+            ServiceEvent = header.ServiceEvent,
+            Author = header.Author,
+            AuthorOrganisation = header.AuthorOrganisation,
+            SourceFacility = header.AuthorOrganisationName,
+            Custodian = header.Custodian,
+            CustodianName = header.CustodianName,
+            LegalAuthenticator = header.LegalAuthenticator,
+            Confidentiality = header.Confidentiality,
+            Language = header.Language,
+            MimeType = "text/xml",
+            Size = input.Length,
+            Sha256 = sha256,
+            Content = input,
+            Action = header.Replaces.Count > 0 ? DocumentAction.Replace : DocumentAction.New,
+            Status = DocumentStatus.Current,
+            // A legal authenticator validates the document; without one it is held until its validated version arrives.
+            ValidatedByAuthor = header.HasLegalAuthenticator,
+            Provenance = provenance,
+        };
+
+        var body = CdaBodyReader.Read(root, rule, provenance);
+        notes.AddRange(body.Notes);
+        var encounters = new List<Encounter>();
+        if (header.Encounter is { } stay)
+        {
+            encounters.Add(new Encounter
+            {
+                Id = stay.Id,
+                Class = stay.Code?.System == "2.16.840.1.113883.5.4" ? stay.Code.Value : null,
+                Status = stay.End is not null ? "finished" : null,
+                Start = stay.Start,
+                End = stay.End,
+                Location = stay.Location,
+                Attending = stay.Responsible,
+                Provenance = provenance,
+            });
+        }
+        encounters.AddRange(body.Encounters);
+        var message = new MappedMessage
+        {
+            Info = new MessageInfo { Sender = channel, MessageType = "CDA", ControlId = header.Id?.Value, SentAt = header.EffectiveTime },
+            Rule = rule?.Id,
+            Patients = header.Patient is { } p ? [p] : [],
+            Encounters = encounters,
+            Documents = [documentRecord],
+            Reports = body.Reports,
+            Observations = body.Observations,
+            Allergies = body.Allergies,
+            Problems = body.Problems,
+            Medications = body.Medications,
+            Immunizations = body.Immunizations,
+            Procedures = body.Procedures,
+            Notes = notes,
+        };
+        return (new CdaMapped(header, message, nonXml), null);
+    }
+
+    private static CdaNonXmlBody? ReadNonXmlBody(XElement root, List<MappingNote> notes)
+    {
+        var text = root.Element(CdaHeaderReader.V3 + "component")?.Element(CdaHeaderReader.V3 + "nonXMLBody")?.Element(CdaHeaderReader.V3 + "text");
+        if (text is null)
+            return null;
+        var mediaType = (string?)text.Attribute("mediaType") ?? "text/plain";
+        var inline = string.Concat(text.Nodes().OfType<XText>().Select(t => t.Value));
+        if (string.IsNullOrWhiteSpace(inline))
+            return null;
+        if ((string?)text.Attribute("representation") == "B64")
+        {
+            var compact = new string(inline.Where(c => !char.IsWhiteSpace(c)).ToArray());
+            var buffer = new byte[compact.Length * 3 / 4 + 3];
+            if (!Convert.TryFromBase64String(compact, buffer, out var written))
+            {
+                notes.Add(new MappingNote(NoteSeverity.Warning, "the nonXMLBody is not valid Base64: the CDA itself is kept as the content"));
+                return null;
+            }
+            return new CdaNonXmlBody(mediaType, buffer[..written]);
+        }
+        return new CdaNonXmlBody(mediaType, System.Text.Encoding.UTF8.GetBytes(inline.Trim()));
+    }
+
+    /// <summary>A table target `code^display` (or `code^display^system`) as a code; the DMP class codes by default.</summary>
+    private static Code ParseCode(string target)
+    {
+        var parts = target.Split('^');
+        return new Code(parts[0], parts.Length > 2 && parts[2].Length > 0 ? parts[2] : "1.2.250.1.213.1.1.4.1", parts.Length > 1 && parts[1].Length > 0 ? parts[1] : null);
+    }
+
+    public static F.Bundle ToBundle(CdaMapped mapped, ReadOnlySpan<byte> input)
+    {
+        var header = mapped.Header;
+        var m = mapped.Message;
+        var d = m.Documents[0];
         var bundle = new F.Bundle { Type = F.Bundle.BundleType.Collection };
         F.ResourceReference? subject = null;
-        if (header!.Patient is { } patient)
+        if (m.Patients.FirstOrDefault() is { } patient)
         {
             var key = patient.Ins ?? patient.LocalIdentifiers.FirstOrDefault();
             var resource = FhirProjection.ToFhir(patient, DeterministicId.From("Patient", key?.System, key?.Value ?? header.Id?.Value));
@@ -26,42 +167,115 @@ public static class CdaMapper
             subject = new F.ResourceReference("urn:uuid:" + resource.Id);
         }
 
-        var sha1 = SHA1.HashData(input.Span);
         var reference = new F.DocumentReference
         {
-            Id = DeterministicId.From("DocumentReference", header.Id?.System, header.Id?.Value, Convert.ToHexString(SHA256.HashData(input.Span))),
+            Id = DeterministicId.From("DocumentReference", header.Id?.System, header.Id?.Value, Convert.ToHexString(SHA256.HashData(input))),
             Status = F.DocumentReferenceStatus.Current,
+            // The validated signal: final once legally authenticated, preliminary (held) otherwise.
+            DocStatus = d.IsValidated ? F.CompositionStatus.Final : F.CompositionStatus.Preliminary,
             Subject = subject,
             Description = header.Title,
         };
+        var bundleAt = bundle.Entry.Count;
         if (header.Id is { } id)
             reference.MasterIdentifier = new F.Identifier(SystemUri(id.System), id.Value);
+        if (header.SetId is { } setId)
+            reference.Identifier.Add(new F.Identifier(SystemUri(setId.System), setId.Value) { Use = F.Identifier.IdentifierUse.Secondary });
         if (header.Type is { } type)
             reference.Type = new F.CodeableConcept(CodeSystemUri(type.System), type.Value, type.Display, null);
+        if (MessageBundle.Concept(d.ClassCode) is { } category)
+            reference.Category.Add(category);
+        if (d.Author is { } author)
+            reference.Author.Add(Logical(author.Id, author));
+        if (d.AuthorOrganisation is not null || d.SourceFacility is not null)
+            reference.Author.Add(Logical(d.AuthorOrganisation, null, d.SourceFacility));
+        if (d.LegalAuthenticator is { } authenticator && Logical(authenticator.Id, authenticator) is { } signer && (signer.Identifier is not null || signer.Display is not null))
+            reference.Authenticator = signer;
+        if (d.Custodian is not null || d.CustodianName is not null)
+            reference.Custodian = Logical(d.Custodian, null, d.CustodianName);
         if (header.Confidentiality is { } conf)
             reference.SecurityLabel.Add(new F.CodeableConcept(CodeSystemUri(conf.System), conf.Value));
-        foreach (var parent in header.Replaces)
+        AddRelations(reference, header.Replaces, F.DocumentRelationshipType.Replaces);
+        AddRelations(reference, header.Appends, F.DocumentRelationshipType.Appends);
+        AddRelations(reference, header.Transforms, F.DocumentRelationshipType.Transforms);
+
+        var created = header.EffectiveTime is { } effective && FhirDates.ToDateTime(effective) is { } text ? new F.FhirDateTime(text) : null;
+        var attachment = mapped.NonXmlBody is { } nonXml
+            ? new F.Attachment
+            {
+                ContentType = nonXml.MediaType,
+                Language = header.Language,
+                Data = nonXml.Content,
+                SizeElement = new F.UnsignedInt(nonXml.Content.Length),
+                Hash = SHA1.HashData(nonXml.Content),
+                Title = header.Title,
+                CreationElement = created,
+            }
+            : new F.Attachment
+            {
+                ContentType = "text/xml",
+                Language = header.Language,
+                // R4 `size` is unsignedInt: set the element (the `Size` shortcut makes an R5 integer64, written as a string).
+                SizeElement = new F.UnsignedInt(input.Length),
+                Hash = SHA1.HashData(input),
+                Title = header.Title,
+                CreationElement = created,
+            };
+        reference.Content.Add(new F.DocumentReference.ContentComponent { Attachment = attachment });
+
+        IReadOnlyList<F.ResourceReference> encounters = [];
+        if (subject is not null)
+        {
+            var key = $"{header.Id?.System}|{header.Id?.Value}|{Convert.ToHexString(SHA256.HashData(input))}";
+            encounters = MessageBundle.AppendEntries(bundle, m, subject, key);
+        }
+        var start = Date(d.ServiceStart);
+        var stop = Date(d.ServiceStop);
+        if (start is not null || stop is not null || encounters.Count > 0 || d.ServiceEvent is not null)
+        {
+            reference.Context = new F.DocumentReference.ContextComponent();
+            if (start is not null || stop is not null)
+                reference.Context.Period = new F.Period { StartElement = start, EndElement = stop };
+            if (header.Encounter is not null && encounters.Count > 0)
+                reference.Context.Encounter.Add(new F.ResourceReference(encounters[0].Reference));
+            if (MessageBundle.Concept(d.ServiceEvent) is { } serviceEvent)
+                reference.Context.Event.Add(serviceEvent);
+        }
+        bundle.Entry.Insert(bundleAt, new F.Bundle.EntryComponent { FullUrl = "urn:uuid:" + reference.Id, Resource = reference });
+
+        var issues = m.Notes.Select(MessageBundle.Issue).ToList();
+        if (subject is null && m.Allergies.Count + m.Problems.Count + m.Medications.Count + m.Immunizations.Count + m.Procedures.Count + m.Observations.Count + m.Reports.Count > 0)
+            issues.Add(MessageBundle.Issue(new MappingNote(NoteSeverity.Warning, "clinical entries without a patient (no recordTarget) were not written")));
+        if (issues.Count > 0)
+        {
+            var outcome = new F.OperationOutcome { Issue = issues };
+            outcome.Id = DeterministicId.From("OperationOutcome", reference.Id, string.Join('|', issues.Select(i => i.Diagnostics)));
+            bundle.Entry.Add(new F.Bundle.EntryComponent { FullUrl = "urn:uuid:" + outcome.Id, Resource = outcome });
+        }
+        return bundle;
+    }
+
+    private static void AddRelations(F.DocumentReference reference, IReadOnlyList<Identifier> targets, F.DocumentRelationshipType code)
+    {
+        foreach (var parent in targets)
         {
             reference.RelatesTo.Add(new F.DocumentReference.RelatesToComponent
             {
-                Code = F.DocumentRelationshipType.Replaces,
+                Code = code,
                 Target = new F.ResourceReference { Identifier = new F.Identifier(SystemUri(parent.System), parent.Value) },
             });
         }
-        var attachment = new F.Attachment
-        {
-            ContentType = "text/xml",
-            Language = header.Language,
-            // R4 `size` is unsignedInt: set the element (the `Size` shortcut makes an R5 integer64, written as a string).
-            SizeElement = new F.UnsignedInt(input.Length),
-            Hash = sha1,
-            Title = header.Title,
-            CreationElement = header.EffectiveTime is { } created && FhirDates.ToDateTime(created) is { } text ? new F.FhirDateTime(text) : null,
-        };
-        reference.Content.Add(new F.DocumentReference.ContentComponent { Attachment = attachment });
-        bundle.Entry.Add(new F.Bundle.EntryComponent { FullUrl = "urn:uuid:" + reference.Id, Resource = reference });
-        return MapResult.Mapped(bundle);
     }
+
+    /// <summary>A logical reference (identifier and display), for people and organisations the Bundle does not carry.</summary>
+    private static F.ResourceReference Logical(Identifier? id, Practitioner? person, string? display = null) => new()
+    {
+        Identifier = id is null ? null : new F.Identifier(SystemUri(id.System), id.Value),
+        Display = person is null ? display : string.Join(' ', new[] { person.Given, person.Family }.Where(s => !string.IsNullOrEmpty(s))) is { Length: > 0 } name ? name : null,
+    };
+
+    private static F.FhirDateTime? Date(PartialDateTime? value) =>
+        value is not null && FhirDates.ToDateTime(value) is { } text ? new F.FhirDateTime(text) : null;
 
     /// <summary>An II root as an identifier system: `urn:oid:` for an OID, `urn:uuid:` for a UUID.</summary>
     public static string SystemUri(string root) => root switch

@@ -6,9 +6,9 @@ public static class InboundMapper
     /// <summary>Maps with no rules: HL7 v2 gets the generic reading (MessageHeader, Patient from PID) and a note.</summary>
     public static MapResult Map(ReadOnlyMemory<byte> input, string channel) => Map(input, channel, Rules.RuleSet.Empty);
 
-    /// <summary>Maps HL7 v2 with the given rules (CDA R2 documents do not use rules yet).</summary>
+    /// <summary>Maps with the given rules: HL7 v2 by its message rules, CDA R2 by its document rules (`mappings/cda/`).</summary>
     public static MapResult Map(ReadOnlyMemory<byte> input, string channel, Rules.RuleSet rules) =>
-        LooksLikeXml(input.Span) ? CdaMapper.Map(input) : Hl7v2Mapper.Map(input, channel, rules);
+        LooksLikeXml(input.Span) ? CdaMapper.Map(input, channel, rules) : Hl7v2Mapper.Map(input, channel, rules);
 
     public static bool LooksLikeXml(ReadOnlySpan<byte> bytes)
     {

@@ -56,6 +56,17 @@ public sealed record Document
     /// <summary>The author's organisation (FINESS with OID 1.2.250.1.71.4.2.2).</summary>
     public Identifier? AuthorOrganisation { get; init; }
     public string? SourceFacility { get; init; }
+    /// <summary>The organisation keeping the original (CDA custodian).</summary>
+    public Identifier? Custodian { get; init; }
+    public string? CustodianName { get; init; }
+    /// <summary>Who validated the document (CDA legalAuthenticator).</summary>
+    public Practitioner? LegalAuthenticator { get; init; }
+    /// <summary>What was done (CDA documentationOf/serviceEvent code).</summary>
+    public Code? ServiceEvent { get; init; }
+    /// <summary>Documents this one appends to (CDA relatedDocument APND).</summary>
+    public IReadOnlyList<Identifier> Appends { get; init; } = [];
+    /// <summary>Documents this one transforms (CDA relatedDocument XFRM).</summary>
+    public IReadOnlyList<Identifier> Transforms { get; init; } = [];
     public Code? Confidentiality { get; init; }
     public string? Language { get; init; }
     public DocumentVisibility Visibility { get; init; } = new();
@@ -70,7 +81,9 @@ public sealed record Document
     public string? BlobReference { get; init; }
     public DocumentAction Action { get; init; }
     public DocumentStatus Status { get; init; }
-    /// <summary>True when the author validated the document (TXA-17 `AU`/`LA`, a CDA legal authenticator).</summary>
+    /// <summary>True when the author validated the document (TXA-17 `AU`/`LA`, a CDA legal authenticator, OBX-11 `F`).</summary>
     public bool? ValidatedByAuthor { get; init; }
+    /// <summary>A validated document becomes current in the dossier; an unvalidated one is held until its validated version arrives.</summary>
+    public bool IsValidated => ValidatedByAuthor == true;
     public required Provenance Provenance { get; init; }
 }

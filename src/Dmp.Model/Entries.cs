@@ -15,8 +15,8 @@ public sealed record Allergy
     public required Provenance Provenance { get; init; }
 }
 
-/// <summary>Whether a medication entry was prescribed, dispensed or administered.</summary>
-public enum MedicationKind { Prescribed, Dispensed, Administered }
+/// <summary>Whether a medication entry was prescribed, dispensed, administered, or reported as taken (a CDA medication list).</summary>
+public enum MedicationKind { Prescribed, Dispensed, Administered, Reported }
 
 /// <summary>A medication prescribed (RXE/RXO), dispensed (RXD) or administered.</summary>
 public sealed record Medication
@@ -79,6 +79,8 @@ public sealed record Observation
     public string? Status { get; init; }
     public PartialDateTime? EffectiveAt { get; init; }
     public int? SetId { get; init; }
+    /// <summary>FHIR observation category (laboratory, vital-signs, imaging …) when the source says it.</summary>
+    public string? Category { get; init; }
     public required Provenance Provenance { get; init; }
 }
 

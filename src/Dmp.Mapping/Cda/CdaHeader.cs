@@ -20,7 +20,27 @@ public sealed record CdaHeader
     public IReadOnlyList<Identifier> Replaces { get; init; } = [];
     public bool IsNonXmlBody { get; init; }
     public string? NonXmlMediaType { get; init; }
+    /// <summary>The document's own templateIds (CI-SIS volet, C-CDA document type …).</summary>
+    public IReadOnlyList<string> TemplateIds { get; init; } = [];
+    /// <summary>The first author: a person (RPPS or other id) with their organisation.</summary>
+    public Practitioner? Author { get; init; }
+    public Identifier? AuthorOrganisation { get; init; }
+    public string? AuthorOrganisationName { get; init; }
+    public Identifier? Custodian { get; init; }
+    public string? CustodianName { get; init; }
+    public Practitioner? LegalAuthenticator { get; init; }
+    public PartialDateTime? LegalAuthenticatedAt { get; init; }
+    public Code? ServiceEvent { get; init; }
+    public PartialDateTime? ServiceStart { get; init; }
+    public PartialDateTime? ServiceStop { get; init; }
+    /// <summary>The stay the document belongs to (componentOf/encompassingEncounter).</summary>
+    public CdaEncounter? Encounter { get; init; }
+    public IReadOnlyList<Identifier> Appends { get; init; } = [];
+    public IReadOnlyList<Identifier> Transforms { get; init; } = [];
 }
+
+/// <summary>componentOf/encompassingEncounter: id, code, period, responsible party, location.</summary>
+public sealed record CdaEncounter(Identifier? Id, Code? Code, PartialDateTime? Start, PartialDateTime? End, Practitioner? Responsible, string? Location);
 
 /// <summary>Reads a CDA R2 header (namespace `urn:hl7-org:v3`).</summary>
 public static class CdaHeaderReader
@@ -51,15 +71,92 @@ public static class CdaHeaderReader
             Version = int.TryParse((string?)root.Element(V3 + "versionNumber")?.Attribute("value"), out var v) ? v : null,
             Patient = ReadPatient(root.Element(V3 + "recordTarget")?.Element(V3 + "patientRole")),
             HasLegalAuthenticator = root.Element(V3 + "legalAuthenticator") is not null,
-            Replaces = root.Elements(V3 + "relatedDocument")
-                .Where(r => (string?)r.Attribute("typeCode") == "RPLC")
-                .Select(r => Ii(r.Element(V3 + "parentDocument")?.Element(V3 + "id")))
-                .OfType<Identifier>().ToList(),
+            Replaces = Related(root, "RPLC"),
+            Appends = Related(root, "APND"),
+            Transforms = Related(root, "XFRM"),
             IsNonXmlBody = nonXml is not null,
             NonXmlMediaType = (string?)nonXml?.Element(V3 + "text")?.Attribute("mediaType"),
+            TemplateIds = root.Elements(V3 + "templateId").Select(t => (string?)t.Attribute("root")).OfType<string>().Distinct(StringComparer.Ordinal).ToList(),
+        };
+        var author = root.Element(V3 + "author")?.Element(V3 + "assignedAuthor");
+        var authorOrg = author?.Element(V3 + "representedOrganization");
+        var custodian = root.Element(V3 + "custodian")?.Element(V3 + "assignedCustodian")?.Element(V3 + "representedCustodianOrganization");
+        var legal = root.Element(V3 + "legalAuthenticator");
+        var serviceEvent = root.Elements(V3 + "documentationOf").Select(d => d.Element(V3 + "serviceEvent")).OfType<XElement>().FirstOrDefault();
+        var (serviceStart, serviceStop) = Period(serviceEvent?.Element(V3 + "effectiveTime"));
+        header = header with
+        {
+            Author = Person(author, "author"),
+            AuthorOrganisation = Ii(authorOrg?.Element(V3 + "id")),
+            AuthorOrganisationName = Text(authorOrg?.Element(V3 + "name")),
+            Custodian = Ii(custodian?.Element(V3 + "id")),
+            CustodianName = Text(custodian?.Element(V3 + "name")),
+            LegalAuthenticator = legal is null ? null : Person(legal.Element(V3 + "assignedEntity"), "legal-authenticator") ?? new Practitioner(null, null, null, "legal-authenticator"),
+            LegalAuthenticatedAt = Ts(legal?.Element(V3 + "time")),
+            ServiceEvent = Cd(serviceEvent?.Element(V3 + "code")),
+            ServiceStart = serviceStart,
+            ServiceStop = serviceStop,
+            Encounter = ReadEncounter(root.Element(V3 + "componentOf")?.Element(V3 + "encompassingEncounter")),
         };
         error = null;
         return true;
+    }
+
+    private static List<Identifier> Related(XElement root, string typeCode) =>
+        root.Elements(V3 + "relatedDocument")
+            .Where(r => (string?)r.Attribute("typeCode") == typeCode)
+            .Select(r => Ii(r.Element(V3 + "parentDocument")?.Element(V3 + "id")))
+            .OfType<Identifier>().ToList();
+
+    private static CdaEncounter? ReadEncounter(XElement? encounter)
+    {
+        if (encounter is null)
+            return null;
+        var (start, end) = Period(encounter.Element(V3 + "effectiveTime"));
+        var location = encounter.Element(V3 + "location")?.Element(V3 + "healthCareFacility");
+        var locationText = Text(location?.Element(V3 + "location")?.Element(V3 + "name"))
+            ?? Text(location?.Element(V3 + "serviceProviderOrganization")?.Element(V3 + "name"))
+            ?? Cd(location?.Element(V3 + "code"))?.Display;
+        return new CdaEncounter(
+            Ii(encounter.Element(V3 + "id")),
+            Cd(encounter.Element(V3 + "code")),
+            start,
+            end,
+            Person(encounter.Element(V3 + "responsibleParty")?.Element(V3 + "assignedEntity"), "responsible"),
+            locationText);
+    }
+
+    /// <summary>A person acting on the document (assignedAuthor, assignedEntity): the first id (RPPS first), the name.</summary>
+    internal static Practitioner? Person(XElement? assigned, string role)
+    {
+        if (assigned is null)
+            return null;
+        var ids = assigned.Elements(V3 + "id").Select(Ii).OfType<Identifier>().ToList();
+        var id = ids.Find(i => i.System == Oids.Rpps) ?? ids.FirstOrDefault();
+        var name = assigned.Element(V3 + "assignedPerson")?.Element(V3 + "name");
+        var family = Text(name?.Element(V3 + "family"));
+        var given = name is null ? null : string.Join(' ', name.Elements(V3 + "given").Select(g => g.Value.Trim()).Where(g => g.Length > 0));
+        if (id is null && family is null && string.IsNullOrEmpty(given))
+            return null;
+        return new Practitioner(id, family, string.IsNullOrEmpty(given) ? null : given, role);
+    }
+
+    internal static string? Text(XElement? element)
+    {
+        var text = element?.Value.Trim();
+        return string.IsNullOrEmpty(text) ? null : text;
+    }
+
+    /// <summary>An IVL_TS (low/high, or a single value as both ends' start).</summary>
+    internal static (PartialDateTime? Start, PartialDateTime? End) Period(XElement? element)
+    {
+        if (element is null)
+            return (null, null);
+        var low = Ts(element.Element(V3 + "low"));
+        var high = Ts(element.Element(V3 + "high"));
+        if (low is null && high is null)
+            return (Ts(element) ?? Ts(element.Element(V3 + "center")), null);
+        return (low, high);
     }
 
     private static Patient? ReadPatient(XElement? role)

@@ -143,6 +143,62 @@ public static class MessageBundle
             outcome.Issue.Add(Issue(note));
     }
 
+    /// <summary>
+    /// Writes a document's entries (a CDA body): encounters, reports with their results, observations, allergies,
+    /// problems, medications, immunizations and procedures, each referencing <paramref name="subject"/>. Ids derive
+    /// from <paramref name="key"/> (the document's identity) and the entry's position. Returns the encounters' references.
+    /// </summary>
+    public static IReadOnlyList<F.ResourceReference> AppendEntries(F.Bundle bundle, MappedMessage m, F.ResourceReference subject, string key)
+    {
+        var encounters = new List<F.ResourceReference>();
+        for (var i = 0; i < m.Encounters.Count; i++)
+        {
+            var e = m.Encounters[i];
+            var resource = ToFhir(e, e.Id is { } eid ? DeterministicId.From("Encounter", eid.System, eid.Value) : DeterministicId.From("Encounter", key, Invariant(i)), subject);
+            if (bundle.Entry.Exists(x => x.Resource?.Id == resource.Id))
+                resource.Id = DeterministicId.From("Encounter", key, Invariant(i));
+            Add(bundle, resource);
+            encounters.Add(Ref(resource));
+        }
+        for (var r = 0; r < m.Reports.Count; r++)
+        {
+            var report = m.Reports[r];
+            var reportKey = key + "|report#" + Invariant(r);
+            var resource = new F.DiagnosticReport
+            {
+                Id = DeterministicId.From("DiagnosticReport", reportKey),
+                Status = ReportStatus(report.Status),
+                Code = Concept(report.Code) ?? new F.CodeableConcept { Text = "unknown" },
+                Subject = subject,
+                Effective = DateTime(report.EffectiveAt),
+                Issued = Instant(report.IssuedAt),
+            };
+            resource.Category.Add(new F.CodeableConcept("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB"));
+            if (report.Id is { } id)
+                resource.Identifier.Add(Identifier(id));
+            var results = new List<F.Observation>();
+            for (var o = 0; o < report.Results.Count; o++)
+                results.Add(ToFhir(report.Results[o], DeterministicId.From("Observation", reportKey, Invariant(o)), subject));
+            resource.Result = results.Select(Ref).ToList();
+            Add(bundle, resource);
+            foreach (var observation in results)
+                Add(bundle, observation);
+        }
+        for (var o = 0; o < m.Observations.Count; o++)
+            Add(bundle, ToFhir(m.Observations[o], DeterministicId.From("Observation", key, Invariant(o)), subject));
+        for (var i = 0; i < m.Allergies.Count; i++)
+            Add(bundle, ToFhir(m.Allergies[i], DeterministicId.From("AllergyIntolerance", key, Invariant(i)), subject));
+        for (var i = 0; i < m.Problems.Count; i++)
+            Add(bundle, ToFhir(m.Problems[i], DeterministicId.From("Condition", key, Invariant(i)), subject));
+        for (var i = 0; i < m.Medications.Count; i++)
+            Add(bundle, ToFhir(m.Medications[i], DeterministicId.From("Medication", key, Invariant(i)), subject));
+        for (var i = 0; i < m.Immunizations.Count; i++)
+            Add(bundle, ToFhir(m.Immunizations[i], DeterministicId.From("Immunization", key, Invariant(i)), subject));
+        for (var i = 0; i < m.Procedures.Count; i++)
+            Add(bundle, ToFhir(m.Procedures[i], DeterministicId.From("Procedure", key, Invariant(i)), subject));
+        return encounters;
+    }
+
     public static F.OperationOutcome.IssueComponent Issue(MappingNote note) => new()
     {
         Severity = note.Severity == NoteSeverity.Warning ? F.OperationOutcome.IssueSeverity.Warning : F.OperationOutcome.IssueSeverity.Information,
@@ -335,6 +391,8 @@ public static class MessageBundle
             Subject = subject,
             Effective = DateTime(o.EffectiveAt),
         };
+        if (o.Category is { } observationCategory)
+            observation.Category.Add(new F.CodeableConcept("http://terminology.hl7.org/CodeSystem/observation-category", observationCategory));
         if (o.Value is { } v)
         {
             if (v.Number is { } n && v.Number2 is { } n2)
@@ -456,6 +514,21 @@ public static class MessageBundle
 
     private static F.Resource ToFhir(Medication m, string id, F.ResourceReference subject)
     {
+        if (m.Kind == MedicationKind.Reported)
+        {
+            var statement = new F.MedicationStatement
+            {
+                Id = id,
+                Status = F.MedicationStatement.MedicationStatusCodes.Unknown,
+                Medication = Concept(m.Drug) ?? new F.CodeableConcept { Text = "unknown" },
+                Subject = subject,
+                Effective = DateTime(m.At),
+                InformationSource = m.Prescriber is { } source ? PersonRef(source) : null,
+            };
+            if (m.DosageText is not null || m.Route is not null)
+                statement.Dosage.Add(new F.Dosage { Text = m.DosageText, Route = Concept(m.Route) });
+            return statement;
+        }
         if (m.Kind == MedicationKind.Dispensed)
         {
             return new F.MedicationDispense
@@ -546,6 +619,15 @@ public static class MessageBundle
         "CVX" => "http://hl7.org/fhir/sid/cvx",
         "2.16.840.1.113883.5.25" => "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
         "NDC" => "http://hl7.org/fhir/sid/ndc",
+        // OIDs CDA documents use for the same systems (C-CDA, IHE PCC, CI-SIS).
+        "2.16.840.1.113883.5.4" => "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+        "2.16.840.1.113883.5.83" => "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+        "2.16.840.1.113883.5.112" => "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration",
+        "2.16.840.1.113883.6.88" => "http://www.nlm.nih.gov/research/umls/rxnorm",
+        "2.16.840.1.113883.12.292" => "http://hl7.org/fhir/sid/cvx",
+        "2.16.840.1.113883.6.12" => "http://www.ama-assn.org/go/cpt",
+        "2.16.840.1.113883.6.90" => "http://hl7.org/fhir/sid/icd-10-cm",
+        "2.16.840.1.113883.6.3" => "http://hl7.org/fhir/sid/icd-10",
         _ when system.Contains(':', StringComparison.Ordinal) => system,
         _ when Generic.PatientReader.IsOid(system) => "urn:oid:" + system,
         _ when system.Length == 7 && system.StartsWith("HL7", StringComparison.Ordinal) && system[3..].All(char.IsAsciiDigit) => "http://terminology.hl7.org/CodeSystem/v2-" + system[3..],

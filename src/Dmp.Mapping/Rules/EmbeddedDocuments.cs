@@ -122,11 +122,20 @@ internal static class EmbeddedDocuments
             Content = bytes,
             Action = action,
             Status = action == DocumentAction.Delete ? DocumentStatus.Deleted : DocumentStatus.Current,
-            ValidatedByAuthor = s.Flag(16) ?? (header?.HasLegalAuthenticator == true ? true : null),
+            // TXA-17 when the message has one (MDM), else the CDA's legal authenticator, else the document OBX-11 `F`
+            // (CI-SIS ORU: the document is final, i.e. validated).
+            ValidatedByAuthor = s.Flag(16) ?? TrueOrNull(header?.HasLegalAuthenticator == true) ?? TrueOrNull(Obx11(s) == "F"),
             SourceFacility = s.Text(17),
             Provenance = run.Provenance with { DocumentId = uniqueId?.Value },
         };
     }
+
+    private static bool? TrueOrNull(bool value) => value ? true : null;
+
+    private static string? Obx11(RecordInput s) =>
+        s.SegmentIndex >= 0 && s.SegmentIndex < s.Run.SegmentCount && s.Run.IdAt(s.SegmentIndex) == "OBX"
+            ? s.Run.Message.GetSegment(s.SegmentIndex).GetField(11).GetComponent(1).ValueOrNull
+            : null;
 
     private static bool? Flag(IReadOnlyDictionary<string, string> flags, string key) =>
         flags.TryGetValue(key, out var v) ? v switch { "Y" => true, "N" => false, _ => null } : null;

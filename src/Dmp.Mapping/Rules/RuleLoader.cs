@@ -16,6 +16,9 @@ internal sealed class RuleLoader(string root, List<RuleError> errors)
     public List<RuleSpec> Rules { get; } = [];
     public List<string> Files { get; } = [];
 
+    /// <summary>CDA document rules and section files (`document:`, `cda-sections:`), compiled after the tables.</summary>
+    public CdaRuleLoader Cda { get; } = new(errors);
+
     private readonly RuleCompiler _keys = new(new Dictionary<string, CodeTable>(), errors);
 
     public void LoadAll()
@@ -39,8 +42,10 @@ internal sealed class RuleLoader(string root, List<RuleError> errors)
                 LoadPartial(relative, doc!);
             else if (YamlNodes.Get(doc!, "rule") is not null)
                 LoadRule(relative, doc!);
+            else if (CdaRuleLoader.IsCdaFile(doc!))
+                Cda.Load(relative, doc!);
             else
-                errors.Add(YamlNodes.At(relative, doc!, "a rules file starts with `rule:`, `partial:` or `table:`"));
+                errors.Add(YamlNodes.At(relative, doc!, "a rules file starts with `rule:`, `partial:`, `table:`, `document:` or `cda-sections:`"));
         }
     }
 

@@ -23,11 +23,13 @@ public sealed record RuleMapResult(MappedMessage? Message, MapError? Error);
 public sealed class RuleSet
 {
     private readonly CompiledRule[] _rules;
+    private readonly CdaDocumentRule[] _documentRules;
 
-    private RuleSet(string folder, CompiledRule[] rules, IReadOnlyList<string> files, IReadOnlyDictionary<string, CodeTable> tables)
+    private RuleSet(string folder, CompiledRule[] rules, IReadOnlyList<string> files, IReadOnlyDictionary<string, CodeTable> tables, CdaDocumentRule[]? documentRules = null)
     {
         Folder = folder;
         _rules = rules;
+        _documentRules = documentRules ?? [];
         Files = files;
         Tables = tables;
     }
@@ -43,6 +45,13 @@ public sealed class RuleSet
     public IReadOnlyDictionary<string, CodeTable> Tables { get; }
 
     public IReadOnlyList<RuleInfo> Rules => _rules.Select(r => new RuleInfo(r.Id, r.File, r.Describe(), r.SourceFiles)).ToList();
+
+    /// <summary>The CDA document rules (`document:` files), most specific first.</summary>
+    public IReadOnlyList<CdaDocumentRule> DocumentRules => _documentRules;
+
+    /// <summary>The CDA rule for a document by its ClinicalDocument/code and templateIds, or null.</summary>
+    public CdaDocumentRule? SelectDocument(string? code, IReadOnlyCollection<string> templateIds) =>
+        Array.Find(_documentRules, r => r.Matches(code, templateIds));
 
     /// <summary>Loads and compiles every rule file under <paramref name="folder"/>.</summary>
     public static RuleSetLoadResult Load(string folder)
@@ -78,9 +87,12 @@ public sealed class RuleSet
                 rule.SourceFiles.Add(table);
             compiled.Add(new CompiledRule(rule, [.. records], compiler.Segments, compiler.Fields));
         }
+        var documentRules = loader.Cda.Compile(loader.Tables);
+        if (errors.Count > 0)
+            return new RuleSetLoadResult(null, errors);
         // The most specific rule wins: sender, then profile, then version, then triggers; ties by file name.
         var ordered = compiled.OrderByDescending(r => r.Specificity).ThenBy(r => r.File, StringComparer.Ordinal).ToArray();
-        return new RuleSetLoadResult(new RuleSet(folder, ordered, loader.Files, loader.Tables), []);
+        return new RuleSetLoadResult(new RuleSet(folder, ordered, loader.Files, loader.Tables, [.. documentRules]), []);
     }
 
     /// <summary>The rule that applies to a message, or null.</summary>

@@ -5,19 +5,34 @@ using Hl7.Fhir.Model;
 namespace Dmp.Mapping.Tests.Rules;
 
 /// <summary>
-/// tests/golden/NAME.hl7 → NAME.json, compared as FHIR: both sides strict-parsed by Firely and written back
+/// tests/golden/NAME.hl7 (HL7 v2) or NAME.xml (CDA R2) → NAME.json, compared as FHIR: both sides strict-parsed by Firely and written back
 /// compactly. Set DMP_UPDATE_GOLDEN=1 to rewrite the expected files after a deliberate change.
 /// </summary>
 public sealed class GoldenTests
 {
+    private static readonly string[] InputExtensions = [".hl7", ".xml"];
+
+    /// <summary>Each golden input by file name (NAME.hl7 or NAME.xml; the content decides how it maps).</summary>
     public static TheoryData<string> Cases() =>
-        new(Directory.EnumerateFiles(RulesTestSupport.GoldenFolder, "*.hl7").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal)!);
+        new(Directory.EnumerateFiles(RulesTestSupport.GoldenFolder)
+            .Where(f => InputExtensions.Contains(Path.GetExtension(f), StringComparer.Ordinal))
+            .Select(Path.GetFileName).Order(StringComparer.Ordinal)!);
+
+    [Fact]
+    public void Golden_case_names_are_unique()
+    {
+        var names = Directory.EnumerateFiles(RulesTestSupport.GoldenFolder)
+            .Where(f => InputExtensions.Contains(Path.GetExtension(f), StringComparer.Ordinal))
+            .Select(Path.GetFileNameWithoutExtension).ToList();
+        Assert.Equal(names.Count, names.Distinct(StringComparer.Ordinal).Count());
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Golden_case_maps_to_its_expected_bundle(string name)
+    public void Golden_case_maps_to_its_expected_bundle(string file)
     {
-        var input = File.ReadAllBytes(Path.Combine(RulesTestSupport.GoldenFolder, name + ".hl7"));
+        var name = Path.GetFileNameWithoutExtension(file);
+        var input = File.ReadAllBytes(Path.Combine(RulesTestSupport.GoldenFolder, file));
         var result = InboundMapper.Map(input, "file", RulesTestSupport.Rules);
         Assert.True(result.Error is null, result.Error?.Format(name));
         var actual = Normalise(FhirJson.Serialize(result.Bundle!));
@@ -44,6 +59,13 @@ public sealed class GoldenTests
                 if (Hl7Message.Parse(raw).Message is { } message && RulesTestSupport.Rules.Select(message) is { } rule)
                     covered.UnionWith(rule.SourceFiles);
             }
+        }
+        foreach (var file in Directory.EnumerateFiles(RulesTestSupport.GoldenFolder, "*.xml"))
+        {
+            Assert.True(Dmp.Mapping.Cda.SafeXml.TryLoad(File.ReadAllBytes(file), out var xml, out _), file);
+            Assert.True(Dmp.Mapping.Cda.CdaHeaderReader.TryRead(xml!, out var header, out _), file);
+            if (RulesTestSupport.Rules.SelectDocument(header!.Type?.Value, header.TemplateIds) is { } rule)
+                covered.UnionWith(rule.SourceFiles);
         }
         var missing = RulesTestSupport.Rules.Files.Where(f => !covered.Contains(f)).ToList();
         Assert.True(missing.Count == 0, "rule files no golden case exercises: " + string.Join(", ", missing));
