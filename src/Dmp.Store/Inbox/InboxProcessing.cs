@@ -177,6 +177,39 @@ public sealed class InboxProcessing
     }
 
     /// <summary>
+    /// Records the ACK sent for a message after its processing (ACK mode Processed), so a resend is
+    /// answered with these very bytes. Only a message that has no ACK yet takes one.
+    /// </summary>
+    public async Task<bool> RecordAckAsync(long id, byte[] ack, string ackCode, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ack);
+        var changed = 0;
+        async Task Write(DbConnection connection, DbTransaction transaction) =>
+            changed = await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE inbound_message SET ack = @Ack, ack_code = @AckCode WHERE id = @Id AND ack IS NULL;",
+                new { Id = id, Ack = ack, AckCode = ackCode }, transaction, cancellationToken: CancellationToken.None)).ConfigureAwait(false);
+        if (Writer is { } writer)
+        {
+            await writer.RunInWriteTransactionAsync(Write, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                var transaction = await _connections.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
+                {
+                    await Write(connection, transaction).ConfigureAwait(false);
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        return changed == 1;
+    }
+
+    /// <summary>
     /// Puts a failed, held, processed or ignored message back to <c>accepted</c> so it is processed
     /// again with the current rules; false when its status does not allow it or its bytes are gone.
     /// </summary>

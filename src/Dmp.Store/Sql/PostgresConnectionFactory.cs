@@ -48,18 +48,6 @@ internal sealed class PostgresConnectionFactory : StoreConnectionFactory
         );
         """;
 
-    internal override string InsertInboundMessageSql =>
-        """
-        INSERT INTO inbound_message
-            (channel, sender, control_id, message_type, file_name, remote_endpoint, sha256, length, raw, blob_key,
-             truncated, status, warnings, error, received_at, last_received_at, receipts, ack, ack_code)
-        VALUES
-            (@Channel, @Sender, @ControlId, @MessageType, @FileName, @RemoteEndpoint, @Sha256, @Length, @Raw, @BlobKey,
-             @Truncated, @Status, @Warnings, @Error, @ReceivedAt, @ReceivedAt, 1, @Ack, @AckCode)
-        ON CONFLICT (sender, control_id, sha256) DO NOTHING
-        RETURNING id;
-        """;
-
     internal override async Task<string> EnsureDurableAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         var fsync = await connection.ExecuteScalarAsync<string>(new CommandDefinition("SHOW fsync;", cancellationToken: cancellationToken)).ConfigureAwait(false);

@@ -51,7 +51,17 @@ public abstract class StoreConnectionFactory
     /// Inserts one inbound message, doing nothing on a dedup-key conflict, and returns the new id
     /// (no row when another writer stored the same key first).
     /// </summary>
-    internal abstract string InsertInboundMessageSql { get; }
+    internal virtual string InsertInboundMessageSql =>
+        """
+        INSERT INTO inbound_message
+            (channel, sender, control_id, message_type, file_name, remote_endpoint, sha256, length, raw, blob_key,
+             truncated, status, warnings, error, received_at, last_received_at, receipts, ack, ack_code)
+        VALUES
+            (@Channel, @Sender, @ControlId, @MessageType, @FileName, @RemoteEndpoint, @Sha256, @Length, @Raw, @BlobKey,
+             @Truncated, @Status, @Warnings, @Error, @ReceivedAt, @ReceivedAt, 1, @Ack, @AckCode)
+        ON CONFLICT (sender, control_id, sha256) DO NOTHING
+        RETURNING id;
+        """;
 
     /// <summary>Checks that a writer connection really commits durably; returns a description for diagnostics.</summary>
     internal abstract Task<string> EnsureDurableAsync(DbConnection connection, CancellationToken cancellationToken);
