@@ -38,6 +38,8 @@ install_prerequisites() {
   command -v openssl >/dev/null || debs+=(openssl)
   # The provider-compliance suite starts a real PostgreSQL (initdb + pg_ctl as user postgres).
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || debs+=(postgresql)
+  # The SFTP tests start a private OpenSSH sshd (SERVICES.md); no system service is used.
+  [[ -x /usr/sbin/sshd ]] || debs+=(openssh-server)
   [[ ${#debs[@]} -gt 0 ]] && { apt_install "${debs[@]}" || return 1; }
   npm_install tests/peers || return 1       # simple-hl7: MLLP peers no one here wrote
   npm_install tests/services || return 1    # Azurite: Azure Blob Storage on loopback

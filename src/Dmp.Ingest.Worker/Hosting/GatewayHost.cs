@@ -60,6 +60,11 @@ public static class GatewayHost
         services.AddHostedService(sp => sp.GetRequiredService<RuleSetHolder>());
 
         services.AddSingleton<ProcessingSignal>();
+        services.AddSingleton(sp => new ProcessingCompletions
+        {
+            Enabled = sp.GetRequiredService<IOptions<MllpOptions>>().Value.AckMode == AckMode.Processed,
+        });
+        services.AddSingleton<ProcessedAcknowledger>();
         services.AddSingleton<InboundReceiver>();
         services.AddSingleton<MllpConnectionLimiter>();
         services.AddSingleton(sp => new ByteBudget(sp.GetRequiredService<IOptions<MllpOptions>>().Value.MaxInFlightBytes));
@@ -67,6 +72,9 @@ public static class GatewayHost
         services.AddHostedService(sp => sp.GetRequiredService<ProcessingWorker>());
         services.AddSingleton<ListenerEndpoints>();
         services.AddHostedService<ListenerAnnouncer>();
+
+        // File sources (SFTP, drop folders): one Quartz poll job per `Dmp:Sftp:Sources:N`, into the same inbox.
+        Sftp.FileSourceScheduling.AddFileSources(services, config);
 
         GatewayAuthentication.Add(builder);
 

@@ -24,6 +24,8 @@ public sealed class MllpOptions
     /// <summary>The channel name: the first part of every sender's identity (`mllp/APP|FACILITY`).</summary>
     public string Channel { get; set; } = "mllp";
     public AckMode AckMode { get; set; } = AckMode.Commit;
+    /// <summary>With <see cref="AckMode.Processed"/>: how long an ACK waits for processing before the sender is left to resend.</summary>
+    public int ProcessedAckTimeoutSeconds { get; set; } = 30;
     public long MaxFrameBytes { get; set; } = 16L * 1024 * 1024;
     public long MaxInFlightBytes { get; set; } = 256L * 1024 * 1024;
     public int MaxConnections { get; set; } = 1000;

@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using Dmp.Ingest.Worker.Mllp;
+using System.Xml;
+using Dmp.Mapping;
 using Dmp.Mapping.Generic;
 using Dmp.Mapping.Hl7v2;
 using Dmp.Ingest.Worker.Hosting;
@@ -10,7 +12,11 @@ using Microsoft.Extensions.Options;
 namespace Dmp.Ingest.Worker.Pipeline;
 
 /// <summary>What the receiver did with one input: its inbox row, and the ACK to send back (if any).</summary>
-public sealed record ReceiveOutcome(long MessageId, bool Duplicate, string Status, byte[]? Ack, string? AckCode, IReadOnlyList<string> Warnings);
+public sealed record ReceiveOutcome(long MessageId, bool Duplicate, string Status, byte[]? Ack, string? AckCode, IReadOnlyList<string> Warnings)
+{
+    /// <summary>For a new rejected row: what kind of refusal, safe to log or write beside a file (never the input's text).</summary>
+    public string? Refusal { get; init; }
+}
 
 /// <summary>One input as a channel hands it over.</summary>
 public sealed record ReceivedInput(string Channel, ReadOnlyMemory<byte> Bytes, string? RemoteEndpoint = null, string? FileName = null)
@@ -28,14 +34,35 @@ public sealed record ReceivedInput(string Channel, ReadOnlyMemory<byte> Bytes, s
 /// input, builds its ACK, and hands both to the grouped-commit writer. The ACK goes back only once
 /// the row is durable; a resend gets the very ACK stored the first time.
 /// </summary>
-public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> mllpOptions, ProcessingSignal signal, ILogger<InboundReceiver> logger)
+public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> mllpOptions, ProcessingSignal signal, ProcessedAcknowledger processedAcks, ILogger<InboundReceiver> logger)
 {
     private static readonly HashSet<string> AcknowledgementTypes = new(StringComparer.Ordinal) { "ACK", "ZAM", "MCF" };
     private readonly HashSet<string> _strictSenders = new(mllpOptions.Value.StrictSenders, StringComparer.Ordinal);
     private readonly AckMode _ackMode = mllpOptions.Value.AckMode;
 
+    /// <summary>
+    /// A whole file (SFTP source, drop folder): a CDA document is one message; an HL7 v2 file holding a batch
+    /// or several messages is split and each message received as on MLLP (sender from its MSH, channel = the
+    /// source); anything else is one rejected row. Returns one outcome per stored row, in file order.
+    /// </summary>
+    public async Task<IReadOnlyList<ReceiveOutcome>> ReceiveFileAsync(ReceivedInput input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input.FileName);
+        if (input.RefusedBecause is not null || InboundMapper.LooksLikeXml(input.Bytes.Span))
+            return [await ReceiveAsync(input, cancellationToken)];
+        var split = Hl7Batch.Split(input.Bytes);
+        if (!split.Success || split.Messages.Count == 0
+            || (split.Messages.Count == 1 && split.FileHeader is null && split.BatchHeader is null))
+            return [await ReceiveAsync(input, cancellationToken)];
+        // Queued in file order so the grouped commit keeps it; awaited together.
+        var receives = split.Messages.Select(m => ReceiveAsync(input with { Bytes = m }, cancellationToken)).ToList();
+        return await Task.WhenAll(receives);
+    }
+
     public async Task<ReceiveOutcome> ReceiveAsync(ReceivedInput input, CancellationToken cancellationToken)
     {
+        if (input.FileName is not null && input.RefusedBecause is null && InboundMapper.LooksLikeXml(input.Bytes.Span))
+            return await ReceiveCdaFileAsync(input, cancellationToken);
         var sha = input.Sha256 ?? SHA256.HashData(input.Bytes.Span);
         var parsed = Hl7Message.Parse(input.Bytes);
         var message = parsed.Message;
@@ -86,10 +113,15 @@ public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> ml
             status = InboxStatus.Accepted;
         }
 
+        // A file that names no control id (not HL7, or no MSH-10) is known by its name: the same content under
+        // the same file name is the same message (a file taken again after a crash before its move).
+        var controlId = header?.ControlId is { Length: > 0 } id ? id : input.FileName is { } file ? FileControlId(file) : header?.ControlId;
         var frame = new InboundFrame(
-            input.Channel, sender, header?.ControlId, messageType, input.FileName, input.RemoteEndpoint,
+            input.Channel, sender, controlId, messageType, input.FileName, input.RemoteEndpoint,
             input.Bytes, input.Length ?? input.Bytes.Length, sha, input.Length is { } full && full > input.Bytes.Length, DateTimeOffset.UtcNow);
 
+        var waitsForProcessing = processedAcks.Enabled && input.FileName is null && message is not null
+            && !AcknowledgementTypes.Contains(message.MessageType ?? "");
         var strict = _strictSenders.Contains(sender);
         InboxDecision Decide(InboxDecisionContext context)
         {
@@ -109,7 +141,8 @@ public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> ml
                     code = Hl7ErrorCode.DuplicateKeyIdentifier;
                 }
             }
-            var (ack, ackCode) = BuildAck(header, finalStatus, err, code);
+            // AckMode=Processed: an accepted message is answered once processed (below), not at commit.
+            var (ack, ackCode) = waitsForProcessing && finalStatus == InboxStatus.Accepted ? (null, null) : BuildAck(header, finalStatus, err, code);
             return new InboxDecision(finalStatus, finalError, warnings, ack, ackCode);
         }
 
@@ -123,7 +156,89 @@ public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> ml
                 receipt.Id, sender, input.Channel, refusal.Length > 0 ? refusal : "strict sender, control id reused");
         else
             logger.LogDebug("Message {MessageId} from {Sender} stored as {Status}", receipt.Id, sender, receipt.Status);
-        return new ReceiveOutcome(receipt.Id, receipt.Duplicate, receipt.Status, receipt.Ack, receipt.AckCode, receipt.Warnings);
+        if (waitsForProcessing && receipt.Ack is null && receipt.Status != InboxStatus.Rejected)
+        {
+            // The first arrival, or a resend that came before the answer was stored.
+            var (processedAck, processedCode) = receipt.Status == InboxStatus.Accepted
+                ? await processedAcks.AcknowledgeAsync(receipt.Id, message!, cancellationToken)
+                : await processedAcks.RecordAsync(receipt.Id, message!, receipt.Status, null, cancellationToken);
+            receipt = receipt with { Ack = processedAck, AckCode = processedCode };
+        }
+        return new ReceiveOutcome(receipt.Id, receipt.Duplicate, receipt.Status, receipt.Ack, receipt.AckCode, receipt.Warnings)
+        {
+            Refusal = !receipt.Duplicate && receipt.Status == InboxStatus.Rejected ? (refusal.Length > 0 ? refusal : "strict sender, control id reused") : null,
+        };
+    }
+
+    /// <summary>
+    /// A CDA document delivered as a file: its sender is the source (DESIGN.md), its control id the file's name,
+    /// so the dedup key (sender, control id, SHA-256) is "same source, same file name, same content". No ACK.
+    /// The door only checks that it is a ClinicalDocument without a DTD; the CDA reader does the rest when mapping.
+    /// </summary>
+    private async Task<ReceiveOutcome> ReceiveCdaFileAsync(ReceivedInput input, CancellationToken cancellationToken)
+    {
+        var sha = input.Sha256 ?? SHA256.HashData(input.Bytes.Span);
+        var refusal = CdaDoorCheck(input.Bytes);
+        var status = refusal is null ? InboxStatus.Accepted : InboxStatus.Rejected;
+        var frame = new InboundFrame(
+            input.Channel, input.Channel, FileControlId(input.FileName!), CdaMessageType, input.FileName, input.RemoteEndpoint,
+            input.Bytes, input.Length ?? input.Bytes.Length, sha, false, DateTimeOffset.UtcNow);
+        var receipt = await holder.Store.Writer.AppendAsync(
+            frame, _ => new InboxDecision(status, refusal is null ? null : "not a CDA document: " + refusal, [], null, null), cancellationToken);
+        if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
+            signal.Pulse();
+        if (receipt.Duplicate)
+            logger.LogInformation("Message {MessageId} from {Sender} received again ({Receipts} receipts): stored once", receipt.Id, input.Channel, receipt.Receipts);
+        else if (receipt.Status == InboxStatus.Rejected)
+            logger.LogWarning("Message {MessageId} from {Sender} rejected (XML, not a CDA document: {Refusal}); the reason is kept on the message for operators",
+                receipt.Id, input.Channel, refusal);
+        else
+            logger.LogDebug("Message {MessageId} from {Sender} stored as {Status}", receipt.Id, input.Channel, receipt.Status);
+        return new ReceiveOutcome(receipt.Id, receipt.Duplicate, receipt.Status, null, null, receipt.Warnings)
+        {
+            Refusal = !receipt.Duplicate && receipt.Status == InboxStatus.Rejected ? "XML, not a CDA document: " + refusal : null,
+        };
+    }
+
+    /// <summary>The message type of a CDA document row.</summary>
+    public const string CdaMessageType = "CDA";
+
+    /// <summary>A file's control id: its name without the folder (archived or re-dropped, it is the same file).</summary>
+    private static string FileControlId(string path)
+    {
+        var slash = path.LastIndexOfAny(['/', '\\']);
+        return slash < 0 ? path : path[(slash + 1)..];
+    }
+
+    /// <summary>Null when the root element is an HL7 v3 ClinicalDocument and there is no DTD; else why not (never the input's text).</summary>
+    private static string? CdaDoorCheck(ReadOnlyMemory<byte> bytes)
+    {
+        var settings = new XmlReaderSettings
+        {
+            DtdProcessing = DtdProcessing.Prohibit,
+            XmlResolver = null,
+            IgnoreComments = true,
+            IgnoreProcessingInstructions = true,
+            IgnoreWhitespace = true,
+        };
+        try
+        {
+            using var stream = new MemoryStream(bytes.ToArray(), writable: false);
+            using var reader = XmlReader.Create(stream, settings);
+            if (reader.MoveToContent() != XmlNodeType.Element)
+                return "no root element";
+            return reader.LocalName == "ClinicalDocument" && reader.NamespaceURI == "urn:hl7-org:v3"
+                ? null
+                : "the root element is not ClinicalDocument in namespace urn:hl7-org:v3";
+        }
+        catch (XmlException e) when (e.Message.Contains("DTD", StringComparison.OrdinalIgnoreCase))
+        {
+            return "a DTD is not allowed";
+        }
+        catch (XmlException e)
+        {
+            return $"malformed XML at line {e.LineNumber}, position {e.LinePosition}";
+        }
     }
 
     private (byte[]? Ack, string? Code) BuildAck(Hl7Message? message, string status, Hl7Error? error, Hl7ErrorCode errorCode)

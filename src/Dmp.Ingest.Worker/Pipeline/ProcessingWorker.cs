@@ -12,7 +12,7 @@ namespace Dmp.Ingest.Worker.Pipeline;
 /// records the outcome of many messages in one transaction. A failed message never blocks its
 /// sender. Work left `accepted` by a crash is simply taken again at start.
 /// </summary>
-public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, ProcessingSignal signal, ILogger<ProcessingWorker> logger) : BackgroundService
+public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, ProcessingSignal signal, ProcessingCompletions completions, ILogger<ProcessingWorker> logger) : BackgroundService
 {
     /// <summary>Message types with no business meaning for the dossier.</summary>
     private static readonly HashSet<string> NoDossierMeaning = new(StringComparer.Ordinal) { "ACK", "ZAM", "MCF", "QBP", "QRY", "RSP", "MFN", "MFK", "NMD", "NMQ", "NMR" };
@@ -40,6 +40,7 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
                 foreach (var message in batch)
                     results.Add(Process(message));
                 await store.Processing.CompleteAsync(results, stoppingToken);
+                completions.Complete(results);
                 Interlocked.Add(ref _processed, results.Count);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
