@@ -30,6 +30,8 @@ public sealed record Medication
     public PartialDateTime? At { get; init; }
     public Identifier? OrderId { get; init; }
     public Practitioner? Prescriber { get; init; }
+    /// <summary>Who dispensed it (RXD-10), for a dispensed medication.</summary>
+    public Practitioner? Dispenser { get; init; }
     public required Provenance Provenance { get; init; }
 }
 
@@ -45,6 +47,10 @@ public sealed record Problem
     public PartialDateTime? OnsetAt { get; init; }
     /// <summary>Diagnosis type as sent (DG1-6: A admitting, W working, F final …).</summary>
     public string? DiagnosisType { get; init; }
+    /// <summary>FHIR condition clinical status (active, recurrence, relapse, inactive, remission, resolved) when the source says it (PRB-14).</summary>
+    public string? ClinicalStatus { get; init; }
+    /// <summary>FHIR condition category (problem-list-item for PRB, encounter-diagnosis for DG1) when the rule says it; otherwise from <see cref="Kind"/>.</summary>
+    public string? Category { get; init; }
     public required Provenance Provenance { get; init; }
 }
 

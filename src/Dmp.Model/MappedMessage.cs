@@ -25,4 +25,6 @@ public sealed record MappedMessage
     public IReadOnlyList<Procedure> Procedures { get; init; } = [];
     public IReadOnlyList<PatientMerge> Merges { get; init; } = [];
     public IReadOnlyList<MappingNote> Notes { get; init; } = [];
+    /// <summary>Where the message came from (sender, MSH-10, MSH-7 as an instant when it has a time); null for older callers.</summary>
+    public Provenance? Provenance { get; init; }
 }

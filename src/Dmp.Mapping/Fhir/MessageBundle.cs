@@ -139,8 +139,61 @@ public static class MessageBundle
 
         var header = FhirProjection.ToFhir(info, DeterministicId.From("MessageHeader", info.Sender, info.ControlId, messageKey), focus);
         bundle.Entry.Insert(headerAt, Entry(header));
+        var targets = bundle.Entry.Skip(headerAt).Select(e => e.Resource).OfType<F.Resource>().Select(Ref).ToList();
+        if (m.Provenance?.RecordedAt is { } recorded)
+            Add(bundle, ToProvenance(info, recorded, DeterministicId.From("Provenance", info.Sender, info.ControlId, messageKey), targets));
+        else
+            outcome.Issue.Add(Issue(new MappingNote(NoteSeverity.Information, $"message {info.ControlId}: no Provenance written, MSH-7 (the time of the message) has no time")));
         foreach (var note in m.Notes)
             outcome.Issue.Add(Issue(note));
+    }
+
+    /// <summary>An HD (`namespace^universal id^type`) as a name: its namespace, else its universal id.</summary>
+    private static string? HdName(string? hd)
+    {
+        if (string.IsNullOrEmpty(hd))
+            return null;
+        var parts = hd.Split('^');
+        return parts[0].Length > 0 ? parts[0] : parts.Length > 1 && parts[1].Length > 0 ? parts[1] : null;
+    }
+
+    /// <summary>An HD's universal id when it is an OID (`^1.2.250…^ISO`), as a URI identifier.</summary>
+    private static F.Identifier? HdIdentifier(string? hd)
+    {
+        var parts = hd?.Split('^');
+        return parts is { Length: > 1 } && Generic.PatientReader.IsOid(parts[1]) ? new F.Identifier("urn:ietf:rfc:3986", "urn:oid:" + parts[1]) : null;
+    }
+
+    /// <summary>
+    /// The Provenance of one message: every resource it produced as targets, recorded at MSH-7 (an instant, never the
+    /// clock), the sending application and facility as the agent, the message itself (MSH-10) as the source entity.
+    /// </summary>
+    private static F.Provenance ToProvenance(MessageInfo info, DateTimeOffset recorded, string id, List<F.ResourceReference> targets)
+    {
+        var parts = new[] { HdName(info.SendingApplication), HdName(info.SendingFacility) }.Where(p => !string.IsNullOrEmpty(p)).Distinct().ToList();
+        var sender = parts.Count > 0 ? string.Join(" / ", parts) : $"unnamed sender (MSH-3 and MSH-4 empty) on {info.Sender.TrimEnd('|', '/')}";
+        var type = info.MessageType is null ? "HL7 v2 message" : $"HL7 v2 {info.MessageType}^{info.TriggerEvent} message";
+        var provenance = new F.Provenance
+        {
+            Id = id,
+            Target = targets,
+            RecordedElement = new F.Instant(recorded),
+        };
+        provenance.Agent.Add(new F.Provenance.AgentComponent
+        {
+            Type = new F.CodeableConcept("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author", "Author", null),
+            Who = new F.ResourceReference { Display = sender, Identifier = HdIdentifier(info.SendingFacility) ?? HdIdentifier(info.SendingApplication) },
+        });
+        provenance.Entity.Add(new F.Provenance.EntityComponent
+        {
+            Role = F.Provenance.ProvenanceEntityRole.Source,
+            What = new F.ResourceReference
+            {
+                Identifier = string.IsNullOrEmpty(info.ControlId) ? null : new F.Identifier { Value = info.ControlId, Type = new F.CodeableConcept { Text = "MSH-10 message control id" } },
+                Display = string.IsNullOrEmpty(info.ControlId) ? type + " from " + sender : $"{type} {info.ControlId} from {sender}",
+            },
+        });
+        return provenance;
     }
 
     /// <summary>
@@ -504,11 +557,14 @@ public static class MessageBundle
             Onset = DateTime(p.OnsetAt),
             Category =
             [
-                new F.CodeableConcept("http://terminology.hl7.org/CodeSystem/condition-category", p.Kind == ProblemKind.History ? "problem-list-item" : "encounter-diagnosis"),
+                new F.CodeableConcept("http://terminology.hl7.org/CodeSystem/condition-category",
+                    p.Category is "problem-list-item" or "encounter-diagnosis" ? p.Category : p.Kind == ProblemKind.History ? "problem-list-item" : "encounter-diagnosis"),
             ],
         };
-        if (p.Kind == ProblemKind.History)
-            condition.ClinicalStatus = new F.CodeableConcept("http://terminology.hl7.org/CodeSystem/condition-clinical", "resolved");
+        var clinical = p.ClinicalStatus is "active" or "recurrence" or "relapse" or "inactive" or "remission" or "resolved" ? p.ClinicalStatus
+            : p.Kind == ProblemKind.History ? "resolved" : null;
+        if (clinical is not null)
+            condition.ClinicalStatus = new F.CodeableConcept("http://terminology.hl7.org/CodeSystem/condition-clinical", clinical);
         return condition;
     }
 
@@ -531,7 +587,7 @@ public static class MessageBundle
         }
         if (m.Kind == MedicationKind.Dispensed)
         {
-            return new F.MedicationDispense
+            var dispense = new F.MedicationDispense
             {
                 Id = id,
                 Status = F.MedicationDispense.MedicationDispenseStatusCodes.Completed,
@@ -540,6 +596,14 @@ public static class MessageBundle
                 WhenHandedOverElement = DateTime(m.At),
                 Quantity = m.Quantity is { } q ? new F.Quantity { Value = q, Unit = m.QuantityUnit } : null,
             };
+            if (m.Dispenser is { } dispenser)
+                dispense.Performer.Add(new F.MedicationDispense.PerformerComponent { Actor = PersonRef(dispenser) });
+            // The prescription is not in the Bundle: a logical reference by the order number (ORC-2).
+            if (m.OrderId is { } prescription)
+                dispense.AuthorizingPrescription.Add(new F.ResourceReference { Type = "MedicationRequest", Identifier = Identifier(prescription) });
+            if (m.DosageText is not null || m.Route is not null)
+                dispense.DosageInstruction.Add(new F.Dosage { Text = m.DosageText, Route = Concept(m.Route) });
+            return dispense;
         }
         var request = new F.MedicationRequest
         {
@@ -616,6 +680,7 @@ public static class MessageBundle
         "SCT" or "SNM" or "SNOMED" or "2.16.840.1.113883.6.96" => "http://snomed.info/sct",
         "UCUM" or "ANS+" or "2.16.840.1.113883.6.8" => "http://unitsofmeasure.org",
         "I10" or "ICD10" => "http://hl7.org/fhir/sid/icd-10",
+        "I9" or "I9C" or "ICD9" => "http://hl7.org/fhir/sid/icd-9-cm",
         "CVX" => "http://hl7.org/fhir/sid/cvx",
         "2.16.840.1.113883.5.25" => "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
         "NDC" => "http://hl7.org/fhir/sid/ndc",

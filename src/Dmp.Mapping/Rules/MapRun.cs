@@ -16,7 +16,8 @@ internal sealed class MapRun
 {
     private readonly string[] _ids;
 
-    public MapRun(Hl7Message message, MessageInfo info)
+    /// <param name="zone">The sender's zone (the rule's `zone:`), for MSH-7 when it has no offset; UTC when null.</param>
+    public MapRun(Hl7Message message, MessageInfo info, TimeZoneInfo? zone = null)
     {
         Message = message;
         Info = info;
@@ -24,7 +25,16 @@ internal sealed class MapRun
         for (var i = 0; i < _ids.Length; i++)
             _ids[i] = message.GetSegment(i).Id;
         Provenance = new Provenance(info.Sender, info.ControlId, info.MessageType is null ? null : $"{info.MessageType}^{info.TriggerEvent}",
-            info.SentAt is { Offset: { } offset } sent && sent.Precision >= DateTimePrecision.Minute ? new DateTimeOffset(sent.Value, offset) : null);
+            RecordedAt(info.SentAt, zone ?? TimeZoneInfo.Utc));
+    }
+
+    /// <summary>MSH-7 as an instant: its own offset, else the zone's offset at that local time; null when it has no time (a day only).</summary>
+    internal static DateTimeOffset? RecordedAt(PartialDateTime? sent, TimeZoneInfo zone)
+    {
+        if (sent is null || sent.Precision <= DateTimePrecision.Day)
+            return null;
+        var local = DateTime.SpecifyKind(sent.Value, DateTimeKind.Unspecified);
+        return new DateTimeOffset(local, sent.Offset ?? zone.GetUtcOffset(local));
     }
 
     public Hl7Message Message { get; }
@@ -111,6 +121,7 @@ internal sealed class MapRun
         Procedures = Procedures,
         Merges = Merges,
         Notes = Notes,
+        Provenance = Provenance,
     };
 
     internal static PartialDateTime ToPartial(Hl7DateTime value, TimeZoneInfo? zone)

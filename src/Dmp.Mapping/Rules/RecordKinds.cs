@@ -197,7 +197,7 @@ internal static class RecordKinds
         };
     });
 
-    private static RecordKind AllergyKind() => new("allergy", "an allergy or intolerance (AL1)",
+    private static RecordKind AllergyKind() => new("allergy", "an allergy or intolerance (AL1, IAM)",
     [
         ("substance", Shape.Code), ("type", Shape.Text), ("category", Shape.Text), ("criticality", Shape.Text), ("reaction", Shape.Text),
         ("identifiedAt", Shape.Date),
@@ -208,22 +208,26 @@ internal static class RecordKinds
     });
 
     private static RecordKind ProblemKind() => new("problem", "a problem or history entry (DG1, PRB)",
-    [("kind", Shape.Text), ("code", Shape.Code), ("recordedAt", Shape.Date), ("onsetAt", Shape.Date), ("diagnosisType", Shape.Text)],
+    [
+        ("kind", Shape.Text), ("code", Shape.Code), ("recordedAt", Shape.Date), ("onsetAt", Shape.Date), ("diagnosisType", Shape.Text),
+        ("clinicalStatus", Shape.Text), ("category", Shape.Text),
+    ],
     s => s.Code(1) is null ? null : new Problem
     {
         Kind = s.Text(0) == "history" ? Model.ProblemKind.History : Model.ProblemKind.Problem,
-        Code = s.Code(1), RecordedAt = s.Date(2), OnsetAt = s.Date(3), DiagnosisType = s.Text(4), Provenance = s.Run.Provenance,
+        Code = s.Code(1), RecordedAt = s.Date(2), OnsetAt = s.Date(3), DiagnosisType = s.Text(4), ClinicalStatus = s.Text(5), Category = s.Text(6),
+        Provenance = s.Run.Provenance,
     });
 
     private static RecordKind MedicationKind() => new("medication", "a medication prescribed (RXE/RXO), dispensed (RXD) or administered",
     [
         ("kind", Shape.Text), ("drug", Shape.Code), ("dosageText", Shape.Text), ("quantity", Shape.Number), ("quantityUnit", Shape.Text),
-        ("route", Shape.Code), ("at", Shape.Date), ("orderId", Shape.Identifier), ("prescriber", Shape.Person),
+        ("route", Shape.Code), ("at", Shape.Date), ("orderId", Shape.Identifier), ("prescriber", Shape.Person), ("dispenser", Shape.Person),
     ], s => s.Code(1) is null ? null : new Medication
     {
         Kind = s.Text(0) switch { "dispensed" => Model.MedicationKind.Dispensed, "administered" => Model.MedicationKind.Administered, _ => Model.MedicationKind.Prescribed },
         Drug = s.Code(1), DosageText = s.Text(2), Quantity = s.Number(3), QuantityUnit = s.Text(4), Route = s.Code(5), At = s.Date(6),
-        OrderId = s.Id(7), Prescriber = s.Person(8), Provenance = s.Run.Provenance,
+        OrderId = s.Id(7), Prescriber = s.Person(8), Dispenser = s.Person(9), Provenance = s.Run.Provenance,
     });
 
     private static RecordKind ImmunizationKind() => new("immunization", "a vaccination (RXA)",

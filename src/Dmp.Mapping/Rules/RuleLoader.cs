@@ -5,7 +5,7 @@ namespace Dmp.Mapping.Rules;
 /// <summary>Reads the files of a rules folder into specs: rules, partials and code tables, errors with positions.</summary>
 internal sealed class RuleLoader(string root, List<RuleError> errors)
 {
-    private static readonly string[] RuleKeys = ["rule", "description", "when", "include", "extends", "records"];
+    private static readonly string[] RuleKeys = ["rule", "description", "when", "zone", "include", "extends", "records"];
     private static readonly string[] WhenKeys = ["message", "triggers", "version", "profile", "sender"];
     private static readonly string[] RecordKeys = ["record", "name", "each", "when", "fields", "records"];
     private static readonly string[] PartialKeys = ["partial", "description", "records"];
@@ -119,6 +119,18 @@ internal sealed class RuleLoader(string root, List<RuleError> errors)
             Extends = YamlNodes.Scalar(extendsNode),
             ExtendsNode = extendsNode,
         };
+        if (YamlNodes.Get(doc, "zone") is { } zoneNode)
+        {
+            try
+            {
+                spec.Zone = TimeZoneInfo.FindSystemTimeZoneById(YamlNodes.Scalar(zoneNode) ?? "");
+            }
+            catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+            {
+                errors.Add(YamlNodes.At(file, zoneNode, $"zone: unknown time zone '{YamlNodes.Scalar(zoneNode)}' (use an IANA id such as Europe/Paris)"));
+                return;
+            }
+        }
         if (YamlNodes.Get(doc, "when") is { } when)
         {
             if (when is not YamlMappingNode w || !_keys.CheckKeys(file, w, WhenKeys))
@@ -261,6 +273,7 @@ internal sealed class RuleLoader(string root, List<RuleError> errors)
             rule.Version ??= parent.Version;
             rule.Profile ??= parent.Profile;
             rule.Sender ??= parent.Sender;
+            rule.Zone ??= parent.Zone;
             foreach (var f in parent.SourceFiles)
                 rule.SourceFiles.Add(f);
             var records = parent.Records.Select(r => r.Clone()).ToList();

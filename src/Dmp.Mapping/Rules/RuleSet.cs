@@ -143,8 +143,8 @@ public sealed class RuleSet
     public RuleMapResult Map(Hl7Message message, string channel)
     {
         var info = HeaderReader.Read(channel, message);
-        var run = new MapRun(message, info);
         var rule = Find(message);
+        var run = new MapRun(message, info, rule?.Zone);
         if (rule is null)
         {
             foreach (var pid in message.SegmentsNamed("PID"))
@@ -264,6 +264,7 @@ public sealed class RuleSet
         public string? Version { get; } = spec.Version;
         public string? Profile { get; } = spec.Profile;
         public string? Sender { get; } = spec.Sender;
+        public TimeZoneInfo? Zone { get; } = spec.Zone;
         public CompiledRecord[] Records { get; } = records;
         public HashSet<string> Segments { get; } = segments;
         public HashSet<(string, int)> Fields { get; } = fields;

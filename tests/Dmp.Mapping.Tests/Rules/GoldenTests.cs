@@ -71,6 +71,27 @@ public sealed class GoldenTests
         Assert.True(missing.Count == 0, "rule files no golden case exercises: " + string.Join(", ", missing));
     }
 
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Each_message_has_one_provenance_targeting_what_it_produced(string file)
+    {
+        if (!file.EndsWith(".hl7", StringComparison.Ordinal))
+            return;
+        var bundle = InboundMapper.Map(File.ReadAllBytes(Path.Combine(RulesTestSupport.GoldenFolder, file)), "file", RulesTestSupport.Rules).Bundle!;
+        var provenances = bundle.Entry.Select(e => e.Resource).OfType<Provenance>().ToList();
+        Assert.Equal(bundle.Entry.Count(e => e.Resource is MessageHeader), provenances.Count);
+        var provenance = Assert.Single(provenances);
+        var produced = bundle.Entry.Where(e => e.Resource is not (Provenance or OperationOutcome)).Select(e => e.FullUrl).ToHashSet(StringComparer.Ordinal);
+        Assert.Equal(produced.Order(StringComparer.Ordinal), provenance.Target.Select(t => t.Reference).Order(StringComparer.Ordinal));
+        // recorded: an instant with seconds and a zone; agent.who and entity.what are set.
+        Assert.Matches(@"""recorded"":""\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})""", FhirJson.Serialize(provenance, pretty: false));
+        var agent = Assert.Single(provenance.Agent);
+        Assert.False(string.IsNullOrEmpty(agent.Who?.Display));
+        var entity = Assert.Single(provenance.Entity);
+        Assert.Equal(Provenance.ProvenanceEntityRole.Source, entity.Role);
+        Assert.False(string.IsNullOrEmpty(entity.What.Identifier?.Value));
+    }
+
     [Fact]
     public void Golden_bundles_are_deterministic()
     {

@@ -171,10 +171,63 @@ public sealed class RuleSetTests
         Assert.DoesNotContain(unused, l => l.Contains("PID-3,", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Msh_7_without_an_offset_is_read_in_the_rule_zone_and_never_from_the_clock()
+    {
+        // PAM France: Europe/Paris, summer time in July (+02:00), winter time in January (+01:00).
+        const string Pid = "PID|1||12345^^^CHU-X&1.2.250.1.71.4.2.2&ISO^PI||NOM^PRENOM^^^^^L||19800101|F\n";
+        const string French = "MSH|^~\\&|GAM|CHU-X|DPI|CHU-X|{0}||ADT^A08^ADT_A01|77|P|2.5^FRA^2.11|||||FRA|UNICODE UTF-8|FR||2.11^IHE_FRANCE-2.11-PAM\n" + Pid;
+        Assert.Equal(new DateTimeOffset(2024, 7, 6, 11, 30, 45, TimeSpan.FromHours(2)),
+            MapOk(Parse(string.Format(System.Globalization.CultureInfo.InvariantCulture, French, "20240706113045"))).Provenance!.RecordedAt);
+        Assert.Equal(new DateTimeOffset(2024, 1, 6, 11, 30, 0, TimeSpan.FromHours(1)),
+            MapOk(Parse(string.Format(System.Globalization.CultureInfo.InvariantCulture, French, "202401061130"))).Provenance!.RecordedAt);
+        // The sender's own offset wins over the zone.
+        Assert.Equal(new DateTimeOffset(2024, 7, 6, 11, 30, 45, TimeSpan.FromHours(-4)),
+            MapOk(Parse(string.Format(System.Globalization.CultureInfo.InvariantCulture, French, "20240706113045-0400"))).Provenance!.RecordedAt);
+        // A sender override inherits its base rule's zone.
+        var overridden = MapOk(Parse("MSH|^~\\&|GAM-EXEMPLE|CLINIQUE-EXEMPLE|DPI|CHU-X|20240706113045||ADT^A08^ADT_A01|78|P|2.5^FRA^2.11|||||FRA|UNICODE UTF-8|FR||2.11^IHE_FRANCE-2.11-PAM\n" + Pid));
+        Assert.Equal("pam-fr-adt-clinique-exemple", overridden.Rule);
+        Assert.Equal(TimeSpan.FromHours(2), overridden.Provenance!.RecordedAt!.Value.Offset);
+        // Other rules (and messages no rule maps): UTC. A day without a time gives no instant.
+        Assert.Equal(TimeSpan.Zero, MapOk(Parse("MSH|^~\\&|APP|FAC|||20240706113045||ADT^A08|79|P|2.5\n" + Pid)).Provenance!.RecordedAt!.Value.Offset);
+        Assert.Equal(TimeSpan.Zero, MapOk(Parse("MSH|^~\\&|APP|FAC|||20240706113045||ZZZ^Z01|80|P|2.5\n" + Pid)).Provenance!.RecordedAt!.Value.Offset);
+        Assert.Null(MapOk(Parse("MSH|^~\\&|APP|FAC|||20240706||ADT^A08|81|P|2.5\n" + Pid)).Provenance!.RecordedAt);
+    }
+
+    [Fact]
+    public void Rds_gives_a_dispensed_medication_with_its_dispenser()
+    {
+        var m = MapOk(Hl7Message.Parse(File.ReadAllBytes(Path.Combine(RulesTestSupport.GoldenFolder, "rds-dispense.hl7"))).Message!);
+        Assert.Equal("rds-dispense", m.Rule);
+        var dispense = Assert.Single(m.Medications);
+        Assert.Equal(MedicationKind.Dispensed, dispense.Kind);
+        Assert.Equal("00093721401", dispense.Drug!.Value);
+        Assert.Equal(60m, dispense.Quantity);
+        Assert.Equal("TAB", dispense.QuantityUnit);
+        Assert.Equal("KOWALSKI", dispense.Dispenser!.Family);
+        Assert.Equal("ORD448812", dispense.OrderId!.Value);
+    }
+
+    [Fact]
+    public void Problems_and_allergy_updates_skip_deleted_entries()
+    {
+        var problem = Parse("MSH|^~\\&|EHR|FAC|||20240415093012||PPR^PC3|55|P|2.5\nPID|1||1^^^FAC^MR||DOE^JO\n"
+            + "PRB|DE|20240415|I10^Essential hypertension^I10|9||||||||||INACTIVE\nPRB|UP|20240415|E11.9^Type 2 diabetes^I10|10|||20200101|||||||ACTIVE||20190601");
+        var condition = Assert.Single(MapOk(problem).Problems);
+        Assert.Equal("E11.9", condition.Code!.Value);
+        Assert.Equal("active", condition.ClinicalStatus);
+        Assert.Equal("problem-list-item", condition.Category);
+
+        var allergies = MapOk(Hl7Message.Parse(File.ReadAllBytes(Path.Combine(RulesTestSupport.GoldenFolder, "adt-a60-allergy.hl7"))).Message!).Allergies;
+        Assert.Equal(["764146007", "256349002"], allergies.Select(a => a.Substance!.Value));
+        Assert.Equal(["allergy", "intolerance"], allergies.Select(a => a.Type));
+    }
+
     [Theory]
     [InlineData("adt.yaml", "  message: ADT", "  message: ADT\n  colour: blue", 5, "unknown key 'colour'")]
     [InlineData("partials/patient.yaml", "birthDate: PID-7", "birthDate: PID-x7", 10, "bad HL7 path 'PID-x7'")]
-    [InlineData("pam-fr-adt.yaml", "table: zfa-dmp-status", "table: zfa-dmp-statut", 12, "unknown table 'zfa-dmp-statut'")]
+    [InlineData("pam-fr-adt.yaml", "table: zfa-dmp-status", "table: zfa-dmp-statut", 15, "unknown table 'zfa-dmp-statut'")]
+    [InlineData("pam-fr-adt.yaml", "zone: Europe/Paris", "zone: Europe/Lutece", 9, "unknown time zone 'Europe/Lutece'")]
     [InlineData("partials/patient.yaml", "      sex: PID-8.1", "      gender: PID-8.1", 11, "patient has no field 'gender'")]
     [InlineData("oru-lab.yaml", "    each: { group: OBR", "    each: [ group: OBR", 9, "YAML")]
     [InlineData("partials/patient.yaml", "names: PID-5 ", "names: PID-5.1 ", 9, "whole field")]
