@@ -22,8 +22,11 @@ public sealed class InboxWriter : IAsyncDisposable
         WHERE sender = @Sender AND control_id = @ControlId AND sha256 = @Sha256;
         """;
 
-    private const string LastIdWithControlIdSql =
-        "SELECT MAX(id) FROM inbound_message WHERE sender = @Sender AND control_id = @ControlId;";
+    // Any earlier row will do (it is only named in a warning). MAX(id) would lead SQLite's planner to walk
+    // the sender's (sender, id) index newest first — every row of the sender for a new control id — while
+    // this form is answered from the unique key's (sender, control_id) prefix in one seek.
+    internal const string LastIdWithControlIdSql =
+        "SELECT id FROM inbound_message WHERE sender = @Sender AND control_id = @ControlId LIMIT 1;";
 
     private const string RecordResendSql =
         """
