@@ -41,7 +41,7 @@ public static class RulesVerb
             return ExitCodes.DataError;
         }
         var partials = set.Files.Count(f => f.StartsWith("partials/", StringComparison.Ordinal));
-        context.Stdout.WriteLine($"{folder}: {set.Rules.Count} rules, {partials} partials, {set.Tables.Count} code tables, {set.Files.Count} files: OK");
+        context.Stdout.WriteLine($"{folder}: {set.Rules.Count} message rules, {set.DocumentRules.Count} document rules, {partials} partials, {set.Tables.Count} code tables, {set.Files.Count} files: OK");
         return ExitCodes.Ok;
     }
 }
