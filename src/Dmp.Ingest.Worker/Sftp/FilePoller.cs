@@ -148,7 +148,7 @@ public sealed class FilePoller(
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogWarning("File source {Source}: {File} cannot be read ({Error}): set aside in error/", source.Name, file.Path, e.GetType().Name);
+                logger.LogWarning("File source {Source}: {File} cannot be read ({Error}): set aside in error/", source.Name, LogName(file.Path), e.GetType().Name);
                 await SetAsideAsync(source, files, file, $"the file could not be read: {e.GetType().Name}", counts, ct);
                 continue;
             }
@@ -173,7 +173,7 @@ public sealed class FilePoller(
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // Not committed: the file stays where it is and is taken again on a later poll.
-                logger.LogError("File source {Source}: {File} could not be stored ({Error}); left in place for the next poll", source.Name, file.Path, e.GetType().Name);
+                logger.LogError("File source {Source}: {File} could not be stored ({Error}); left in place for the next poll", source.Name, LogName(file.Path), e.GetType().Name);
                 counts.MoveFailures++;
                 continue;
             }
@@ -186,7 +186,7 @@ public sealed class FilePoller(
             if (rejected.Count > 0)
             {
                 logger.LogWarning("File source {Source}: {File} refused at the inbox door ({Rejected} of {Count} message(s)): set aside in error/",
-                    source.Name, file.Path, rejected.Count, outcomes.Count);
+                    source.Name, LogName(file.Path), rejected.Count, outcomes.Count);
                 await SetAsideAsync(source, files, file, RejectionReason(rejected, outcomes.Count), counts, ct);
                 continue;
             }
@@ -216,7 +216,7 @@ public sealed class FilePoller(
         {
             // The bytes are committed: the next poll finds a resend and moves the file then.
             logger.LogWarning("File source {Source}: {File} is stored but could not be {Action} ({Error}); it will be recognised as already stored and moved on a later poll",
-                source.Name, file.Path, source.AfterIngest == AfterIngest.Delete ? "deleted" : "archived", e.GetType().Name);
+                source.Name, LogName(file.Path), source.AfterIngest == AfterIngest.Delete ? "deleted" : "archived", e.GetType().Name);
             counts.MoveFailures++;
         }
     }
@@ -237,7 +237,7 @@ public sealed class FilePoller(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.LogError("File source {Source}: {File} could not be set aside in error/ ({Error}); left in place", source.Name, file.Path, e.GetType().Name);
+            logger.LogError("File source {Source}: {File} could not be set aside in error/ ({Error}); left in place", source.Name, LogName(file.Path), e.GetType().Name);
             counts.MoveFailures++;
         }
     }
@@ -293,4 +293,12 @@ public sealed class FilePoller(
         public PollResult Result(string source, string? error) =>
             new(source, Listed, Waiting, Taken, Messages, Duplicates, Archived, Deleted, SetAside, MoveFailures, error);
     }
+
+    /// <summary>
+    /// How a file is named in logs at Information and above: senders put patient names or IPPs in file names, so
+    /// the log shows a short hash of the path instead; the row's fileName (operator API) and the error/ folder
+    /// hold the real name.
+    /// </summary>
+    internal static string LogName(string path) =>
+        "file#" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(path)))[..10];
 }
