@@ -15,7 +15,7 @@ public sealed partial class GatewayProcessTests(ITestOutputHelper output)
     public async Task Every_acknowledged_message_survives_kill_9_and_is_stored_once()
     {
         const int messages = 300, connections = 4, killAfterAcks = 100;
-        var rounds = Environment.GetEnvironmentVariable("DMP_TEST_LONG") == "1" ? 10 : 3;
+        var rounds = Environment.GetEnvironmentVariable("DMP_TEST_LONG") == "1" ? 20 : 3; // ./test.sh --long: 20 rounds
         var dataDir = Directory.CreateTempSubdirectory("dmp-kill-");
         var gateway = await GatewayProcess.StartAsync(dataDir.FullName);
         try
