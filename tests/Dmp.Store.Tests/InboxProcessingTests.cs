@@ -151,6 +151,113 @@ public abstract class InboxProcessingTests
         Assert.Equal(InboxStatus.Failed, failed.Status);
         Assert.Contains("missing", failed.Error, StringComparison.Ordinal);
     }
+
+    private static readonly string DraftUid = DocumentKeys.UniqueId("urn:ietf:rfc:3986", "urn:oid:1.2.250.1.213.1.1.1.29.2022.1.1");
+    private static readonly string DraftSet = DocumentKeys.SetId("urn:ietf:rfc:3986", "urn:oid:1.2.250.1.213.1.1.1.29.2022.1");
+
+    private static async Task<string[]> KeysOfAsync(TestStore t, long id)
+    {
+        await using var connection = await t.Store.Connections.OpenAsync(CancellationToken.None);
+        return (await Dapper.SqlMapper.QueryAsync<string>(connection,
+            "SELECT document_key FROM held_document WHERE message_id = @Id ORDER BY document_key;", new { Id = id })).ToArray();
+    }
+
+    [Fact]
+    public async Task A_held_result_records_its_document_keys()
+    {
+        await using var t = await OpenStoreAsync();
+        var draft = await t.AcceptAsync(Frames.Make(Gam, "1", Frames.Hl7("1")));
+        await t.Processing.ClaimAsync(10, CancellationToken.None);
+
+        await t.Processing.CompleteAsync(
+            [new ProcessingResult(draft.Id, InboxStatus.Held, Detail: "document x is not validated", HeldDocumentKeys: [DraftUid, DraftSet, DraftUid])],
+            CancellationToken.None);
+
+        Assert.Equal(new[] { DraftSet, DraftUid }.Order(StringComparer.Ordinal), await KeysOfAsync(t, draft.Id));
+        Assert.Equal(InboxStatus.Held, (await t.Queries.GetAsync(draft.Id, CancellationToken.None))!.Message.Status);
+    }
+
+    [Fact]
+    public async Task A_validated_version_supersedes_held_drafts_by_set_or_replaced_id_and_leaves_the_others()
+    {
+        await using var t = await OpenStoreAsync();
+        var bySet = await t.AcceptAsync(Frames.Make(Gam, "1", Frames.Hl7("1")));
+        var byUid = await t.AcceptAsync(Frames.Make(Lab, "2", Frames.Hl7("2")));
+        var other = await t.AcceptAsync(Frames.Make(Gam, "3", Frames.Hl7("3")));
+        var processedBefore = await t.AcceptAsync(Frames.Make(Lab, "4", Frames.Hl7("4")));
+        Assert.Equal(4, (await t.Processing.ClaimAsync(10, CancellationToken.None)).Count);
+        await t.Processing.CompleteAsync(
+        [
+            new ProcessingResult(bySet.Id, InboxStatus.Held, Detail: "draft v1", HeldDocumentKeys: [DocumentKeys.UniqueId("s", "v1"), DraftSet]),
+            new ProcessingResult(byUid.Id, InboxStatus.Held, Detail: "draft without setId", HeldDocumentKeys: [DraftUid]),
+            new ProcessingResult(other.Id, InboxStatus.Held, Detail: "another draft", HeldDocumentKeys: [DocumentKeys.UniqueId("s", "other"), DocumentKeys.SetId("s", "other")]),
+            new ProcessingResult(processedBefore.Id, InboxStatus.Processed),
+        ], CancellationToken.None);
+
+        var validated = await t.AcceptAsync(Frames.Make(Gam, "5", Frames.Hl7("5")));
+        await t.Processing.ClaimAsync(10, CancellationToken.None);
+        await t.Processing.CompleteAsync(
+            [new ProcessingResult(validated.Id, InboxStatus.Processed, Detail: "mapped", ValidatedDocumentKeys: [DraftSet, DraftUid])],
+            CancellationToken.None);
+
+        foreach (var draft in new[] { bySet, byUid })
+        {
+            var detail = (await t.Queries.GetAsync(draft.Id, CancellationToken.None))!;
+            Assert.Equal(InboxStatus.Ignored, detail.Message.Status);
+            Assert.Null(detail.Message.Error);
+            Assert.Equal(
+                (InboxStatus.Ignored, $"superseded by the validated version in message {validated.Id}; never entered the dossier"),
+                (detail.History[^1].Status, detail.History[^1].Detail));
+            Assert.Empty(await KeysOfAsync(t, draft.Id));
+        }
+
+        Assert.Equal(InboxStatus.Held, (await t.Queries.GetAsync(other.Id, CancellationToken.None))!.Message.Status);
+        Assert.Equal(2, (await KeysOfAsync(t, other.Id)).Length);
+        var untouched = (await t.Queries.GetAsync(processedBefore.Id, CancellationToken.None))!;
+        Assert.Equal(InboxStatus.Processed, untouched.Message.Status);
+        Assert.Equal(2, untouched.History.Count);
+        Assert.Equal(InboxStatus.Processed, (await t.Queries.GetAsync(validated.Id, CancellationToken.None))!.Message.Status);
+    }
+
+    [Fact]
+    public async Task A_draft_and_its_validated_version_in_one_batch_end_held_then_superseded()
+    {
+        await using var t = await OpenStoreAsync();
+        var draft = await t.AcceptAsync(Frames.Make(Gam, "1", Frames.Hl7("1")));
+        var validated = await t.AcceptAsync(Frames.Make(Gam, "2", Frames.Hl7("2")));
+        Assert.Equal(2, (await t.Processing.ClaimAsync(10, CancellationToken.None)).Count);
+
+        await t.Processing.CompleteAsync(
+        [
+            new ProcessingResult(draft.Id, InboxStatus.Held, Detail: "draft", HeldDocumentKeys: [DraftUid, DraftSet]),
+            new ProcessingResult(validated.Id, InboxStatus.Processed, ValidatedDocumentKeys: [DraftSet]),
+        ], CancellationToken.None);
+
+        var detail = (await t.Queries.GetAsync(draft.Id, CancellationToken.None))!;
+        Assert.Equal(
+            [(InboxStatus.Accepted, InboxHistoryDetail.Received), (InboxStatus.Held, "draft"), (InboxStatus.Ignored, InboxHistoryDetail.SupersededBy(validated.Id))],
+            detail.History.Select(h => (h.Status, h.Detail)));
+        Assert.Empty(await KeysOfAsync(t, draft.Id));
+    }
+
+    [Fact]
+    public async Task A_replayed_held_message_keeps_only_the_keys_of_its_new_outcome()
+    {
+        await using var t = await OpenStoreAsync();
+        var draft = await t.AcceptAsync(Frames.Make(Gam, "1", Frames.Hl7("1")));
+        await t.Processing.ClaimAsync(10, CancellationToken.None);
+        await t.Processing.CompleteAsync([new ProcessingResult(draft.Id, InboxStatus.Held, HeldDocumentKeys: [DraftUid, DraftSet])], CancellationToken.None);
+
+        Assert.True(await t.Processing.RequeueForReplayAsync(draft.Id, CancellationToken.None));
+        Assert.Single(await t.Processing.ClaimAsync(10, CancellationToken.None));
+        await t.Processing.CompleteAsync([new ProcessingResult(draft.Id, InboxStatus.Held, HeldDocumentKeys: [DraftUid, DraftSet])], CancellationToken.None);
+        Assert.Equal(2, (await KeysOfAsync(t, draft.Id)).Length);
+
+        Assert.True(await t.Processing.RequeueForReplayAsync(draft.Id, CancellationToken.None));
+        Assert.Single(await t.Processing.ClaimAsync(10, CancellationToken.None));
+        await t.Processing.CompleteAsync([new ProcessingResult(draft.Id, InboxStatus.Processed)], CancellationToken.None);
+        Assert.Empty(await KeysOfAsync(t, draft.Id));
+    }
 }
 
 /// <summary>The InboxProcessing suite on SQLite (the embedded default).</summary>

@@ -31,6 +31,13 @@ public sealed class MigrationRunnerTests
     }
 
     [Fact]
+    public async Task A_database_at_version_1_migrates_to_version_2_keeping_its_messages()
+    {
+        using var folder = new TempFolder();
+        await HeldDocumentMigration.AssertVersion1MigratesTo2Async(Sqlite(folder));
+    }
+
+    [Fact]
     public async Task Running_migrations_again_applies_nothing()
     {
         using var folder = new TempFolder();
@@ -86,5 +93,68 @@ public sealed class MigrationRunnerTests
         Assert.Equal(2L, await connection.ExecuteScalarAsync<long>("PRAGMA synchronous"));
         Assert.Equal(1L, await connection.ExecuteScalarAsync<long>("PRAGMA foreign_keys"));
         Assert.Equal(10000L, await connection.ExecuteScalarAsync<long>("PRAGMA busy_timeout"));
+    }
+}
+
+/// <summary>The step from version 1 (inbox) to 2 (held documents), on both dialects.</summary>
+internal static class HeldDocumentMigration
+{
+    public static async Task AssertVersion1MigratesTo2Async(StoreConnectionFactory connections)
+    {
+        var runner = new MigrationRunner(connections);
+        var v1 = runner.Migrations.Single(m => m.Version == 1);
+        var v2 = runner.Migrations.Single(m => m.Version == 2);
+        Assert.Equal("held_documents", v2.Name);
+        long messageId;
+        await using (var connection = await connections.OpenAsync(CancellationToken.None))
+        {
+            // A database as version 1 left it, with a held message in it.
+            await connection.ExecuteAsync(connections.CreateSchemaVersionTableSql);
+            await connection.ExecuteAsync(v1.Sql);
+            var at = connections.WriteTime(DateTimeOffset.UtcNow);
+            await connection.ExecuteAsync(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (1, 'inbox', @At);", new { At = at });
+            messageId = await connection.ExecuteScalarAsync<long>(
+                """
+                INSERT INTO inbound_message (channel, sender, sha256, length, raw, status, received_at, last_received_at)
+                VALUES ('drop', 'drop', @Sha, 1, @Raw, 'held', @At, @At) RETURNING id;
+                """,
+                new { Sha = new byte[32], Raw = new byte[] { 1 }, At = at });
+        }
+
+        var applied = await runner.ApplyAsync(CancellationToken.None);
+
+        Assert.Equal(runner.Migrations.Where(m => m.Version > 1).Select(m => m.Version), applied);
+        Assert.Equal(2, applied[0]);
+        await using (var connection = await connections.OpenAsync(CancellationToken.None))
+        {
+            Assert.Equal(
+                runner.Migrations.Select(m => (long)m.Version),
+                await connection.QueryAsync<long>("SELECT version FROM schema_version ORDER BY version;"));
+            Assert.Equal("held", await connection.ExecuteScalarAsync<string>(
+                "SELECT status FROM inbound_message WHERE id = @Id;", new { Id = messageId }));
+            await connection.ExecuteAsync(
+                "INSERT INTO held_document (message_id, document_key) VALUES (@Id, 'uid:s|1'), (@Id, 'set:s|1');", new { Id = messageId });
+            Assert.Equal(messageId, await connection.ExecuteScalarAsync<long>(
+                "SELECT message_id FROM held_document WHERE document_key = 'set:s|1';"));
+            await connection.ExecuteAsync("DELETE FROM inbound_message WHERE id = @Id;", new { Id = messageId });
+            Assert.Equal(0L, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM held_document;"));
+        }
+
+        Assert.Empty(await new MigrationRunner(connections).ApplyAsync(CancellationToken.None));
+    }
+}
+
+/// <summary>The 1 → 2 migration on a real PostgreSQL server.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresMigrationRunnerTests(PostgresServer server)
+{
+    [Fact]
+    public async Task A_database_at_version_1_migrates_to_version_2_keeping_its_messages()
+    {
+        using var folder = new TempFolder();
+        var connections = StoreConnectionFactory.Create(
+            new StoreOptions { Provider = StoreProvider.Postgres, ConnectionString = await server.CreateDatabaseAsync() }, folder.Path);
+        await HeldDocumentMigration.AssertVersion1MigratesTo2Async(connections);
     }
 }

@@ -77,10 +77,27 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
             if (result.Error is { } error)
                 return new ProcessingResult(message.Id, InboxStatus.Failed, Error: error.Format("message"), Detail: "mapping failed");
             var resources = result.Bundle!.Entry.Count;
+            var documents = result.Bundle.Entry.Select(e => e.Resource).OfType<F.DocumentReference>().ToList();
+
+            // A document its author has not validated yet waits for its validated version, outside the dossier.
+            var drafts = documents.Where(d => d.DocStatus == F.CompositionStatus.Preliminary).ToList();
+            if (drafts.Count > 0)
+            {
+                var uids = drafts.Select(d => d.MasterIdentifier?.Value ?? d.Id ?? "(no id)").ToList();
+                var detail = uids.Count == 1
+                    ? $"document {uids[0]} is not validated by its author: held until its validated version arrives"
+                    : $"documents {string.Join(", ", uids)} are not validated by their author: held until their validated versions arrive";
+                return new ProcessingResult(message.Id, InboxStatus.Held, Detail: detail,
+                    HeldDocumentKeys: drafts.SelectMany(HeldKeys).Distinct(StringComparer.Ordinal).ToList());
+            }
+
+            var validated = documents.Where(d => d.DocStatus == F.CompositionStatus.Final)
+                .SelectMany(ReleasedKeys).Distinct(StringComparer.Ordinal).ToList();
             var notes = result.Bundle.Entry.Select(e => e.Resource).OfType<F.OperationOutcome>()
                 .SelectMany(o => o.Issue).Select(i => i.Diagnostics).Where(d => d is not null).Select(d => d!).ToList();
             return new ProcessingResult(message.Id, InboxStatus.Processed, Warnings: notes.Count > 0 ? ["no-mapping-rule"] : null,
-                Detail: $"mapped to {resources} resources" + (notes.Count > 0 ? "; " + string.Join("; ", notes) : ""));
+                Detail: $"mapped to {resources} resources" + (notes.Count > 0 ? "; " + string.Join("; ", notes) : ""),
+                ValidatedDocumentKeys: validated.Count > 0 ? validated : null);
         }
         catch (Exception e)
         {
@@ -89,5 +106,26 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
             logger.LogDebug(e, "Mapping message {MessageId} threw", message.Id);
             return new ProcessingResult(message.Id, InboxStatus.Failed, Error: "internal error while mapping: " + e.GetType().Name, Detail: "mapping threw");
         }
+    }
+
+    /// <summary>The keys a draft is held under: its uniqueId and, when it has one, its setId.</summary>
+    private static IEnumerable<string> HeldKeys(F.DocumentReference document)
+    {
+        if (document.MasterIdentifier is { Value: { Length: > 0 } uid } master)
+            yield return DocumentKeys.UniqueId(master.System, uid);
+        foreach (var id in document.Identifier)
+            if (id.Use == F.Identifier.IdentifierUse.Secondary && id.Value is { Length: > 0 } set)
+                yield return DocumentKeys.SetId(id.System, set);
+    }
+
+    /// <summary>The keys a validated document releases: its own setId and the documents it replaces.</summary>
+    private static IEnumerable<string> ReleasedKeys(F.DocumentReference document)
+    {
+        foreach (var id in document.Identifier)
+            if (id.Use == F.Identifier.IdentifierUse.Secondary && id.Value is { Length: > 0 } set)
+                yield return DocumentKeys.SetId(id.System, set);
+        foreach (var relation in document.RelatesTo)
+            if (relation.Code == F.DocumentRelationshipType.Replaces && relation.Target?.Identifier is { Value: { Length: > 0 } parent } target)
+                yield return DocumentKeys.UniqueId(target.System, parent);
     }
 }

@@ -361,8 +361,9 @@ public static class MessageBundle
             Subject = subject,
             Description = d.Title,
         };
-        if (d.ValidatedByAuthor == true)
-            reference.DocStatus = F.CompositionStatus.Final;
+        // Validated by its author: final; known not to be (a draft): preliminary, which the store holds.
+        if (d.ValidatedByAuthor is { } validated)
+            reference.DocStatus = validated ? F.CompositionStatus.Final : F.CompositionStatus.Preliminary;
         if (d.UniqueId is { } uid)
             reference.MasterIdentifier = MasterIdentifier(uid);
         if (Concept(d.ClassCode) is { } category)

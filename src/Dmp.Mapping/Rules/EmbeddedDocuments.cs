@@ -124,13 +124,24 @@ internal static class EmbeddedDocuments
             Status = action == DocumentAction.Delete ? DocumentStatus.Deleted : DocumentStatus.Current,
             // TXA-17 when the message has one (MDM), else the CDA's legal authenticator, else the document OBX-11 `F`
             // (CI-SIS ORU: the document is final, i.e. validated).
-            ValidatedByAuthor = s.Flag(16) ?? TrueOrNull(header?.HasLegalAuthenticator == true) ?? TrueOrNull(Obx11(s) == "F"),
+            ValidatedByAuthor = s.Flag(16) ?? TrueOrNull(header?.HasLegalAuthenticator == true) ?? Obx11Validated(Obx11(s)),
             SourceFacility = s.Text(17),
             Provenance = run.Provenance with { DocumentId = uniqueId?.Value },
         };
     }
 
     private static bool? TrueOrNull(bool value) => value ? true : null;
+
+    /// <summary>
+    /// OBX-11 of the document row: F (final), C (correction) and D (deletion of a final one) speak of a validated
+    /// document; P (preliminary), R (not verified), I and S (pending) of a draft; anything else says nothing.
+    /// </summary>
+    private static bool? Obx11Validated(string? status) => status switch
+    {
+        "F" or "C" or "D" => true,
+        "P" or "R" or "I" or "S" => false,
+        _ => null,
+    };
 
     private static string? Obx11(RecordInput s) =>
         s.SegmentIndex >= 0 && s.SegmentIndex < s.Run.SegmentCount && s.Run.IdAt(s.SegmentIndex) == "OBX"

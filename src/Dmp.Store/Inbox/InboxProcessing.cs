@@ -280,7 +280,59 @@ public sealed class InboxProcessing
                     InboxWriter.InsertHistorySql,
                     new { MessageId = result.Id, At = now, result.Status, Detail = result.Detail ?? result.Error },
                     transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+                // A replayed message starts afresh: it holds only what this outcome says.
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "DELETE FROM held_document WHERE message_id = @Id;", new { result.Id }, transaction,
+                    cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (result.Status == InboxStatus.Held && result.HeldDocumentKeys is { Count: > 0 } held)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        "INSERT INTO held_document (message_id, document_key) VALUES (@Id, @Key);",
+                        held.Distinct(StringComparer.Ordinal).Select(key => new { result.Id, Key = key }).ToArray(),
+                        transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                }
+
+                if (result.Status != InboxStatus.Held && result.ValidatedDocumentKeys is { Count: > 0 } validated)
+                {
+                    await SupersedeHeldAsync(connection, transaction, result.Id, validated, now, cancellationToken).ConfigureAwait(false);
+                }
             }
+        }
+    }
+
+    /// <summary>
+    /// Drafts held under one of <paramref name="keys"/> in other messages will never enter the dossier:
+    /// the validated version in message <paramref name="validatedBy"/> does. They become <c>ignored</c>.
+    /// </summary>
+    private async Task SupersedeHeldAsync(
+        DbConnection connection, DbTransaction transaction, long validatedBy, IReadOnlyList<string> keys, object now,
+        CancellationToken cancellationToken)
+    {
+        var drafts = (await connection.QueryAsync<long>(new CommandDefinition(
+            "SELECT DISTINCT h.message_id FROM held_document h JOIN inbound_message m ON m.id = h.message_id"
+            + " WHERE " + _connections.InList("h.document_key", "Keys") + " AND m.status = @Held AND h.message_id <> @Id"
+            + " ORDER BY h.message_id;",
+            new { Keys = keys.Distinct(StringComparer.Ordinal).ToArray(), InboxStatus.Held, Id = validatedBy },
+            transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+        foreach (var draft in drafts)
+        {
+            var changed = await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE inbound_message SET status = @Ignored, error = NULL, processed_at = @Now WHERE id = @Id AND status = @Held;",
+                new { InboxStatus.Ignored, InboxStatus.Held, Now = now, Id = draft },
+                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (changed == 0)
+            {
+                continue;
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition(
+                InboxWriter.InsertHistorySql,
+                new { MessageId = draft, At = now, Status = InboxStatus.Ignored, Detail = InboxHistoryDetail.SupersededBy(validatedBy) },
+                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM held_document WHERE message_id = @Id;", new { Id = draft }, transaction,
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
     }
 

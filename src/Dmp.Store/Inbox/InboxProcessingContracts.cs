@@ -18,9 +18,29 @@ public sealed record PendingMessage(
 /// <param name="Status">A processing outcome: processed, ignored, held, refused-by-patient, failed (or rejected).</param>
 /// <param name="Warnings">Appended to the message's warnings (existing ones are kept, repeats dropped).</param>
 /// <param name="Detail">History detail; defaults to <paramref name="Error"/>.</param>
+/// <param name="HeldDocumentKeys">
+/// For a <c>held</c> outcome: the keys of the unvalidated document(s) the message carries
+/// (<see cref="DocumentKeys.UniqueId"/>, <see cref="DocumentKeys.SetId"/>); a validated version naming one releases it.
+/// </param>
+/// <param name="ValidatedDocumentKeys">
+/// The keys a validated document releases: its own set key and the identifiers it replaces. Other
+/// messages <c>held</c> under one of them become <c>ignored</c> (superseded), in the same transaction.
+/// </param>
 public sealed record ProcessingResult(
     long Id,
     string Status,
     string? Error = null,
     IReadOnlyList<string>? Warnings = null,
-    string? Detail = null);
+    string? Detail = null,
+    IReadOnlyList<string>? HeldDocumentKeys = null,
+    IReadOnlyList<string>? ValidatedDocumentKeys = null);
+
+/// <summary>How held and validated documents are keyed in <c>held_document</c>.</summary>
+public static class DocumentKeys
+{
+    /// <summary>The key of a document's uniqueId: <c>uid:&lt;system&gt;|&lt;value&gt;</c>.</summary>
+    public static string UniqueId(string? system, string value) => $"uid:{system}|{value}";
+
+    /// <summary>The key of a document's setId: <c>set:&lt;system&gt;|&lt;value&gt;</c>.</summary>
+    public static string SetId(string? system, string value) => $"set:{system}|{value}";
+}

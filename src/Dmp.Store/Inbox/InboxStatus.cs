@@ -38,4 +38,8 @@ public static class InboxHistoryDetail
     public const string Received = "received";
     public const string Resent = "resent";
     public const string ReplayRequested = "replay requested";
+
+    /// <summary>Why a held draft became <c>ignored</c> when the validated version arrived in message <paramref name="messageId"/>.</summary>
+    public static string SupersededBy(long messageId) =>
+        $"superseded by the validated version in message {messageId.ToString(System.Globalization.CultureInfo.InvariantCulture)}; never entered the dossier";
 }
