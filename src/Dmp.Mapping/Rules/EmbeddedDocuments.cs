@@ -39,7 +39,21 @@ internal static class EmbeddedDocuments
         {
             mime = "text/xml";
             if (SafeXml.TryLoad(bytes, out var xml, out var xmlError) && CdaHeaderReader.TryRead(xml!, out var h, out xmlError))
+            {
                 header = h;
+                // The same reader as a CDA file: its entries join the message's records.
+                var documentRule = s.Run.Rules?.SelectDocument(h!.Type?.Value, h.TemplateIds);
+                var body = CdaBodyReader.Read(xml!.Root!, documentRule, s.Run.Provenance with { DocumentId = h!.Id?.Value });
+                s.Run.Allergies.AddRange(body.Allergies);
+                s.Run.Medications.AddRange(body.Medications);
+                s.Run.Problems.AddRange(body.Problems);
+                s.Run.Observations.AddRange(body.Observations);
+                s.Run.Reports.AddRange(body.Reports);
+                s.Run.Immunizations.AddRange(body.Immunizations);
+                s.Run.Procedures.AddRange(body.Procedures);
+                s.Run.Encounters.AddRange(body.Encounters);
+                s.Run.Notes.AddRange(body.Notes);
+            }
             else
                 run.Warn($"the document in OBX-5 (segment {s.SegmentIndex + 1}) is XML but not a readable CDA: {xmlError?.Reason}");
         }

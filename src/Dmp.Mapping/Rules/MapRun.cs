@@ -38,6 +38,9 @@ internal sealed class MapRun
     }
 
     public Hl7Message Message { get; }
+
+    /// <summary>The rule set mapping this message: embedded CDA documents are read with its document rules.</summary>
+    public RuleSet? Rules { get; init; }
     public MessageInfo Info { get; }
     public Provenance Provenance { get; }
     public int SegmentCount => _ids.Length;

@@ -144,7 +144,7 @@ public sealed class RuleSet
     {
         var info = HeaderReader.Read(channel, message);
         var rule = Find(message);
-        var run = new MapRun(message, info, rule?.Zone);
+        var run = new MapRun(message, info, rule?.Zone) { Rules = this };
         if (rule is null)
         {
             foreach (var pid in message.SegmentsNamed("PID"))

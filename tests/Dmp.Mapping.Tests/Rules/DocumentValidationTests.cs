@@ -27,3 +27,26 @@ public sealed class DocumentValidationTests
         Assert.Equal(expected, document.DocStatus);
     }
 }
+
+/// <summary>A CDA inside an HL7 v2 message is read by the same reader as a CDA file: its entries come along.</summary>
+public sealed class EmbeddedCdaTests
+{
+    [Fact]
+    public void The_entries_of_a_cda_embedded_in_an_mdm_are_mapped_with_the_document()
+    {
+        var golden = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "golden", "cisis-mdm-t10-2.0.hl7"), Encoding.UTF8);
+        var cda = File.ReadAllBytes(RulesTestSupport.TestData("cda", "french", "ans-cisis_BIO-CR-BIO_2024.01_TSH_1.xml"));
+        const string placeholder = "RG9jdW1lbnQgbWVkY2lhbCBhdSBmb3JtYXQgQ0RBIG5pdmVhdSAx";
+        Assert.Contains(placeholder, golden, StringComparison.Ordinal);
+        var message = golden.Replace(placeholder, Convert.ToBase64String(cda), StringComparison.Ordinal);
+
+        var result = InboundMapper.Map(Encoding.UTF8.GetBytes(message), "test", RulesTestSupport.Rules);
+
+        Assert.Null(result.Error);
+        var resources = result.Bundle!.Entry.Select(e => e.Resource).ToList();
+        Assert.Single(resources.OfType<DocumentReference>());
+        Assert.NotEmpty(resources.OfType<Observation>());               // the TSH results of its body
+        Assert.NotEmpty(resources.OfType<Hl7.Fhir.Model.DiagnosticReport>());
+        Assert.NotNull(FhirJson.DeserializeStrict<Bundle>(FhirJson.Serialize(result.Bundle)));
+    }
+}
