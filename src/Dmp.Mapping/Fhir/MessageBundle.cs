@@ -84,38 +84,7 @@ public static class MessageBundle
         }
 
         for (var r = 0; r < m.Reports.Count; r++)
-        {
-            var report = m.Reports[r];
-            var reportKey = $"{info.Sender}|{info.ControlId}|{messageKey}#{r}";
-            var resource = new F.DiagnosticReport
-            {
-                Id = DeterministicId.From("DiagnosticReport", reportKey),
-                Status = ReportStatus(report.Status),
-                Code = Concept(report.Code) ?? new F.CodeableConcept { Text = "unknown" },
-                Subject = subject,
-                Effective = DateTime(report.EffectiveAt),
-                Issued = Instant(report.IssuedAt),
-            };
-            if (report.Id is { } id)
-                resource.Identifier.Add(Identifier(id));
-            if (report.Specimen is { } specimen)
-            {
-                var sp = new F.Specimen { Id = DeterministicId.From("Specimen", reportKey), Type = Concept(specimen.Type), Subject = subject };
-                if (specimen.Id is { } spId)
-                    sp.Identifier.Add(Identifier(spId));
-                if (DateTime(specimen.CollectedAt) is { } collected)
-                    sp.Collection = new F.Specimen.CollectionComponent { Collected = collected };
-                Add(bundle, sp);
-                resource.Specimen.Add(Ref(sp));
-            }
-            var results = new List<F.Observation>();
-            for (var o = 0; o < report.Results.Count; o++)
-                results.Add(ToFhir(report.Results[o], DeterministicId.From("Observation", reportKey, Invariant(o)), subject));
-            resource.Result = results.Select(Ref).ToList();
-            Add(bundle, resource);
-            foreach (var observation in results)
-                Add(bundle, observation);
-        }
+            AddReport(bundle, m.Reports[r], $"{info.Sender}|{info.ControlId}|{messageKey}#{r}", subject, laboratoryCategory: false);
         for (var o = 0; o < m.Observations.Count; o++)
             Add(bundle, ToFhir(m.Observations[o], DeterministicId.From("Observation", info.Sender, info.ControlId, messageKey, Invariant(o)), subject));
 
@@ -197,6 +166,44 @@ public static class MessageBundle
     }
 
     /// <summary>
+    /// A report with its results (and specimen) as DiagnosticReport + Observations; a report read from a document
+    /// (CR-BIO) is also categorised as laboratory.
+    /// </summary>
+    private static void AddReport(F.Bundle bundle, DiagnosticReport report, string reportKey, F.ResourceReference? subject, bool laboratoryCategory)
+    {
+        var resource = new F.DiagnosticReport
+        {
+            Id = DeterministicId.From("DiagnosticReport", reportKey),
+            Status = ReportStatus(report.Status),
+            Code = Concept(report.Code) ?? new F.CodeableConcept { Text = "unknown" },
+            Subject = subject,
+            Effective = DateTime(report.EffectiveAt),
+            Issued = Instant(report.IssuedAt),
+        };
+        if (laboratoryCategory)
+            resource.Category.Add(new F.CodeableConcept("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB"));
+        if (report.Id is { } id)
+            resource.Identifier.Add(Identifier(id));
+        if (report.Specimen is { } specimen)
+        {
+            var sp = new F.Specimen { Id = DeterministicId.From("Specimen", reportKey), Type = Concept(specimen.Type), Subject = subject };
+            if (specimen.Id is { } spId)
+                sp.Identifier.Add(Identifier(spId));
+            if (DateTime(specimen.CollectedAt) is { } collected)
+                sp.Collection = new F.Specimen.CollectionComponent { Collected = collected };
+            Add(bundle, sp);
+            resource.Specimen.Add(Ref(sp));
+        }
+        var results = new List<F.Observation>();
+        for (var o = 0; o < report.Results.Count; o++)
+            results.Add(ToFhir(report.Results[o], DeterministicId.From("Observation", reportKey, Invariant(o)), subject));
+        resource.Result = results.Select(Ref).ToList();
+        Add(bundle, resource);
+        foreach (var observation in results)
+            Add(bundle, observation);
+    }
+
+    /// <summary>
     /// Writes a document's entries (a CDA body): encounters, reports with their results, observations, allergies,
     /// problems, medications, immunizations and procedures, each referencing <paramref name="subject"/>. Ids derive
     /// from <paramref name="key"/> (the document's identity) and the entry's position. Returns the encounters' references.
@@ -214,29 +221,7 @@ public static class MessageBundle
             encounters.Add(Ref(resource));
         }
         for (var r = 0; r < m.Reports.Count; r++)
-        {
-            var report = m.Reports[r];
-            var reportKey = key + "|report#" + Invariant(r);
-            var resource = new F.DiagnosticReport
-            {
-                Id = DeterministicId.From("DiagnosticReport", reportKey),
-                Status = ReportStatus(report.Status),
-                Code = Concept(report.Code) ?? new F.CodeableConcept { Text = "unknown" },
-                Subject = subject,
-                Effective = DateTime(report.EffectiveAt),
-                Issued = Instant(report.IssuedAt),
-            };
-            resource.Category.Add(new F.CodeableConcept("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB"));
-            if (report.Id is { } id)
-                resource.Identifier.Add(Identifier(id));
-            var results = new List<F.Observation>();
-            for (var o = 0; o < report.Results.Count; o++)
-                results.Add(ToFhir(report.Results[o], DeterministicId.From("Observation", reportKey, Invariant(o)), subject));
-            resource.Result = results.Select(Ref).ToList();
-            Add(bundle, resource);
-            foreach (var observation in results)
-                Add(bundle, observation);
-        }
+            AddReport(bundle, m.Reports[r], key + "|report#" + Invariant(r), subject, laboratoryCategory: true);
         for (var o = 0; o < m.Observations.Count; o++)
             Add(bundle, ToFhir(m.Observations[o], DeterministicId.From("Observation", key, Invariant(o)), subject));
         for (var i = 0; i < m.Allergies.Count; i++)
