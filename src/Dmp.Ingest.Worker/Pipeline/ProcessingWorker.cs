@@ -95,7 +95,8 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
                 .SelectMany(ReleasedKeys).Distinct(StringComparer.Ordinal).ToList();
             var notes = result.Bundle.Entry.Select(e => e.Resource).OfType<F.OperationOutcome>()
                 .SelectMany(o => o.Issue).Select(i => i.Diagnostics).Where(d => d is not null).Select(d => d!).ToList();
-            return new ProcessingResult(message.Id, InboxStatus.Processed, Warnings: notes.Count > 0 ? ["no-mapping-rule"] : null,
+            var noRule = notes.Exists(n => n.StartsWith("no mapping rule", StringComparison.Ordinal));
+            return new ProcessingResult(message.Id, InboxStatus.Processed, Warnings: noRule ? ["no-mapping-rule"] : null,
                 Detail: $"mapped to {resources} resources" + (notes.Count > 0 ? "; " + string.Join("; ", notes) : ""),
                 ValidatedDocumentKeys: validated.Count > 0 ? validated : null);
         }

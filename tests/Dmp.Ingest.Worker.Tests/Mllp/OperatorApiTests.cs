@@ -147,6 +147,7 @@ public sealed class OperatorApiTests
             Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(Hl7Samples.Adt("PROC-OK"))).Code);
             Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(Hl7Samples.Adt("PROC-NOPID", withPid: false))).Code);
             Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(Hl7Samples.WithControlId(Hl7Samples.Corpus("hl7v2", "ipf_qbp.hl7"), "PROC-QBP"))).Code);
+            Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(Hl7Samples.WithControlId(Hl7Samples.Corpus("hl7v2", "fhirconv_SIU-S12-01.hl7"), "PROC-SIU"))).Code);
         }
 
         var ok = await gateway.WaitForStatusAsync((await gateway.SingleAsync("PROC-OK")).Id(), "processed", "failed", "ignored");
@@ -157,6 +158,11 @@ public sealed class OperatorApiTests
         Assert.Equal("failed", noPid.Str("status"));
         Assert.False(string.IsNullOrEmpty(noPid.Str("error")));
         Assert.Equal("ignored", qbp.Str("status"));
+        // A type no rule covers is processed with the generic reading and says so; one a rule covers does not.
+        var siu = await gateway.WaitForStatusAsync((await gateway.SingleAsync("PROC-SIU")).Id(), "processed", "failed", "ignored");
+        Assert.Equal("processed", siu.Str("status"));
+        Assert.Contains("no-mapping-rule", siu.Warnings());
+        Assert.DoesNotContain("no-mapping-rule", ok.Warnings());
     }
 
     [Fact]
