@@ -182,7 +182,7 @@ public static class CdaMapper
         if (header.SetId is { } setId)
             reference.Identifier.Add(new F.Identifier(SystemUri(setId.System), setId.Value) { Use = F.Identifier.IdentifierUse.Secondary });
         if (header.Type is { } type)
-            reference.Type = new F.CodeableConcept(CodeSystemUri(type.System), type.Value, type.Display, null);
+            reference.Type = new F.CodeableConcept(MessageBundle.CodeSystemUri(type.System), type.Value, type.Display, null);
         if (MessageBundle.Concept(d.ClassCode) is { } category)
             reference.Category.Add(category);
         if (d.Author is { } author)
@@ -194,7 +194,7 @@ public static class CdaMapper
         if (d.Custodian is not null || d.CustodianName is not null)
             reference.Custodian = Logical(d.Custodian, null, d.CustodianName);
         if (header.Confidentiality is { } conf)
-            reference.SecurityLabel.Add(new F.CodeableConcept(CodeSystemUri(conf.System), conf.Value));
+            reference.SecurityLabel.Add(new F.CodeableConcept(MessageBundle.CodeSystemUri(conf.System), conf.Value));
         AddRelations(reference, header.Replaces, F.DocumentRelationshipType.Replaces);
         AddRelations(reference, header.Appends, F.DocumentRelationshipType.Appends);
         AddRelations(reference, header.Transforms, F.DocumentRelationshipType.Transforms);
@@ -284,14 +284,5 @@ public static class CdaMapper
         _ when Guid.TryParse(root, out _) => "urn:uuid:" + root.ToLowerInvariant(),
         _ when Generic.PatientReader.IsOid(root) => "urn:oid:" + root,
         _ => "urn:dmp-ingest:root:" + Uri.EscapeDataString(root),
-    };
-
-    /// <summary>Known OIDs as the FHIR code system URIs; anything else as `urn:oid:`.</summary>
-    public static string? CodeSystemUri(string? oid) => oid switch
-    {
-        null or "" => null,
-        "2.16.840.1.113883.6.1" => "http://loinc.org",
-        "2.16.840.1.113883.5.25" => "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
-        _ => "urn:oid:" + oid,
     };
 }
