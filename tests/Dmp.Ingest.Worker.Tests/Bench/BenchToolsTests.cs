@@ -2,10 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using Dmp.Bench;
 using Dmp.Ingest.Worker.Auth;
-using Dmp.Ingest.Worker.Hosting;
+using Dmp.Ingest.Worker.Tests.Mllp;
 using Dmp.LoadGen;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace Dmp.Ingest.Worker.Tests.Bench;
 
@@ -29,50 +27,31 @@ public sealed class BenchToolsTests
     [Fact]
     public async Task LoadGen_gets_every_message_acked_and_stored_by_an_in_process_gateway()
     {
-        var dataDir = Directory.CreateTempSubdirectory("dmp-loadgen-");
-        await using var app = GatewayHost.Build(new Dictionary<string, string?>
-        {
-            ["Dmp:Http:Port"] = "0",
-            ["Dmp:Mllp:Port"] = "0",
-            ["Dmp:DataDir"] = dataDir.FullName,
-        });
-        await app.StartAsync();
-        try
-        {
-            var endpoints = app.Services.GetRequiredService<ListenerEndpoints>();
-            var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
-            var gateway = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-            var (key, _) = DevSigningKey.Resolve(auth, gateway.DataDirFullPath);
-            var token = TokenIssuer.Issue(key, auth.Audience, DmpClaims.Operator, null, null, null, TimeSpan.FromMinutes(10));
-            var file = Path.Combine(AppContext.BaseDirectory, "TestData", "hl7v2", "fhirconv_ADT-A01-01.hl7");
-            var stdout = new StringWriter();
-            var stderr = new StringWriter();
-            using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var gateway = await TestGateway.StartAsync();
+        var token = TestGateway.Token(DmpClaims.Operator);
+        var file = Path.Combine(AppContext.BaseDirectory, "TestData", "hl7v2", "fhirconv_ADT-A01-01.hl7");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
 
-            var code = await LoadGenCommand.RunAsync(
-            [
-                "--host", "127.0.0.1", "--port", endpoints.MllpEndPoint!.Port.ToString(CultureInfo.InvariantCulture),
-                "--connections", "4", "--count", "200", "--file", file,
-                "--verify", "--api", $"http://{endpoints.HttpEndPoint}", "--token", token,
-            ], stdout, stderr, limit.Token);
+        var code = await LoadGenCommand.RunAsync(
+        [
+            "--host", "127.0.0.1", "--port", gateway.Mllp.Port.ToString(CultureInfo.InvariantCulture),
+            "--connections", "4", "--count", "200", "--file", file,
+            "--verify", "--api", $"http://{gateway.Http}", "--token", token,
+        ], stdout, stderr, limit.Token);
 
-            Assert.True(code == 0, stdout + "\n" + stderr);
-            using var json = JsonDocument.Parse(LastLine(stdout));
-            var report = json.RootElement;
-            Assert.Equal(200, report.GetProperty("sent").GetInt64());
-            Assert.Equal(200, report.GetProperty("acked").GetInt64());
-            Assert.Equal(0, report.GetProperty("nacked").GetInt64());
-            Assert.Equal(0, report.GetProperty("lost").GetInt64());
-            Assert.Equal(200, report.GetProperty("verified").GetInt64());
-            Assert.Equal(0, report.GetProperty("missing").GetInt64());
-            Assert.True(report.GetProperty("acked_per_s").GetDouble() > 0);
-            Assert.True(report.GetProperty("p99_ms").GetDouble() > 0);
-        }
-        finally
-        {
-            await app.StopAsync();
-            dataDir.Delete(recursive: true);
-        }
+        Assert.True(code == 0, stdout + "\n" + stderr);
+        using var json = JsonDocument.Parse(LastLine(stdout));
+        var report = json.RootElement;
+        Assert.Equal(200, report.GetProperty("sent").GetInt64());
+        Assert.Equal(200, report.GetProperty("acked").GetInt64());
+        Assert.Equal(0, report.GetProperty("nacked").GetInt64());
+        Assert.Equal(0, report.GetProperty("lost").GetInt64());
+        Assert.Equal(200, report.GetProperty("verified").GetInt64());
+        Assert.Equal(0, report.GetProperty("missing").GetInt64());
+        Assert.True(report.GetProperty("acked_per_s").GetDouble() > 0);
+        Assert.True(report.GetProperty("p99_ms").GetDouble() > 0);
     }
 
     [Fact]

@@ -32,15 +32,34 @@ internal static class RulesTestSupport
     public static string TestData(params string[] parts) => Path.Combine([AppContext.BaseDirectory, "TestData", .. parts]);
 
     /// <summary>A temporary copy of the shipped rules, to break on purpose.</summary>
-    public static DirectoryInfo CopyOfMappings()
+    /// <summary>
+    /// Loads a copy of the shipped rules with one edit (<paramref name="find"/> → <paramref name="replace"/> in
+    /// <paramref name="file"/>) and returns the first error it reports; fails when the edit finds nothing or loads.
+    /// </summary>
+    public static RuleError FirstErrorAfterEdit(string file, string find, string replace)
     {
         var dir = Directory.CreateTempSubdirectory("dmp-rules-");
-        foreach (var file in Directory.EnumerateFiles(MappingsFolder, "*", SearchOption.AllDirectories))
+        try
         {
-            var target = Path.Combine(dir.FullName, Path.GetRelativePath(MappingsFolder, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
+            foreach (var source in Directory.EnumerateFiles(MappingsFolder, "*", SearchOption.AllDirectories))
+            {
+                var target = Path.Combine(dir.FullName, Path.GetRelativePath(MappingsFolder, source));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(source, target);
+            }
+            var path = Path.Combine(dir.FullName, file);
+            var text = File.ReadAllText(path);
+            Assert.Contains(find, text, StringComparison.Ordinal);
+            File.WriteAllText(path, text.Replace(find, replace, StringComparison.Ordinal));
+
+            var loaded = RuleSet.Load(dir.FullName);
+
+            Assert.False(loaded.Success);
+            return loaded.Errors[0];
         }
-        return dir;
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 }
