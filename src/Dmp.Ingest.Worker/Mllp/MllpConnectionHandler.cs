@@ -57,7 +57,6 @@ public sealed class MllpConnectionHandler(
         // refused frame must not cost more memory (or storage) than an accepted one.
         var frames = new MllpFrameReader(_options.MaxFrameBytes, (int)Math.Min(MllpFrameReader.DefaultKeptPrefix, _options.MaxFrameBytes));
         var idle = TimeSpan.FromSeconds(_options.IdleTimeoutSeconds);
-        var closed = connection.ConnectionClosed;
         DateTime? oversizeSince = null;
         long unfinishedBytes = 0; // bytes of an unfinished frame left in the pipe by the previous read
         long heldForPartial = 0;  // budget held for those bytes, so the global budget bounds memory
@@ -84,7 +83,7 @@ public sealed class MllpConnectionHandler(
                 try
                 {
                     if (frames.InOversizeFrame)
-                        await AnswerAsync(output, [frames.AbandonOversize()!.Value], remote, closed);
+                        await AnswerAsync(output, [frames.AbandonOversize()!.Value], remote);
                     else if (!unfinished.IsEmpty)
                         await StoreUnfinishedAsync(unfinished, remote, $"connection idle for {_options.IdleTimeoutSeconds} s (Dmp:Mllp:IdleTimeoutSeconds)");
                 }
@@ -129,7 +128,7 @@ public sealed class MllpConnectionHandler(
 
             if (ready.Count > 0)
             {
-                var mustClose = await AnswerAsync(output, ready, remote, closed);
+                var mustClose = await AnswerAsync(output, ready, remote);
                 if (mustClose)
                 {
                     logger.LogWarning(MllpLog.Oversize, "MLLP connection {ConnectionId} from {Remote} closed after a frame larger than {Max} bytes (Dmp:Mllp:MaxFrameBytes)", connection.ConnectionId, remote, _options.MaxFrameBytes);
@@ -185,7 +184,7 @@ public sealed class MllpConnectionHandler(
     }
 
     /// <summary>Stores the frames (one commit for all when possible) and writes their answers in order. True when the connection must close.</summary>
-    private async Task<bool> AnswerAsync(PipeWriter output, IReadOnlyList<MllpFrame> ready, string? remote, CancellationToken closed)
+    private async Task<bool> AnswerAsync(PipeWriter output, IReadOnlyList<MllpFrame> ready, string? remote)
     {
         long held = 0;
         foreach (var f in ready)
@@ -205,7 +204,9 @@ public sealed class MllpConnectionHandler(
                     WriteFrame(output, ack);
                 mustClose |= ready[i].Oversize;
             }
-            await output.FlushAsync(closed);
+            // No token: a flush to a sender that has already closed just completes, and frames it sent
+            // before closing are still in the pipe to be read and stored (cancelling here dropped them).
+            await output.FlushAsync();
             return mustClose;
         }
         finally
