@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Globalization;
 using Dapper;
 using Microsoft.Data.Sqlite;
 
@@ -85,6 +84,5 @@ internal sealed class SqliteConnectionFactory : StoreConnectionFactory
     }
 
     // Fixed-width UTC text sorts like the instant it names, so range filters can compare strings.
-    internal override object WriteTime(DateTimeOffset value) =>
-        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+    internal override object WriteTime(DateTimeOffset value) => StoreTime.Write(value);
 }
