@@ -1,3 +1,4 @@
+using Dmp.Store.Audit;
 using Dmp.Store.Blobs;
 using Dmp.Store.Inbox;
 using Dmp.Store.Sql;
@@ -17,6 +18,7 @@ public sealed class DmpStore : IAsyncDisposable
         Writer = new InboxWriter(connections, blobs, options);
         Queries = new InboxQueries(connections, blobs);
         Processing = new InboxProcessing(connections, blobs) { Writer = Writer };
+        Audit = new AuditLog(connections, Writer);
     }
 
     public StoreOptions Options { get; }
@@ -25,6 +27,9 @@ public sealed class DmpStore : IAsyncDisposable
     public InboxWriter Writer { get; }
     public InboxQueries Queries { get; }
     public InboxProcessing Processing { get; }
+
+    /// <summary>The audit trail: hash chains per dossier, appended in grouped commits.</summary>
+    public AuditLog Audit { get; }
 
     /// <summary>Migration versions applied by this open (empty when the schema was current).</summary>
     public IReadOnlyList<int> AppliedMigrations { get; }

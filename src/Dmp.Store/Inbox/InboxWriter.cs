@@ -113,7 +113,7 @@ public sealed class InboxWriter : IAsyncDisposable
     /// so a failure of the work rolls back only the work), and returns once that transaction is
     /// committed. Lets the processing worker's updates share the inbox's fsyncs instead of adding its own.
     /// </summary>
-    internal async Task RunInWriteTransactionAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
+    public async Task RunInWriteTransactionAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
