@@ -1,5 +1,6 @@
 using Dmp.Store.Blobs;
 using Dmp.Store.Inbox;
+using Dmp.Store.Retention;
 using Dmp.Store.Sql;
 
 namespace Dmp.Store;
@@ -17,6 +18,7 @@ public sealed class DmpStore : IAsyncDisposable
         Writer = new InboxWriter(connections, blobs, options);
         Queries = new InboxQueries(connections, blobs);
         Processing = new InboxProcessing(connections, blobs) { Writer = Writer };
+        Retention = new InboxRetention(connections, blobs);
     }
 
     public StoreOptions Options { get; }
@@ -25,6 +27,7 @@ public sealed class DmpStore : IAsyncDisposable
     public InboxWriter Writer { get; }
     public InboxQueries Queries { get; }
     public InboxProcessing Processing { get; }
+    public InboxRetention Retention { get; }
 
     /// <summary>Migration versions applied by this open (empty when the schema was current).</summary>
     public IReadOnlyList<int> AppliedMigrations { get; }
@@ -54,5 +57,9 @@ public sealed class DmpStore : IAsyncDisposable
         return new DmpStore(store, connections, blobStore, applied);
     }
 
-    public ValueTask DisposeAsync() => Writer.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Writer.DisposeAsync().ConfigureAwait(false);
+        await Processing.DisposeAsync().ConfigureAwait(false);
+    }
 }
