@@ -1,6 +1,7 @@
 using Dmp.Store.Audit;
 using Dmp.Store.Blobs;
 using Dmp.Store.Inbox;
+using Dmp.Store.Retention;
 using Dmp.Store.Sql;
 
 namespace Dmp.Store;
@@ -19,6 +20,7 @@ public sealed class DmpStore : IAsyncDisposable
         Queries = new InboxQueries(connections, blobs);
         Processing = new InboxProcessing(connections, blobs) { Writer = Writer };
         Audit = new AuditLog(connections, Writer);
+        Retention = new InboxRetention(connections, blobs);
     }
 
     public StoreOptions Options { get; }
@@ -27,6 +29,7 @@ public sealed class DmpStore : IAsyncDisposable
     public InboxWriter Writer { get; }
     public InboxQueries Queries { get; }
     public InboxProcessing Processing { get; }
+    public InboxRetention Retention { get; }
 
     /// <summary>The audit trail: hash chains per dossier, appended in grouped commits.</summary>
     public AuditLog Audit { get; }
@@ -59,5 +62,9 @@ public sealed class DmpStore : IAsyncDisposable
         return new DmpStore(store, connections, blobStore, applied);
     }
 
-    public ValueTask DisposeAsync() => Writer.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Writer.DisposeAsync().ConfigureAwait(false);
+        await Processing.DisposeAsync().ConfigureAwait(false);
+    }
 }

@@ -3,10 +3,13 @@ using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.Mllp;
 using Dmp.Ingest.Worker.Operator;
 using Dmp.Ingest.Worker.Pipeline;
+using Dmp.Ingest.Worker.Retention;
 using Dmp.Store;
+using Dmp.Store.Retention;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Dmp.Ingest.Worker.Hosting;
@@ -43,12 +46,14 @@ public static class GatewayHost
         services.AddOptions<AuthOptions>().Bind(config.GetSection(AuthOptions.Section)).ValidateOnStart();
         services.AddOptions<StoreOptions>().Bind(config.GetSection(StoreOptions.Section)).ValidateOnStart();
         services.AddOptions<BlobOptions>().Bind(config.GetSection(BlobOptions.Section)).ValidateOnStart();
+        services.AddOptions<RetentionOptions>().Bind(config.GetSection(RetentionOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddSingleton<IValidateOptions<HttpOptions>, GatewayOptionsValidator>();
         services.AddSingleton<IValidateOptions<MllpOptions>, MllpOptionsValidator>();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
         services.AddSingleton<IValidateOptions<StoreOptions>, StoreOptionsValidator>();
         services.AddSingleton<IValidateOptions<BlobOptions>, StoreOptionsValidator>();
+        services.AddSingleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>();
 
         // The store opens (and migrates) when the host starts, before any listener accepts input.
         services.AddSingleton<StoreHolder>();
@@ -70,6 +75,9 @@ public static class GatewayHost
         services.AddSingleton(sp => new ByteBudget(sp.GetRequiredService<IOptions<MllpOptions>>().Value.MaxInFlightBytes));
         services.AddSingleton<ProcessingWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<ProcessingWorker>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<RetentionWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetentionWorker>());
         services.AddSingleton<ListenerEndpoints>();
         services.AddHostedService<ListenerAnnouncer>();
 

@@ -64,9 +64,11 @@ public static class OperatorEndpoints
             var detail = await store.Queries.GetAsync(id, ct);
             if (detail is null)
                 return Problems.NotFound($"no inbound message {id}");
+            if (detail.Message.RawPurgedAt is { } purgedAt)
+                return Problems.Gone(PurgedDetail(id, purgedAt));
             var raw = await store.Queries.GetRawAsync(id, ct);
             if (raw is null)
-                return Problems.Gone($"the raw bytes of message {id} were purged by retention; its metadata and hash remain");
+                return Problems.NotFound($"the raw bytes of message {id} are missing from the blob store");
             // Operator reads of raw messages are audited (the dossier audit chain takes them over with the dossier API).
             logs.CreateLogger("Dmp.Audit").LogInformation(new EventId(5001, "RawMessageRead"), "Operator {Operator} read the raw bytes of inbound message {MessageId}",
                 http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator", id);
@@ -79,6 +81,8 @@ public static class OperatorEndpoints
             var detail = await store.Queries.GetAsync(id, ct);
             if (detail is null)
                 return Problems.NotFound($"no inbound message {id}");
+            if (detail.Message.RawPurgedAt is { } purgedAt)
+                return Problems.Gone($"message {id} cannot be replayed: " + PurgedDetail(id, purgedAt));
             if (!await store.Processing.RequeueForReplayAsync(id, ct))
                 return Problems.Conflict($"message {id} is {detail.Message.Status}: only failed, held, processed and ignored messages (with their raw bytes) can be replayed");
             signal.Pulse();
@@ -86,6 +90,10 @@ public static class OperatorEndpoints
             return Results.Json(ToJson(after!.Message), statusCode: StatusCodes.Status202Accepted);
         });
     }
+
+    private static string PurgedDetail(long id, DateTimeOffset purgedAt) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"the raw bytes of message {id} were purged by retention (Dmp:Retention:RawDays) at {purgedAt:yyyy-MM-ddTHH:mm:ssZ}; its metadata, hash, ACK and history remain");
 
     private static Dictionary<string, object?> ToJson(InboundMessageSummary m) => new()
     {
@@ -106,6 +114,7 @@ public static class OperatorEndpoints
         ["sha256"] = m.Sha256Hex,
         ["length"] = m.Length,
         ["truncated"] = m.Truncated,
+        ["rawPurgedAt"] = m.RawPurgedAt,
     };
 }
 

@@ -10,12 +10,15 @@ namespace Dmp.Store.Inbox;
 /// and records what became of them.
 /// </summary>
 /// <remarks>
-/// Claims are leases held in this process only (the SQLite deployment runs one worker; a crash
-/// simply leaves the messages <c>accepted</c> to be claimed again). A sender with a claimed,
-/// not yet completed message is skipped by later claims, so one sender's messages are never
-/// processed out of order or twice at once.
+/// A claim leases the senders of the messages it hands out until their outcomes are committed: a
+/// sender with a claimed, not yet completed message is skipped by later claims, so one sender's
+/// messages are never processed out of order or twice at once. On SQLite (one gateway process)
+/// the lease table in this process is all there is. On PostgreSQL each lease is also a session
+/// advisory lock, so gateway instances sharing the database never take the same sender at once;
+/// a claim leases a sender first and only then reads its messages. A crash ends the leases with
+/// the process (or its session) and leaves the messages <c>accepted</c> to be claimed again.
 /// </remarks>
-public sealed class InboxProcessing
+public sealed class InboxProcessing : IAsyncDisposable
 {
     private const string PendingColumns =
         """
@@ -30,6 +33,7 @@ public sealed class InboxProcessing
     private readonly Lock _leaseGate = new();
     private readonly Dictionary<long, string> _claimed = [];
     private readonly Dictionary<string, int> _busySenders = new(StringComparer.Ordinal);
+    private readonly SenderLeases _leases;
 
     /// <summary>When set, outcomes are written in the inbox writer's grouped transactions.</summary>
     internal InboxWriter? Writer { get; init; }
@@ -40,6 +44,7 @@ public sealed class InboxProcessing
         ArgumentNullException.ThrowIfNull(blobs);
         _connections = connections;
         _blobs = blobs;
+        _leases = connections.CreateSenderLeases();
     }
 
     /// <summary>Messages claimed and not yet completed.</summary>
@@ -70,62 +75,145 @@ public sealed class InboxProcessing
                 busy = [.. _busySenders.Keys];
             }
 
-            var sql = $"SELECT {PendingColumns} FROM inbound_message WHERE status = @Accepted"
-                + (busy.Length > 0 ? " AND NOT (" + _connections.InList("sender", "Busy") + ")" : "")
-                + " ORDER BY id LIMIT @Max;";
             List<PendingRow> rows;
+            List<string> leased = [];
+            var registered = false;
             var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                rows = (await connection.QueryAsync<PendingRow>(new CommandDefinition(
-                    sql, new { InboxStatus.Accepted, Busy = busy, Max = max },
-                    cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
-
-                var claimed = new List<PendingMessage>(rows.Count);
-                var unreadable = new List<ProcessingResult>();
-                foreach (var row in rows)
+                try
                 {
-                    var raw = await InboxQueries.ReadRawAsync(
-                        _blobs, new InboxQueries.RawRow { Raw = row.Raw, BlobKey = row.BlobKey }, cancellationToken).ConfigureAwait(false);
-                    if (raw is null)
+                    if (_leases.SharedAcrossProcesses)
                     {
-                        // Nothing to process; failing it keeps the message visible instead of stuck.
-                        unreadable.Add(new ProcessingResult(row.Id, InboxStatus.Failed,
-                            row.BlobKey is null ? "The raw bytes are missing." : $"The raw bytes are missing from the blob store (blob {row.BlobKey})."));
-                        continue;
+                        // Lease first, read after: rows read before the lease may since have been processed
+                        // by the instance that held it (it commits its outcomes before it lets go).
+                        leased = await LeaseSendersAsync(connection, busy, max, cancellationToken).ConfigureAwait(false);
+                        if (leased.Count == 0)
+                        {
+                            return [];
+                        }
+
+                        rows = (await connection.QueryAsync<PendingRow>(new CommandDefinition(
+                            $"SELECT {PendingColumns} FROM inbound_message WHERE status = @Accepted AND "
+                            + _connections.InList("sender", "Leased") + " ORDER BY id LIMIT @Max;",
+                            new { InboxStatus.Accepted, Leased = leased.ToArray(), Max = max },
+                            cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+                    }
+                    else
+                    {
+                        var sql = $"SELECT {PendingColumns} FROM inbound_message WHERE status = @Accepted"
+                            + (busy.Length > 0 ? " AND NOT (" + _connections.InList("sender", "Busy") + ")" : "")
+                            + " ORDER BY id LIMIT @Max;";
+                        rows = (await connection.QueryAsync<PendingRow>(new CommandDefinition(
+                            sql, new { InboxStatus.Accepted, Busy = busy, Max = max },
+                            cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
                     }
 
-                    claimed.Add(new PendingMessage(
-                        row.Id, row.Channel, row.Sender, row.ControlId.Length == 0 ? null : row.ControlId, row.MessageType,
-                        row.FileName, row.RemoteEndpoint, raw, row.Length, StoreConnectionFactory.ReadTime(row.ReceivedAt),
-                        WarningList.Parse(row.Warnings)));
-                }
-
-                if (unreadable.Count > 0)
-                {
-                    var transaction = await _connections.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-                    await using (transaction.ConfigureAwait(false))
+                    var claimed = new List<PendingMessage>(rows.Count);
+                    var unreadable = new List<ProcessingResult>();
+                    foreach (var row in rows)
                     {
-                        await WriteResultsAsync(connection, transaction, unreadable, cancellationToken).ConfigureAwait(false);
-                        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                }
+                        var raw = await InboxQueries.ReadRawAsync(
+                            _blobs, new InboxQueries.RawRow { Raw = row.Raw, BlobKey = row.BlobKey }, cancellationToken).ConfigureAwait(false);
+                        if (raw is null)
+                        {
+                            // Nothing to process; failing it keeps the message visible instead of stuck.
+                            unreadable.Add(new ProcessingResult(row.Id, InboxStatus.Failed,
+                                row.BlobKey is null ? "The raw bytes are missing." : $"The raw bytes are missing from the blob store (blob {row.BlobKey})."));
+                            continue;
+                        }
 
-                lock (_leaseGate)
-                {
-                    foreach (var message in claimed)
+                        claimed.Add(new PendingMessage(
+                            row.Id, row.Channel, row.Sender, row.ControlId.Length == 0 ? null : row.ControlId, row.MessageType,
+                            row.FileName, row.RemoteEndpoint, raw, row.Length, StoreConnectionFactory.ReadTime(row.ReceivedAt),
+                            WarningList.Parse(row.Warnings)));
+                    }
+
+                    if (unreadable.Count > 0)
                     {
-                        _claimed[message.Id] = message.Sender;
-                        _busySenders[message.Sender] = _busySenders.GetValueOrDefault(message.Sender) + 1;
+                        var transaction = await _connections.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+                        await using (transaction.ConfigureAwait(false))
+                        {
+                            await WriteResultsAsync(connection, transaction, unreadable, cancellationToken).ConfigureAwait(false);
+                            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                        }
                     }
-                }
 
-                return claimed;
+                    lock (_leaseGate)
+                    {
+                        foreach (var message in claimed)
+                        {
+                            _claimed[message.Id] = message.Sender;
+                            _busySenders[message.Sender] = _busySenders.GetValueOrDefault(message.Sender) + 1;
+                        }
+                    }
+
+                    registered = true;
+                    var idle = leased.Except(claimed.Select(m => m.Sender), StringComparer.Ordinal).ToList();
+                    if (idle.Count > 0)
+                    {
+                        // Leased, but nothing of theirs was left to hand out (or it did not fit in this claim).
+                        await _leases.ReleaseAsync(idle).ConfigureAwait(false);
+                    }
+
+                    return claimed;
+                }
+                catch when (!registered && leased.Count > 0)
+                {
+                    await _leases.ReleaseAsync(leased).ConfigureAwait(false);
+                    throw;
+                }
             }
         }
         finally
         {
             _claimGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Leases the senders of the oldest accepted messages that no worker holds: those of the first
+    /// <paramref name="max"/> messages not held here, passing over senders another instance holds
+    /// and looking further (a few rounds) when every one of them was held.
+    /// </summary>
+    private async Task<List<string>> LeaseSendersAsync(DbConnection connection, string[] busy, int max, CancellationToken cancellationToken)
+    {
+        var passedOver = new List<string>(busy);
+        var leased = new List<string>();
+        try
+        {
+            for (var round = 0; round < 4 && leased.Count == 0; round++)
+            {
+                var senders = (await connection.QueryAsync<string>(new CommandDefinition(
+                    "SELECT sender FROM inbound_message WHERE status = @Accepted"
+                    + (passedOver.Count > 0 ? " AND NOT (" + _connections.InList("sender", "PassedOver") + ")" : "")
+                    + " ORDER BY id LIMIT @Max;",
+                    new { InboxStatus.Accepted, PassedOver = passedOver.ToArray(), Max = max },
+                    cancellationToken: cancellationToken)).ConfigureAwait(false)).Distinct(StringComparer.Ordinal).ToList();
+                if (senders.Count == 0)
+                {
+                    break;
+                }
+
+                foreach (var sender in senders)
+                {
+                    if (await _leases.TryAcquireAsync(sender, cancellationToken).ConfigureAwait(false))
+                    {
+                        leased.Add(sender);
+                    }
+                    else
+                    {
+                        passedOver.Add(sender); // another instance is processing it
+                    }
+                }
+            }
+
+            return leased;
+        }
+        catch when (leased.Count > 0)
+        {
+            await _leases.ReleaseAsync(leased).ConfigureAwait(false);
+            throw;
         }
     }
 
@@ -148,6 +236,14 @@ public sealed class InboxProcessing
 
         try
         {
+            string[] senders;
+            lock (_leaseGate)
+            {
+                senders = [.. results.Select(r => _claimed.GetValueOrDefault(r.Id)).OfType<string>().Distinct(StringComparer.Ordinal)];
+            }
+
+            // Another instance may have these senders if our leases died with their session: record nothing then.
+            await _leases.EnsureHeldAsync(senders, cancellationToken).ConfigureAwait(false);
             if (Writer is { } writer)
             {
                 // One fsync for the inbox's new frames and these outcomes together.
@@ -172,7 +268,7 @@ public sealed class InboxProcessing
         finally
         {
             // Also on failure: the messages stay accepted and are simply claimed again.
-            Release(results);
+            await ReleaseAsync(results).ConfigureAwait(false);
         }
     }
 
@@ -336,8 +432,12 @@ public sealed class InboxProcessing
         }
     }
 
-    private void Release(IReadOnlyList<ProcessingResult> results)
+    /// <summary>Ends the leases of this process (on PostgreSQL: closes their session, which frees them for other instances).</summary>
+    public ValueTask DisposeAsync() => _leases.DisposeAsync();
+
+    private async Task ReleaseAsync(IReadOnlyList<ProcessingResult> results)
     {
+        var freed = new List<string>();
         lock (_leaseGate)
         {
             foreach (var result in results)
@@ -348,6 +448,7 @@ public sealed class InboxProcessing
                     if (left == 0)
                     {
                         _busySenders.Remove(sender);
+                        freed.Add(sender);
                     }
                     else
                     {
@@ -355,6 +456,11 @@ public sealed class InboxProcessing
                     }
                 }
             }
+        }
+
+        if (freed.Count > 0)
+        {
+            await _leases.ReleaseAsync(freed).ConfigureAwait(false);
         }
     }
 

@@ -15,6 +15,7 @@ public sealed record InboxFilter
 public sealed record InboxPage(IReadOnlyList<InboundMessageSummary> Items, string? NextCursor);
 
 /// <summary>An inbound message as the operator API shows it (no raw bytes).</summary>
+/// <param name="RawPurgedAt">When retention dropped its raw bytes (the row, hash and ACK stay); null while they are kept.</param>
 public sealed record InboundMessageSummary(
     long Id,
     string Channel,
@@ -32,7 +33,8 @@ public sealed record InboundMessageSummary(
     string? AckCode,
     string Sha256Hex,
     long Length,
-    bool Truncated);
+    bool Truncated,
+    DateTimeOffset? RawPurgedAt = null);
 
 /// <summary>One line of an inbound message's processing history.</summary>
 public sealed record HistoryEntry(DateTimeOffset At, string Status, string? Detail);

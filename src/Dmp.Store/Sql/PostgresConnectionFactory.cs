@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
 using Dapper;
+using Dmp.Store.Inbox;
 using Npgsql;
 
 namespace Dmp.Store.Sql;
@@ -12,6 +13,7 @@ internal sealed class PostgresConnectionFactory : StoreConnectionFactory
     private const long MigrationLockKey = 0x646d_706d_6967_72;
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly string _leaseConnectionString;
 
     public PostgresConnectionFactory(string connectionString)
     {
@@ -22,6 +24,16 @@ internal sealed class PostgresConnectionFactory : StoreConnectionFactory
         }
 
         _dataSource = NpgsqlDataSource.Create(builder);
+
+        // Sender leases are session advisory locks: their connection is never pooled, so closing it
+        // (or the process dying) ends the session and frees every lease it held.
+        var leases = new NpgsqlConnectionStringBuilder(builder.ConnectionString)
+        {
+            Pooling = false,
+            ApplicationName = "dmp-ingest sender leases",
+            KeepAlive = 10,
+        };
+        _leaseConnectionString = leases.ConnectionString;
     }
 
     public override StoreProvider Provider => StoreProvider.Postgres;
@@ -65,6 +77,10 @@ internal sealed class PostgresConnectionFactory : StoreConnectionFactory
     // 40P01 deadlock_detected, 40001 serialization_failure: two instances' batches crossed.
     internal override bool IsTransientConflict(Exception exception) =>
         exception is PostgresException { SqlState: "40P01" or "40001" };
+
+    internal override string LockSelectedRowsSkippingLocked => " FOR UPDATE SKIP LOCKED";
+
+    internal override SenderLeases CreateSenderLeases() => new PostgresSenderLeases(_leaseConnectionString);
 
     internal override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
 

@@ -8,8 +8,15 @@ namespace Dmp.Store.Sql;
 internal sealed class SqliteConnectionFactory : StoreConnectionFactory
 {
     // journal_mode=WAL persists in the file; the others are per connection, so every open sets them.
+    // auto_vacuum=INCREMENTAL comes first: it takes effect only while the file has no table yet, so the
+    // first open of a new database file (before migrations) creates it able to give freed pages back to
+    // the file system (retention's PRAGMA incremental_vacuum). On an existing file it changes nothing
+    // until a VACUUM (see ReclaimSpaceAsync).
     private const string SessionPragmas =
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
+        "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
+
+    /// <summary>Pages freed per <c>incremental_vacuum</c> step: each step holds the write lock briefly.</summary>
+    private const int VacuumStepPages = 2048;
 
     private readonly string _connectionString;
 
@@ -81,6 +88,61 @@ internal sealed class SqliteConnectionFactory : StoreConnectionFactory
         }
 
         return description;
+    }
+
+    internal override async Task<SpaceReclaim> ReclaimSpaceAsync(CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var before = await SizeAsync(connection, cancellationToken).ConfigureAwait(false);
+            var mode = await connection.ExecuteScalarAsync<long>(
+                new CommandDefinition("PRAGMA auto_vacuum;", cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var rebuilt = false;
+            if (mode == 0)
+            {
+                // A file created before the store set auto_vacuum at creation: one VACUUM rewrites it with
+                // incremental vacuum on (it needs free disk about the database's size and holds the write
+                // lock while it runs — once; later purges only run the incremental steps below).
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "PRAGMA auto_vacuum=INCREMENTAL; VACUUM;", cancellationToken: cancellationToken)).ConfigureAwait(false);
+                rebuilt = true;
+            }
+            else if (mode == 2)
+            {
+                var free = await FreePagesAsync(connection, cancellationToken).ConfigureAwait(false);
+                while (free > 0)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        $"PRAGMA incremental_vacuum({VacuumStepPages});", cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    var left = await FreePagesAsync(connection, cancellationToken).ConfigureAwait(false);
+                    if (left >= free)
+                    {
+                        break; // no progress: leave the rest to the next run
+                    }
+
+                    free = left;
+                }
+            }
+
+            // In WAL mode the file shrinks when the checkpoint copies the vacuum back; passive: never wait for readers.
+            await connection.ExecuteAsync(new CommandDefinition(
+                "PRAGMA wal_checkpoint(PASSIVE);", cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var after = await SizeAsync(connection, cancellationToken).ConfigureAwait(false);
+            return new SpaceReclaim(Math.Max(0, before - after), rebuilt);
+        }
+    }
+
+    private static Task<long> FreePagesAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<long>(new CommandDefinition("PRAGMA freelist_count;", cancellationToken: cancellationToken));
+
+    private static async Task<long> SizeAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var pages = await connection.ExecuteScalarAsync<long>(
+            new CommandDefinition("PRAGMA page_count;", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var pageSize = await connection.ExecuteScalarAsync<long>(
+            new CommandDefinition("PRAGMA page_size;", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return pages * pageSize;
     }
 
     // Fixed-width UTC text sorts like the instant it names, so range filters can compare strings.

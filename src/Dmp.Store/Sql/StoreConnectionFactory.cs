@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Dmp.Store.Inbox;
 
 namespace Dmp.Store.Sql;
 
@@ -78,6 +79,26 @@ public abstract class StoreConnectionFactory
     /// </summary>
     internal virtual string InList(string column, string parameter) => $"{column} IN @{parameter}";
 
+    /// <summary>
+    /// Appended to a <c>SELECT</c> inside a write transaction to lock the rows it returns until the
+    /// commit, passing over rows another transaction holds (PostgreSQL). Empty where the write
+    /// transaction already excludes every other writer (SQLite: <c>BEGIN IMMEDIATE</c>).
+    /// </summary>
+    internal virtual string LockSelectedRowsSkippingLocked => "";
+
+    /// <summary>
+    /// Gives the space freed by deleted or emptied rows back to the file system where the dialect
+    /// needs to be asked (SQLite); elsewhere the server's own vacuum does it and this does nothing.
+    /// </summary>
+    internal virtual Task<SpaceReclaim> ReclaimSpaceAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(SpaceReclaim.None);
+
+    /// <summary>
+    /// The leases that let one processing worker at a time take a sender's messages: held in this
+    /// process only by default (one gateway per database), across processes where the dialect can.
+    /// </summary>
+    internal virtual SenderLeases CreateSenderLeases() => new InProcessSenderLeases();
+
     /// <summary>A timestamp as this dialect stores it.</summary>
     internal abstract object WriteTime(DateTimeOffset value);
 
@@ -93,4 +114,12 @@ public abstract class StoreConnectionFactory
 
     internal static DateTimeOffset? ReadNullableTime(object? value) =>
         value is null or DBNull ? null : ReadTime(value);
+}
+
+/// <summary>What <see cref="StoreConnectionFactory.ReclaimSpaceAsync"/> did.</summary>
+/// <param name="BytesReleased">How much smaller the database file became (0 when nothing was asked of it).</param>
+/// <param name="Rebuilt">True when the database was rebuilt once (SQLite: VACUUM) to turn incremental vacuum on.</param>
+public sealed record SpaceReclaim(long BytesReleased, bool Rebuilt)
+{
+    public static SpaceReclaim None { get; } = new(0, false);
 }
