@@ -1,10 +1,12 @@
 using System.Net;
 using Dmp.Ingest.Worker.Auth;
+using Dmp.Ingest.Worker.Fhir;
 using Dmp.Ingest.Worker.Mllp;
 using Dmp.Ingest.Worker.Operator;
 using Dmp.Ingest.Worker.Pipeline;
 using Dmp.Ingest.Worker.Retention;
 using Dmp.Store;
+using Dmp.Store.Dossier;
 using Dmp.Store.Retention;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -54,6 +56,8 @@ public static class GatewayHost
         services.AddSingleton<IValidateOptions<StoreOptions>, StoreOptionsValidator>();
         services.AddSingleton<IValidateOptions<BlobOptions>, StoreOptionsValidator>();
         services.AddSingleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>();
+        services.AddOptions<AccessOptions>().Bind(config.GetSection(AccessOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AccessOptions>, AccessOptionsValidator>();
 
         // The store opens (and migrates) when the host starts, before any listener accepts input.
         services.AddSingleton<StoreHolder>();
@@ -63,6 +67,13 @@ public static class GatewayHost
         // Rules load at start, before the processing worker maps anything with them.
         services.AddSingleton<RuleSetHolder>();
         services.AddHostedService(sp => sp.GetRequiredService<RuleSetHolder>());
+
+        // The dossier API: queries and rights over the opened store, one access policy for every endpoint.
+        services.AddSingleton<TimeProvider>(TimeProvider.System);
+        services.AddSingleton(sp => new DossierQueries(sp.GetRequiredService<DmpStore>().Connections));
+        services.AddSingleton(sp => new DossierRights(sp.GetRequiredService<DmpStore>().Writer, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<AccessPolicy>();
+        services.AddSingleton<DossierGate>();
 
         services.AddSingleton<ProcessingSignal>();
         services.AddSingleton(sp => new ProcessingCompletions
@@ -123,6 +134,7 @@ public static class GatewayHost
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
         app.MapOperatorApi();
+        app.MapDossierApi();
         return app;
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.Pipeline;
 using Dmp.Store;
+using Dmp.Store.Audit;
 using Dmp.Store.Inbox;
 
 namespace Dmp.Ingest.Worker.Operator;
@@ -69,11 +70,35 @@ public static class OperatorEndpoints
             var raw = await store.Queries.GetRawAsync(id, ct);
             if (raw is null)
                 return Problems.NotFound($"the raw bytes of message {id} are missing from the blob store");
-            // Operator reads of raw messages are audited (the dossier audit chain takes them over with the dossier API).
+            // Operator reads of raw messages are audited in the operator chain, durably before the bytes leave.
+            var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
+            await store.Audit.AppendAsync(new AuditRecord(
+                null, "operator", subject, DmpClaims.Operator, "raw-read", "InboundMessage",
+                id.ToString(CultureInfo.InvariantCulture), "success"), ct);
             logs.CreateLogger("Dmp.Audit").LogInformation(new EventId(5001, "RawMessageRead"), "Operator {Operator} read the raw bytes of inbound message {MessageId}",
-                http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator", id);
+                subject, id);
             var contentType = Dmp.Mapping.InboundMapper.LooksLikeXml(raw) ? "application/xml" : "x-application/hl7-v2+er7";
             return Results.Bytes(raw, contentType);
+        });
+
+        api.MapGet("/audit/verify", async (DmpStore store, CancellationToken ct) =>
+        {
+            AuditVerification verification;
+            try
+            {
+                verification = await store.Audit.VerifyAsync(ct);
+            }
+            catch (System.Data.Common.DbException e)
+            {
+                return Problems.Problem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", "the audit trail could not be read: " + e.GetType().Name);
+            }
+            return Results.Json(new
+            {
+                intact = verification.Intact,
+                chains = verification.Chains,
+                events = verification.Events,
+                breaks = verification.Breaks.Select(b => new { chain = b.Chain, seq = b.Seq, eventId = b.EventId, reason = b.Reason }),
+            });
         });
 
         api.MapPost("/messages/{id:long}/replay", async (long id, DmpStore store, ProcessingSignal signal, CancellationToken ct) =>

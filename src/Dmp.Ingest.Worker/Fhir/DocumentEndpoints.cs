@@ -1,0 +1,208 @@
+using System.Globalization;
+using Dmp.Mapping;
+using Dmp.Mapping.Rules;
+using Dmp.Store;
+using Dmp.Store.Dossier;
+using Microsoft.Net.Http.Headers;
+using F = Hl7.Fhir.Model;
+
+namespace Dmp.Ingest.Worker.Fhir;
+
+/// <summary>
+/// DocumentReference search (IHE MHD ITI-67 parameters, PDSm shape), read by id, and document retrieval
+/// (ITI-68) at `/fhir/Binary/{id}`: the original bytes, the CDA's PDF body, or a FHIR Binary, by Accept.
+/// </summary>
+public static class DocumentEndpoints
+{
+    public static readonly string[] SearchParameterNames =
+    [
+        "patient", "patient.identifier", "status", "type", "category", "date", "period", "author.given", "author.family",
+        "facility", "setting", "event", "security-label", "format", "related", "identifier", "creation",
+    ];
+
+    /// <summary>LOINC document types $recent-exams lists: lab reports and imaging reports.</summary>
+    public static readonly string[] ExamDocumentTypes = ["11502-2", "18748-4"];
+
+    public static void Map(RouteGroupBuilder fhir)
+    {
+        fhir.MapGet("/DocumentReference", SearchAsync);
+        fhir.MapGet("/DocumentReference/{id}", ReadAsync);
+        fhir.MapGet("/Binary/{id}", RetrieveAsync);
+    }
+
+    private static async Task<IResult> SearchAsync(HttpContext http, DossierGate gate, CancellationToken ct)
+    {
+        var search = SearchParameters.Read(http.Request, SearchParameterNames);
+        var filter = ReadFilter(search);
+        var page = search.Page();
+        var gated = await gate.ForSearchAsync(http, search, "search", "DocumentReference", ct);
+        if (gated.Scope is not { } scope)
+            return gated.Response!;
+
+        var found = await gate.Queries.SearchDocumentsAsync(filter with { PatientId = scope.PatientId }, scope.Access.Visibility!, page, ct);
+        var baseUrl = SearchBundles.BaseUrl(http.Request);
+        var resources = found.Items.Select(d => DossierResources.DocumentReference(d, ContentUrl(baseUrl, d.Id))).ToList();
+        var bundle = SearchBundles.Searchset(http.Request, resources, found.Next);
+        return await gate.AuditedAsync(
+            scope.Audit("search", "DocumentReference", null, "success", Returned(http, resources)), FhirResults.Resource(bundle), ct);
+    }
+
+    private static async Task<IResult> ReadAsync(string id, HttpContext http, DossierGate gate, CancellationToken ct)
+    {
+        var (document, failure) = await FindVisibleAsync(id, http, gate, "read", ct);
+        if (document is null)
+            return failure!;
+        var (row, scope) = document.Value;
+        var resource = DossierResources.DocumentReference(row, ContentUrl(SearchBundles.BaseUrl(http.Request), row.Id));
+        return await gate.AuditedAsync(scope.Audit("read", "DocumentReference", id, "success"), FhirResults.Resource(resource), ct);
+    }
+
+    private static async Task<IResult> RetrieveAsync(string id, HttpContext http, DossierGate gate, DmpStore store, CancellationToken ct)
+    {
+        var (document, failure) = await FindVisibleAsync(id, http, gate, "retrieve", ct);
+        if (document is null)
+            return failure!;
+        var (row, scope) = document.Value;
+        if (row.BlobKey is not { } key || await store.Blobs.GetAsync(key, ct) is not { } bytes)
+        {
+            return await gate.AuditedAsync(scope.Audit("retrieve", "DocumentReference", id, "not-found", "the content is missing from the blob store"),
+                FhirResults.NotFound($"the content of DocumentReference/{id} is not available"), ct);
+        }
+
+        var mediaType = row.MimeType ?? "application/octet-stream";
+        foreach (var wanted in AcceptedInOrder(http.Request))
+        {
+            IResult? answer = wanted switch
+            {
+                "application/fhir+json" or "application/json" => FhirResults.Resource(new F.Binary
+                {
+                    Id = DossierResources.Id(row.Id),
+                    ContentType = mediaType,
+                    Data = bytes,
+                    SecurityContext = new F.ResourceReference("DocumentReference/" + DossierResources.Id(row.Id)),
+                }),
+                "application/pdf" when mediaType == "application/pdf" => Results.Bytes(bytes, mediaType),
+                "application/pdf" => PdfBody(bytes) is { } pdf ? Results.Bytes(pdf, "application/pdf") : null,
+                _ when Matches(wanted, mediaType) || IsXml(mediaType) && wanted is "application/xml" or "text/xml" or "application/hl7-cda+xml"
+                    => Results.Bytes(bytes, mediaType),
+                _ => null,
+            };
+            if (answer is not null)
+                return await gate.AuditedAsync(scope.Audit("retrieve", "DocumentReference", id, "success", "as " + wanted), answer, ct);
+        }
+
+        return await gate.AuditedAsync(scope.Audit("retrieve", "DocumentReference", id, "not-found", "no acceptable representation"),
+            FhirResults.NotAcceptable($"DocumentReference/{id} is served as {mediaType}, application/fhir+json (a Binary)" +
+                                      (PdfBody(bytes) is not null ? " or application/pdf" : "")), ct);
+    }
+
+    /// <summary>
+    /// The document with this id if the caller may see it, with the scope it was read in; else the 404 to answer
+    /// (audited in the dossier's chain when the document exists).
+    /// </summary>
+    private static async Task<((DocumentRow Row, DossierScope Scope)? Document, IResult? Failure)> FindVisibleAsync(
+        string id, HttpContext http, DossierGate gate, string action, CancellationToken ct)
+    {
+        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var documentId))
+            return (null, FhirResults.NotFound($"no DocumentReference/{id}"));
+        var any = await gate.Queries.GetDocumentAsync(documentId, null, ct);
+        if (any is null)
+            return (null, FhirResults.NotFound($"no DocumentReference/{id}"));
+        var gated = await gate.ForPatientAsync(http, any.PatientId, action, "DocumentReference", id, StatusCodes.Status404NotFound, ct);
+        if (gated.Scope is not { } scope)
+            return (null, gated.Response);
+        var visible = await gate.Queries.GetDocumentAsync(documentId, scope.Access.Visibility, ct);
+        if (visible is null)
+        {
+            var why = any.Status == DocumentStatuses.Deleted ? "the document was deleted" : "the document is not visible to this caller";
+            return (null, await gate.AuditedAsync(scope.Audit(action, "DocumentReference", id, "denied", why),
+                FhirResults.NotFound($"no DocumentReference/{id} this caller may see"), ct));
+        }
+
+        return ((visible, scope), null);
+    }
+
+    private static DocumentFilter ReadFilter(SearchParameters search)
+    {
+        var statuses = new List<string>();
+        foreach (var group in search.Strings("status"))
+        {
+            if (statuses.Count > 0)
+                throw new SearchParameterException("status may be given only once (use a comma for alternatives)");
+            foreach (var status in group)
+            {
+                statuses.Add(status switch
+                {
+                    "current" => DocumentStatuses.Current,
+                    "superseded" => DocumentStatuses.Superseded,
+                    // Deleted documents are never served: asking for them finds nothing.
+                    "entered-in-error" => DocumentStatuses.Deleted,
+                    _ => throw new SearchParameterException($"status '{status}' is not one of current, superseded, entered-in-error"),
+                });
+            }
+        }
+
+        var related = search.Strings("related").Select(group => (IReadOnlyList<long>)group.Select(r =>
+            long.TryParse(r.StartsWith("DocumentReference/", StringComparison.Ordinal) ? r["DocumentReference/".Length..] : r,
+                NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+                ? n
+                : throw new SearchParameterException($"related '{r}' is not a DocumentReference id or reference")).ToList()).ToList();
+
+        return new DocumentFilter
+        {
+            Statuses = statuses.Count > 0 ? statuses : [DocumentStatuses.Current],
+            Types = search.Tokens("type"),
+            Categories = search.Tokens("category"),
+            Formats = search.Tokens("format"),
+            Facilities = search.Tokens("facility"),
+            Settings = search.Tokens("setting"),
+            Events = search.Tokens("event"),
+            UniqueIds = search.Strings("identifier").Select(g => (IReadOnlyList<CodeMatch>)g.Select(DossierResources.UniqueIdMatch).ToList()).ToList(),
+            SecurityLabels = search.Tokens("security-label").Select(g => (IReadOnlyList<string>)g.Select(t => t.Code).ToList()).ToList(),
+            AuthorGiven = search.Strings("author.given"),
+            AuthorFamily = search.Strings("author.family"),
+            RelatedTo = related,
+            Date = search.Dates("date"),
+            Creation = search.Dates("creation"),
+            Period = search.Dates("period"),
+        };
+    }
+
+    public static string ContentUrl(string baseUrl, long documentId) => $"{baseUrl}/Binary/{DossierResources.Id(documentId)}";
+
+    /// <summary>What a search returned, for the patient's trail: the query and the ids served.</summary>
+    public static string Returned(HttpContext http, IReadOnlyList<F.Resource> resources) =>
+        $"{http.Request.Path}{http.Request.QueryString} returned {resources.Count}" +
+        (resources.Count > 0 ? ": " + string.Join(", ", resources.Select(r => r.TypeName + "/" + r.Id)) : "");
+
+    /// <summary>The Accept header's media types, most wanted first (none: anything).</summary>
+    private static IEnumerable<string> AcceptedInOrder(HttpRequest request)
+    {
+        var accept = request.GetTypedHeaders().Accept;
+        if (accept.Count == 0)
+            return ["*/*"];
+        return accept
+            .Select((value, index) => (value, index))
+            .Where(a => (a.value.Quality ?? 1) > 0)
+            .OrderByDescending(a => a.value.Quality ?? 1).ThenBy(a => a.index)
+            .Select(a => a.value.MediaType.Value ?? "")
+            .ToList();
+    }
+
+    private static bool Matches(string wanted, string mediaType)
+    {
+        if (wanted == "*/*" || string.Equals(wanted, mediaType, StringComparison.OrdinalIgnoreCase))
+            return true;
+        return wanted.EndsWith("/*", StringComparison.Ordinal) &&
+               mediaType.StartsWith(wanted[..^1], StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static bool IsXml(string mediaType) => mediaType is "text/xml" or "application/xml" or "application/hl7-cda+xml";
+
+    /// <summary>The PDF a CDA carries as its nonXMLBody, if it does.</summary>
+    private static byte[]? PdfBody(byte[] cda)
+    {
+        var (mapped, _) = CdaMapper.Read(cda, "api", RuleSet.Empty);
+        return mapped?.NonXmlBody is { MediaType: "application/pdf" } body ? body.Content : null;
+    }
+}

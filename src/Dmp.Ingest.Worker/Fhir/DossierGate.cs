@@ -1,0 +1,120 @@
+using Dmp.Store;
+using Dmp.Store.Audit;
+using Dmp.Store.Dossier;
+
+namespace Dmp.Ingest.Worker.Fhir;
+
+/// <summary>A request's dossier, once resolved, and what the caller may do in it.</summary>
+/// <param name="Patient">The patient whose dossier it is (the survivor when the request named a merged record).</param>
+/// <param name="Addressed">The record the request named.</param>
+public sealed record DossierScope(FhirCaller Caller, PatientRecord Patient, PatientRecord Addressed, DossierFacts? Dossier, DossierAccess Access)
+{
+    public long PatientId => Patient.Id;
+
+    public AuditRecord Audit(string action, string? entityType, string? entityId, string outcome, string? detail = null) =>
+        AccessPolicy.Audit(Caller, Access, Patient.Id, action, entityType, entityId, outcome, detail);
+}
+
+/// <summary>Either the dossier scope to work in, or the response that ends the request.</summary>
+public sealed record GateResult(DossierScope? Scope, IResult? Response)
+{
+    public static GateResult End(IResult response) => new(null, response);
+}
+
+/// <summary>
+/// The door every dossier request goes through: resolves the patient the request names (following
+/// A40 merges to the survivor), asks <see cref="AccessPolicy"/>, and audits a refusal in the dossier's
+/// chain before answering 403. Successful accesses are audited by the endpoint once it knows what it served.
+/// </summary>
+public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPolicy policy)
+{
+    public DossierQueries Queries => queries;
+
+    /// <summary>The dossier named by a search's `patient` or `patient.identifier` (exactly one of them).</summary>
+    public async Task<GateResult> ForSearchAsync(
+        HttpContext http, SearchParameters search, string action, string entityType, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(search);
+        var byId = search.Single("patient");
+        var byIdentifier = search.Single("patient.identifier");
+        if ((byId is null) == (byIdentifier is null))
+            throw new SearchParameterException("give exactly one of patient or patient.identifier (a search reads one dossier)");
+
+        PatientRecord? addressed;
+        if (byId is not null)
+        {
+            if (SearchParameters.PatientReference(byId) is not { } id)
+                throw new SearchParameterException($"patient '{byId}' is not a Patient id or reference");
+            addressed = await queries.GetPatientAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            addressed = await FindByIdentifierAsync(byIdentifier!, "patient.identifier", cancellationToken).ConfigureAwait(false);
+        }
+
+        if (addressed is null)
+            return GateResult.End(FhirResults.NotFound("no patient matches the search's patient parameter"));
+        return await EvaluateAsync(http, addressed, action, entityType, null, StatusCodes.Status403Forbidden, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The patient known by a token-style identifier (`urn:oid:<OID>|<value>`, `|value` or `value`).</summary>
+    public Task<PatientRecord?> FindByIdentifierAsync(string token, string parameter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (token.Contains(',', StringComparison.Ordinal))
+            throw new SearchParameterException($"{parameter} names one patient (no comma-separated alternatives)");
+        var bar = token.IndexOf('|', StringComparison.Ordinal);
+        var system = bar > 0 ? token[..bar] : null;
+        var value = bar >= 0 ? token[(bar + 1)..] : token;
+        if (value.Length == 0)
+            throw new SearchParameterException($"{parameter} '{token}' has no value");
+        if (system is not null && system.StartsWith("urn:oid:", StringComparison.Ordinal))
+            system = system["urn:oid:".Length..];
+        return queries.FindPatientByIdentifierAsync(system, value, cancellationToken);
+    }
+
+    /// <summary>
+    /// The dossier of the patient with this id. A refusal answers <paramref name="deniedStatus"/>
+    /// (403 for a dossier-level request, 404 for a read by id of something the caller may not see).
+    /// </summary>
+    public async Task<GateResult> ForPatientAsync(
+        HttpContext http, long patientId, string action, string entityType, string? entityId, int deniedStatus, CancellationToken cancellationToken)
+    {
+        var addressed = await queries.GetPatientAsync(patientId, cancellationToken).ConfigureAwait(false);
+        if (addressed is null)
+            return GateResult.End(FhirResults.NotFound($"no Patient/{patientId}"));
+        return await EvaluateAsync(http, addressed, action, entityType, entityId, deniedStatus, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task AuditAsync(AuditRecord record, CancellationToken cancellationToken) => store.Audit.AppendAsync(record, cancellationToken);
+
+    /// <summary>Audits the access and answers with <paramref name="response"/> once the event is durable.</summary>
+    public async Task<IResult> AuditedAsync(AuditRecord record, IResult response, CancellationToken cancellationToken)
+    {
+        await store.Audit.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+        return response;
+    }
+
+    /// <summary>The dossier of a patient record already found.</summary>
+    public async Task<GateResult> EvaluateAsync(
+        HttpContext http, PatientRecord addressed, string action, string entityType, string? entityId, int deniedStatus,
+        CancellationToken cancellationToken)
+    {
+        var caller = FhirCaller.From(http);
+        // Merged patients resolve to the survivor: their documents moved there with the A40.
+        var patient = await queries.ResolveSurvivorAsync(addressed, cancellationToken).ConfigureAwait(false);
+        if (patient is null)
+            return GateResult.End(FhirResults.NotFound($"Patient/{addressed.Id} was merged into a record that no longer resolves"));
+        var dossier = await queries.GetDossierAsync(patient.Id, caller.Rpps, caller.Organisation, cancellationToken).ConfigureAwait(false);
+        var access = policy.Evaluate(caller, patient, addressed, dossier);
+        var scope = new DossierScope(caller, patient, addressed, dossier, access);
+        if (access.Allowed)
+            return new GateResult(scope, null);
+
+        await store.Audit.AppendAsync(scope.Audit(action, entityType, entityId, "denied"), cancellationToken).ConfigureAwait(false);
+        return GateResult.End(deniedStatus == StatusCodes.Status404NotFound
+            ? FhirResults.NotFound($"no {entityType}/{entityId} this caller may see")
+            : FhirResults.Forbidden("this caller may not read this dossier: " + access.Denial));
+    }
+}

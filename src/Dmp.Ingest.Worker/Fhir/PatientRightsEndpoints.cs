@@ -1,0 +1,321 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dmp.Mapping.Fhir;
+using Dmp.Store.Dossier;
+using Hl7.Fhir.Serialization;
+using F = Hl7.Fhir.Model;
+
+namespace Dmp.Ingest.Worker.Fhir;
+
+/// <summary>
+/// The patient's rights over their own dossier — mask / unmask (operations or a JSON PATCH of securityLabel),
+/// delete, close / reopen, authorise / revoke professionals and name the treating physician, oppose / allow
+/// emergency access — and a professional's $unhide after the announcement consultation. Each change commits
+/// with its audit event (<see cref="DossierRights"/>); a refusal is audited before it is answered.
+/// </summary>
+public static class PatientRightsEndpoints
+{
+    private static readonly FhirJsonDeserializer Lenient = new(new DeserializerSettings().UsingMode(DeserializationMode.Recoverable));
+
+    public static void Map(RouteGroupBuilder fhir)
+    {
+        fhir.MapPost("/DocumentReference/{id}/{operation}", DocumentOperationAsync);
+        fhir.MapMethods("/DocumentReference/{id}", ["PATCH"], PatchDocumentAsync);
+        fhir.MapDelete("/DocumentReference/{id}", DeleteDocumentAsync);
+        fhir.MapPost("/Patient/{id}/{operation}", PatientOperationAsync);
+    }
+
+    private static async Task<IResult> DocumentOperationAsync(
+        string id, string operation, HttpContext http, DossierGate gate, DossierRights rights, CancellationToken ct)
+    {
+        var action = operation switch
+        {
+            "$mask" => "mask",
+            "$unmask" => "unmask",
+            "$unhide" => "unhide",
+            _ => null,
+        };
+        if (action is null)
+            return FhirResults.NotFound($"POST DocumentReference/{id}/{operation} is not supported ($mask, $unmask, $unhide)");
+        return await ChangeDocumentAsync(id, action, http, gate, rights, null, ct);
+    }
+
+    private static Task<IResult> DeleteDocumentAsync(string id, HttpContext http, DossierGate gate, DossierRights rights, CancellationToken ct) =>
+        ChangeDocumentAsync(id, "delete", http, gate, rights, null, ct);
+
+    /// <summary>A JSON Patch (RFC 6902) of securityLabel (adding or removing MASQUE_PS), or of status to entered-in-error (a delete).</summary>
+    private static async Task<IResult> PatchDocumentAsync(string id, HttpContext http, DossierGate gate, DossierRights rights, CancellationToken ct)
+    {
+        if (http.Request.ContentType?.StartsWith("application/json-patch+json", StringComparison.OrdinalIgnoreCase) != true)
+            return FhirResults.Outcome(StatusCodes.Status415UnsupportedMediaType, F.OperationOutcome.IssueType.NotSupported, "PATCH takes application/json-patch+json");
+        JsonArray patch;
+        try
+        {
+            patch = await JsonNode.ParseAsync(http.Request.Body, cancellationToken: ct) as JsonArray
+                    ?? throw new JsonException("a JSON Patch is an array of operations");
+        }
+        catch (JsonException e)
+        {
+            return FhirResults.BadRequest("the body is not a JSON Patch: " + e.Message);
+        }
+
+        return await ChangeDocumentAsync(id, "patch", http, gate, rights, patch, ct);
+    }
+
+    private static async Task<IResult> ChangeDocumentAsync(
+        string id, string action, HttpContext http, DossierGate gate, DossierRights rights, JsonArray? patch, CancellationToken ct)
+    {
+        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var documentId))
+            return FhirResults.NotFound($"no DocumentReference/{id}");
+        var any = await gate.Queries.GetDocumentAsync(documentId, null, ct);
+        if (any is null)
+            return FhirResults.NotFound($"no DocumentReference/{id}");
+        var gated = await gate.ForPatientAsync(http, any.PatientId, action, "DocumentReference", id, StatusCodes.Status404NotFound, ct);
+        if (gated.Scope is not { } scope)
+            return gated.Response!;
+        var visible = await gate.Queries.GetDocumentAsync(documentId, scope.Access.Visibility, ct);
+        if (visible is null)
+        {
+            return await gate.AuditedAsync(scope.Audit(action, "DocumentReference", id, "denied", "the document is not visible to this caller"),
+                FhirResults.NotFound($"no DocumentReference/{id} this caller may see"), ct);
+        }
+
+        var allowed = action == "unhide" ? scope.Access.MayUnhide : scope.Access.MayExerciseRights;
+        if (!allowed)
+        {
+            var who = action == "unhide" ? "only an authorised professional or the treating physician unhides a document" : "only the patient exercises this right";
+            return await gate.AuditedAsync(scope.Audit(action, "DocumentReference", id, "denied", who), FhirResults.Forbidden(who), ct);
+        }
+
+        if (patch is not null)
+        {
+            var contentUrl = DocumentEndpoints.ContentUrl(SearchBundles.BaseUrl(http.Request), visible.Id);
+            var (patchedAction, error) = InterpretPatch(DossierResources.DocumentReference(visible, contentUrl), patch);
+            if (error is not null)
+                return FhirResults.Outcome(StatusCodes.Status422UnprocessableEntity, F.OperationOutcome.IssueType.BusinessRule, error);
+            action = patchedAction!;
+            if (action == "none")
+            {
+                return await gate.AuditedAsync(scope.Audit("patch", "DocumentReference", id, "success", "the patch changed nothing"),
+                    FhirResults.Resource(DossierResources.DocumentReference(visible, contentUrl)), ct);
+            }
+        }
+
+        var audit = scope.Audit(action, "DocumentReference", id, "success");
+        var done = action switch
+        {
+            "mask" => await rights.SetMaskedAsync(documentId, true, audit, ct),
+            "unmask" => await rights.SetMaskedAsync(documentId, false, audit, ct),
+            "unhide" => await rights.UnhideAsync(documentId, audit, ct),
+            "delete" => await rights.DeleteDocumentAsync(documentId, audit, ct),
+            _ => throw new InvalidOperationException("unknown document action " + action),
+        };
+        if (!done)
+            return FhirResults.NotFound($"no DocumentReference/{id}");
+        if (action == "delete")
+            return FhirResults.Information($"DocumentReference/{id} is deleted: it no longer appears anywhere; the audit trail keeps the trace");
+        var after = await gate.Queries.GetDocumentAsync(documentId, null, ct);
+        return FhirResults.Resource(DossierResources.DocumentReference(after!, DocumentEndpoints.ContentUrl(SearchBundles.BaseUrl(http.Request), documentId)));
+    }
+
+    /// <summary>
+    /// Applies the patch to the resource's JSON and says what it changes: mask, unmask, delete or none.
+    /// Only MASQUE_PS in securityLabel and status → entered-in-error may change.
+    /// </summary>
+    private static (string? Action, string? Error) InterpretPatch(F.DocumentReference current, JsonArray patch)
+    {
+        var document = JsonNode.Parse(FhirJson.Serialize(current, pretty: false))!.AsObject();
+        foreach (var node in patch)
+        {
+            if (node is not JsonObject op || op["op"]?.GetValue<string>() is not { } kind || op["path"]?.GetValue<string>() is not { } path)
+                return (null, "each patch operation needs op and path");
+            if (!path.StartsWith("/securityLabel", StringComparison.Ordinal) && path != "/status")
+                return (null, $"only /securityLabel and /status may be patched, not {path}");
+            var error = Apply(document, kind, path, op["value"]);
+            if (error is not null)
+                return (null, error);
+        }
+
+        var status = document["status"]?.GetValue<string>();
+        if (status == "entered-in-error")
+            return ("delete", null);
+        if (status != (current.Status == F.DocumentReferenceStatus.Superseded ? "superseded" : "current"))
+            return (null, "status may only become entered-in-error (a delete)");
+
+        static IEnumerable<string> Codes(JsonNode? labels) =>
+            (labels as JsonArray ?? []).SelectMany(l => (l?["coding"] as JsonArray ?? []).Select(c => c?["code"]?.GetValue<string>() ?? "")).Order();
+        var before = JsonNode.Parse(FhirJson.Serialize(current, pretty: false))!["securityLabel"];
+        var after = document["securityLabel"];
+        var others = Codes(after).Where(c => c != DocumentFilter.MaskedLabel).ToList();
+        if (!others.SequenceEqual(Codes(before).Where(c => c != DocumentFilter.MaskedLabel)))
+            return (null, "only the MASQUE_PS label may be added or removed (confidentiality and INVISIBLE_PATIENT are the sender's)");
+        var masked = Codes(after).Contains(DocumentFilter.MaskedLabel);
+        return masked == Codes(before).Contains(DocumentFilter.MaskedLabel) ? ("none", null) : (masked ? "mask" : "unmask", null);
+    }
+
+    /// <summary>One RFC 6902 operation on /status or /securityLabel[/index|-] (add, remove, replace, test).</summary>
+    private static string? Apply(JsonObject document, string kind, string path, JsonNode? value)
+    {
+        if (path == "/status")
+        {
+            if (kind is not ("replace" or "add"))
+                return $"{kind} is not supported on /status";
+            document["status"] = value?.DeepClone();
+            return null;
+        }
+
+        var labels = document["securityLabel"] as JsonArray;
+        var rest = path["/securityLabel".Length..];
+        if (rest.Length == 0)
+        {
+            switch (kind)
+            {
+                case "add" or "replace":
+                    document["securityLabel"] = value?.DeepClone();
+                    return null;
+                case "remove":
+                    document.Remove("securityLabel");
+                    return null;
+                case "test":
+                    return JsonNode.DeepEquals(labels, value) ? null : "test of /securityLabel failed";
+                default:
+                    return $"op {kind} is not supported";
+            }
+        }
+
+        if (labels is null)
+        {
+            labels = [];
+            document["securityLabel"] = labels;
+        }
+
+        var token = rest.TrimStart('/');
+        if (token == "-" && kind == "add")
+        {
+            labels.Add(value?.DeepClone());
+            return null;
+        }
+
+        if (!int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var index) || index > labels.Count || (kind != "add" && index == labels.Count))
+            return $"path {path} does not name a securityLabel element";
+        switch (kind)
+        {
+            case "add":
+                labels.Insert(index, value?.DeepClone());
+                return null;
+            case "remove":
+                labels.RemoveAt(index);
+                return null;
+            case "replace":
+                labels[index] = value?.DeepClone();
+                return null;
+            case "test":
+                return JsonNode.DeepEquals(labels[index], value) ? null : $"test of {path} failed";
+            default:
+                return $"op {kind} is not supported";
+        }
+    }
+
+    private static async Task<IResult> PatientOperationAsync(
+        string id, string operation, HttpContext http, DossierGate gate, DossierRights rights, CancellationToken ct)
+    {
+        var action = operation switch
+        {
+            "$close" => "close",
+            "$reopen" => "reopen",
+            "$authorize" => "authorize",
+            "$revoke" => "revoke",
+            "$oppose-emergency" => "oppose-emergency",
+            "$allow-emergency" => "allow-emergency",
+            _ => null,
+        };
+        if (action is null)
+            return FhirResults.NotFound($"POST Patient/{id}/{operation} is not supported ($close, $reopen, $authorize, $revoke, $oppose-emergency, $allow-emergency)");
+        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var patientId))
+            return FhirResults.NotFound($"no Patient/{id}");
+
+        string? rpps = null;
+        var treating = false;
+        if (action is "authorize" or "revoke")
+        {
+            var (parsed, error) = await ReadProfessionalAsync(http, ct);
+            if (error is not null)
+                return FhirResults.BadRequest(error);
+            (rpps, treating) = parsed;
+        }
+
+        var gated = await gate.ForPatientAsync(http, patientId, action, "Patient", id, StatusCodes.Status403Forbidden, ct);
+        if (gated.Scope is not { } scope)
+            return gated.Response!;
+        if (!scope.Access.MayExerciseRights)
+        {
+            return await gate.AuditedAsync(scope.Audit(action, "Patient", id, "denied", "only the patient exercises this right"),
+                FhirResults.Forbidden("only the patient exercises the rights over their dossier"), ct);
+        }
+
+        var detail = rpps is null ? null : "rpps " + rpps + (treating ? " (treating physician)" : "");
+        var audit = scope.Audit(action, "Patient", DossierResources.Id(scope.PatientId), "success", detail);
+        var done = action switch
+        {
+            "close" => await rights.SetOpenAsync(scope.PatientId, false, audit, ct),
+            "reopen" => await rights.SetOpenAsync(scope.PatientId, true, audit, ct),
+            "authorize" => await rights.AuthorizeAsync(scope.PatientId, rpps!, treating, audit, ct),
+            "revoke" => await rights.RevokeAsync(scope.PatientId, rpps!, treating, audit, ct),
+            "oppose-emergency" => await rights.SetEmergencyOppositionAsync(scope.PatientId, true, audit, ct),
+            "allow-emergency" => await rights.SetEmergencyOppositionAsync(scope.PatientId, false, audit, ct),
+            _ => throw new InvalidOperationException("unknown dossier action " + action),
+        };
+        if (!done)
+            return FhirResults.NotFound($"Patient/{id} has no dossier");
+        var dossier = await gate.Queries.GetDossierAsync(scope.PatientId, null, null, ct);
+        var state = new F.Parameters();
+        state.Add("status", new F.Code(dossier!.Status));
+        state.Add("opposes-emergency", new F.FhirBoolean(dossier.OpposesEmergency));
+        if (dossier.TreatingRpps is { } physician)
+            state.Add("treating-rpps", new F.FhirString(physician));
+        return FhirResults.Resource(state);
+    }
+
+    /// <summary>`rpps` (11 digits; an `8`-prefixed national id is accepted) and optional `treating` from a FHIR Parameters body.</summary>
+    private static async Task<((string? Rpps, bool Treating) Value, string? Error)> ReadProfessionalAsync(HttpContext http, CancellationToken ct)
+    {
+        string body;
+        using (var reader = new StreamReader(http.Request.Body))
+            body = await reader.ReadToEndAsync(ct);
+        F.Parameters? parameters;
+        try
+        {
+            parameters = Lenient.Deserialize<F.Parameters>(body);
+        }
+        catch (DeserializationFailedException e)
+        {
+            parameters = e.PartialResult as F.Parameters;
+        }
+        catch (JsonException)
+        {
+            parameters = null;
+        }
+
+        if (parameters is null)
+            return ((null, false), "the body must be a FHIR Parameters resource with rpps (and optionally treating)");
+        var rppsValue = parameters.Parameter.FirstOrDefault(p => p.Name == "rpps")?.Value switch
+        {
+            F.Identifier identifier => identifier.Value,
+            F.PrimitiveType primitive => primitive.ToString(),
+            _ => null,
+        };
+        if (rppsValue is { Length: 12 } && rppsValue[0] == '8')
+            rppsValue = rppsValue[1..];
+        if (rppsValue is not { Length: 11 } || !rppsValue.All(char.IsAsciiDigit))
+            return ((null, false), "rpps must be the professional's 11-digit RPPS number");
+        var treating = parameters.Parameter.FirstOrDefault(p => p.Name == "treating")?.Value switch
+        {
+            F.FhirBoolean flag => flag.Value == true,
+            F.PrimitiveType primitive => primitive.ToString() == "true",
+            null => false,
+            _ => false,
+        };
+        return ((rppsValue, treating), null);
+    }
+}
