@@ -66,6 +66,9 @@ internal sealed class PostgresConnectionFactory : StoreConnectionFactory
     internal override bool IsTransientConflict(Exception exception) =>
         exception is PostgresException { SqlState: "40P01" or "40001" };
 
+    internal override bool IsUniqueViolation(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
     internal override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
 
     internal override object WriteTime(DateTimeOffset value) => value.ToUniversalTime();

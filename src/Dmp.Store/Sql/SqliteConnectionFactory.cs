@@ -83,6 +83,9 @@ internal sealed class SqliteConnectionFactory : StoreConnectionFactory
         return description;
     }
 
+    internal override bool IsUniqueViolation(Exception exception) =>
+        exception is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 or 1555 };
+
     // Fixed-width UTC text sorts like the instant it names, so range filters can compare strings.
     internal override object WriteTime(DateTimeOffset value) => StoreTime.Write(value);
 }
