@@ -1,6 +1,7 @@
 using Dmp.Mapping.Fhir;
 using Dmp.Mapping.Rules;
 using Dmp.Mapping.Hl7v2;
+using Dmp.Model;
 using F = Hl7.Fhir.Model;
 
 namespace Dmp.Mapping;
@@ -41,18 +42,63 @@ public static class Hl7v2Mapper
         return MapResult.Mapped(bundle);
     }
 
+    /// <summary>
+    /// Maps every message of an HL7 v2 input into the model only (no FHIR): what the processing worker applies to the
+    /// dossier. Each message keeps its event time (EVN-2, as an instant; else null).
+    /// </summary>
+    public static ModelMapResult MapModel(ReadOnlyMemory<byte> input, string channel, RuleSet rules)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        var batch = Hl7Batch.Split(input);
+        if (batch.Error is { } batchError)
+            return ModelMapResult.Failed(ToMapError(batchError));
+        var messages = new List<ModelMessage>(batch.Messages.Count);
+        for (var i = 0; i < batch.Messages.Count; i++)
+        {
+            var parsed = Hl7Message.Parse(batch.Messages[i]);
+            if (parsed.Message is not { } message)
+                return ModelMapResult.Failed(ToMapError(parsed.Error ?? new Hl7Error(0, null, 0, "not an HL7 v2 message"), batch.Messages.Count > 1 ? i + 1 : 0));
+            var mapped = MapOne(message, channel, rules, out var error);
+            if (error is not null)
+                return ModelMapResult.Failed(error with { Reason = batch.Messages.Count > 1 ? $"message {i + 1}: {error.Reason}" : error.Reason });
+            messages.Add(new ModelMessage(mapped!, EventTime(message, mapped!.Provenance?.RecordedAt), null));
+        }
+        return new ModelMapResult(messages, null);
+    }
+
     private static MapError? MapMessage(Hl7Message message, string channel, RuleSet rules, F.Bundle bundle, F.OperationOutcome outcome)
     {
-        if (string.IsNullOrEmpty(message.MessageType))
-            return new MapError("MSH-9 (message type) is empty", 1, "MSH", 9);
-        if (message.MessageType == "ADT" && !message.TryGetSegment("PID", out _))
-            return new MapError($"{message.MessageType}^{message.TriggerEvent} message has no PID segment", 1, "MSH", 9);
-
-        var mapped = rules.Map(message, channel);
-        if (mapped.Error is { } error)
+        var mapped = MapOne(message, channel, rules, out var error);
+        if (error is not null)
             return error;
-        MessageBundle.Append(bundle, outcome, mapped.Message!, message.Raw.Span);
+        MessageBundle.Append(bundle, outcome, mapped!, message.Raw.Span);
         return null;
+    }
+
+    private static MappedMessage? MapOne(Hl7Message message, string channel, RuleSet rules, out MapError? error)
+    {
+        error = null;
+        if (string.IsNullOrEmpty(message.MessageType))
+            error = new MapError("MSH-9 (message type) is empty", 1, "MSH", 9);
+        else if (message.MessageType == "ADT" && !message.TryGetSegment("PID", out _))
+            error = new MapError($"{message.MessageType}^{message.TriggerEvent} message has no PID segment", 1, "MSH", 9);
+        if (error is not null)
+            return null;
+        var mapped = rules.Map(message, channel);
+        error = mapped.Error;
+        return mapped.Message;
+    }
+
+    /// <summary>
+    /// EVN-2 (recorded date/time) as an instant: its own offset, else the offset MSH-7 resolved to (the sender's zone), else UTC;
+    /// null when the message has no EVN-2 with a time.
+    /// </summary>
+    private static DateTimeOffset? EventTime(Hl7Message message, DateTimeOffset? sentAt)
+    {
+        if (!message.TryGetSegment("EVN", out var evn) || !Hl7DateTime.TryParse(evn.GetField(2), out var at) || at.Precision <= Hl7Precision.Day)
+            return null;
+        var local = DateTime.SpecifyKind(at.Local, DateTimeKind.Unspecified);
+        return new DateTimeOffset(local, at.Offset ?? sentAt?.Offset ?? TimeSpan.Zero);
     }
 
     private static void AddEntry(F.Bundle bundle, F.Resource resource) => bundle.Entry.Add(Entry(resource));
@@ -62,6 +108,16 @@ public static class Hl7v2Mapper
 
     private static MapError ToMapError(Hl7Error error, int messageNumber = 0) =>
         new(messageNumber > 0 ? $"message {messageNumber}: {error.Reason}" : error.Reason, error.SegmentIndex, error.SegmentId, error.Field);
+}
+
+/// <summary>One message of an input as the model reads it, with its event time and (CDA) its nonXMLBody.</summary>
+/// <param name="EventAt">EVN-2 as an instant when the message has one (HL7 v2); null otherwise.</param>
+public sealed record ModelMessage(MappedMessage Message, DateTimeOffset? EventAt, CdaNonXmlBody? NonXmlBody);
+
+/// <summary>The outcome of mapping one input to the model: its messages, or an error with its position.</summary>
+public sealed record ModelMapResult(IReadOnlyList<ModelMessage> Messages, MapError? Error)
+{
+    public static ModelMapResult Failed(MapError error) => new([], error);
 }
 
 /// <summary>The outcome of mapping one input: a Bundle, or an error with its position.</summary>

@@ -10,6 +10,18 @@ public static class InboundMapper
     public static MapResult Map(ReadOnlyMemory<byte> input, string channel, Rules.RuleSet rules) =>
         LooksLikeXml(input.Span) ? CdaMapper.Map(input, channel, rules) : Hl7v2Mapper.Map(input, channel, rules);
 
+    /// <summary>
+    /// Maps to the model only (no FHIR Bundle): one <see cref="ModelMessage"/> per HL7 v2 message of the input, or the
+    /// CDA document's (its record carries the document's bytes as <see cref="Dmp.Model.Document.Content"/>).
+    /// </summary>
+    public static ModelMapResult MapModel(ReadOnlyMemory<byte> input, string channel, Rules.RuleSet rules)
+    {
+        if (!LooksLikeXml(input.Span))
+            return Hl7v2Mapper.MapModel(input, channel, rules);
+        var (mapped, error) = CdaMapper.Read(input, channel, rules);
+        return error is not null ? ModelMapResult.Failed(error) : new ModelMapResult([new ModelMessage(mapped!.Message, null, mapped.NonXmlBody)], null);
+    }
+
     public static bool LooksLikeXml(ReadOnlySpan<byte> bytes)
     {
         ReadOnlySpan<byte> bom = [0xEF, 0xBB, 0xBF];

@@ -1,5 +1,6 @@
 using Dmp.Store.Audit;
 using Dmp.Store.Blobs;
+using Dmp.Store.Dossier;
 using Dmp.Store.Inbox;
 using Dmp.Store.Retention;
 using Dmp.Store.Sql;
@@ -21,6 +22,7 @@ public sealed class DmpStore : IAsyncDisposable
         Processing = new InboxProcessing(connections, blobs) { Writer = Writer };
         Audit = new AuditLog(connections, Writer);
         Retention = new InboxRetention(connections, blobs);
+        PatientLinks = new PatientLinks(connections);
     }
 
     public StoreOptions Options { get; }
@@ -33,6 +35,9 @@ public sealed class DmpStore : IAsyncDisposable
 
     /// <summary>The audit trail: hash chains per dossier, appended in grouped commits.</summary>
     public AuditLog Audit { get; }
+
+    /// <summary>Identity merges and links recorded by applying messages to the dossier.</summary>
+    public PatientLinks PatientLinks { get; }
 
     /// <summary>Migration versions applied by this open (empty when the schema was current).</summary>
     public IReadOnlyList<int> AppliedMigrations { get; }

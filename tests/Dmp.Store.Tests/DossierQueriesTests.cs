@@ -58,9 +58,9 @@ public abstract class DossierQueriesTests
         await using var t = await OpenStoreAsync();
         var patient = await SeedAsync(t);
         var queries = new DossierQueries(t.Store.Connections);
-        var professional = new DocumentVisibility { IncludeMasked = false, MaskedAuthorRpps = "10000000002", Now = T0 };
-        var owner = new DocumentVisibility { IncludeMasked = true, PatientView = true, HiddenStoredBefore = T0.AddDays(-30), Now = T0 };
-        async Task<List<string>> Search(DocumentFilter filter, DocumentVisibility visibility, int limit = 50) =>
+        var professional = new CallerView { IncludeMasked = false, MaskedAuthorRpps = "10000000002", Now = T0 };
+        var owner = new CallerView { IncludeMasked = true, PatientView = true, HiddenStoredBefore = T0.AddDays(-30), Now = T0 };
+        async Task<List<string>> Search(DocumentFilter filter, CallerView visibility, int limit = 50) =>
             (await queries.SearchDocumentsAsync(filter with { PatientId = patient }, visibility, new PageRequest(limit), CancellationToken.None))
                 .Items.Select(d => d.UniqueId).ToList();
 
@@ -112,7 +112,7 @@ public abstract class DossierQueriesTests
         Assert.True(await rights.AuthorizeAsync(patient, "10000000007", true, Audit("authorize"), CancellationToken.None));
         Assert.True(await rights.RevokeAsync(patient, "10000000002", false, Audit("revoke"), CancellationToken.None));
         var document = (await queries.SearchDocumentsAsync(new DocumentFilter { PatientId = patient },
-            new DocumentVisibility { IncludeMasked = true, Now = T0 }, new PageRequest(1), CancellationToken.None)).Items[0];
+            new CallerView { IncludeMasked = true, Now = T0 }, new PageRequest(1), CancellationToken.None)).Items[0];
         Assert.True(await rights.SetMaskedAsync(document.Id, true, Audit("mask"), CancellationToken.None));
         Assert.True(await rights.UnhideAsync(document.Id, Audit("unhide"), CancellationToken.None));
         Assert.True(await rights.DeleteDocumentAsync(document.Id, Audit("delete"), CancellationToken.None));
@@ -123,7 +123,7 @@ public abstract class DossierQueriesTests
         Assert.NotNull(after.ClosedAt);
         var deleted = await queries.GetDocumentAsync(document.Id, null, CancellationToken.None);
         Assert.Equal(("deleted", true), (deleted!.Status, deleted.Masked));
-        Assert.Null(await queries.GetDocumentAsync(document.Id, new DocumentVisibility { IncludeMasked = true, Now = T0 }, CancellationToken.None));
+        Assert.Null(await queries.GetDocumentAsync(document.Id, new CallerView { IncludeMasked = true, Now = T0 }, CancellationToken.None));
         var trail = await t.Store.Audit.ListAsync(patient, 20, null, CancellationToken.None);
         Assert.Equal(["not-found", "success", "success", "success", "success", "success", "success", "success"], trail.Select(e => e.Outcome));
         Assert.True((await t.Store.Audit.VerifyAsync(CancellationToken.None)).Intact);

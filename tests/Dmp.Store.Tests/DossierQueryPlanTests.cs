@@ -6,8 +6,8 @@ namespace Dmp.Store.Tests;
 /// <summary>A page of a dossier is read from an index in the page's order, never by sorting the dossier (SQLite's planner).</summary>
 public sealed class DossierQueryPlanTests
 {
-    private static readonly DocumentVisibility Professional = new() { IncludeMasked = false, MaskedAuthorRpps = "10000000002", Now = DateTimeOffset.UtcNow };
-    private static readonly DocumentVisibility Patient = new()
+    private static readonly CallerView Professional = new() { IncludeMasked = false, MaskedAuthorRpps = "10000000002", Now = DateTimeOffset.UtcNow };
+    private static readonly CallerView Patient = new()
     {
         IncludeMasked = true, PatientView = true, HiddenStoredBefore = DateTimeOffset.UtcNow.AddDays(-30), Now = DateTimeOffset.UtcNow,
     };

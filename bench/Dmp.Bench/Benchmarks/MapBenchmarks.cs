@@ -28,4 +28,9 @@ public class MapBenchmarks
     [Benchmark] public MapResult Map_ADT() => InboundMapper.Map(_adt, "bench");
     [Benchmark] public MapResult Map_ORU() => InboundMapper.Map(_oru, "bench");
     [Benchmark] public MapResult Map_CDA() => InboundMapper.Map(_cda, "bench");
+
+    // What the processing worker does now: the model only, no Bundle (FHIR is built per stored entry).
+    [Benchmark] public ModelMapResult MapModel_ADT() => InboundMapper.MapModel(_adt, "bench", Dmp.Mapping.Rules.RuleSet.Empty);
+    [Benchmark] public ModelMapResult MapModel_ORU() => InboundMapper.MapModel(_oru, "bench", Dmp.Mapping.Rules.RuleSet.Empty);
+    [Benchmark] public ModelMapResult MapModel_CDA() => InboundMapper.MapModel(_cda, "bench", Dmp.Mapping.Rules.RuleSet.Empty);
 }

@@ -33,7 +33,7 @@ public sealed record DossierAccess
     /// <summary>Why the dossier is refused (said in the 403 and in the audit event).</summary>
     public string? Denial { get; init; }
     /// <summary>What the caller sees inside the dossier (null when refused).</summary>
-    public DocumentVisibility? Visibility { get; init; }
+    public CallerView? Visibility { get; init; }
     /// <summary>BTG for an emergency access (and for a refused emergency attempt).</summary>
     public string? PurposeOfUse { get; init; }
 
@@ -88,7 +88,7 @@ public sealed class AccessPolicy(IOptions<AccessOptions> options, TimeProvider t
                 {
                     Allowed = true,
                     Basis = AccessBasis.Owner,
-                    Visibility = new DocumentVisibility
+                    Visibility = new CallerView
                     {
                         IncludeMasked = true,
                         PatientView = true,
@@ -116,10 +116,10 @@ public sealed class AccessPolicy(IOptions<AccessOptions> options, TimeProvider t
             return Denied("the dossier is closed", purpose);
 
         if (dossier.TreatingRpps is { } treating && treating == caller.Rpps)
-            return Allowed(AccessBasis.TreatingPhysician, new DocumentVisibility { IncludeMasked = true, Now = now });
+            return Allowed(AccessBasis.TreatingPhysician, new CallerView { IncludeMasked = true, Now = now });
 
         // Authorised professionals see masked documents only when they wrote them.
-        var authorised = new DocumentVisibility { IncludeMasked = false, MaskedAuthorRpps = caller.Rpps, Now = now };
+        var authorised = new CallerView { IncludeMasked = false, MaskedAuthorRpps = caller.Rpps, Now = now };
         if (dossier.ProfessionalAuthorised)
             return Allowed(AccessBasis.Authorised, authorised);
         if (caller.Organisation is not null && dossier.OrganisationConsents)
@@ -130,7 +130,7 @@ public sealed class AccessPolicy(IOptions<AccessOptions> options, TimeProvider t
             if (dossier.OpposesEmergency)
                 return Denied("the patient opposed emergency access", purpose);
             // Our stricter choice: emergency access never shows masked documents, whoever wrote them.
-            return Allowed(AccessBasis.Emergency, new DocumentVisibility { IncludeMasked = false, Now = now }, purpose);
+            return Allowed(AccessBasis.Emergency, new CallerView { IncludeMasked = false, Now = now }, purpose);
         }
 
         return Denied("the professional is not authorised on this dossier");
@@ -138,7 +138,7 @@ public sealed class AccessPolicy(IOptions<AccessOptions> options, TimeProvider t
 
     private static bool SameIns(string? a, string? b) => a is not null && b is not null && string.Equals(a, b, StringComparison.Ordinal);
 
-    private static DossierAccess Allowed(AccessBasis basis, DocumentVisibility visibility, string? purpose = null) =>
+    private static DossierAccess Allowed(AccessBasis basis, CallerView visibility, string? purpose = null) =>
         new() { Allowed = true, Basis = basis, Visibility = visibility, PurposeOfUse = purpose };
 
     private static DossierAccess Denied(string why, string? purpose = null) =>

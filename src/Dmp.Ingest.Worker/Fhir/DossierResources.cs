@@ -163,7 +163,8 @@ public static class DossierResources
     }
 
     /// <summary>
-    /// A stored entry as its FHIR resource, with the API's id (the entry's) and the patient as subject;
+    /// A stored entry as its FHIR resource, with the patient as subject and its stored id (derived from its
+    /// natural key, so a stored DiagnosticReport's results point at their Observations), else the entry's;
     /// null when its JSON cannot be read as a resource at all.
     /// </summary>
     public static F.Resource? Entry(EntryRow e)
@@ -182,7 +183,8 @@ public static class DossierResources
         var subjectElement = PatientElementKinds.Contains(e.Kind) ? "patient" : "subject";
         json.Remove("patient");
         json.Remove("subject");
-        json["id"] = Id(e.Id);
+        if (json["id"] is not JsonValue)
+            json["id"] = Id(e.Id);
         json[subjectElement] = new JsonObject { ["reference"] = "Patient/" + Id(e.PatientId) };
         json["resourceType"] ??= e.Kind;
         F.Resource? resource;

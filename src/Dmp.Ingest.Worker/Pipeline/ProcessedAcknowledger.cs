@@ -7,10 +7,12 @@ using Microsoft.Extensions.Options;
 namespace Dmp.Ingest.Worker.Pipeline;
 
 /// <summary>
-/// `Dmp:Mllp:AckMode=Processed`: the ACK of an accepted message waits for its mapping and applying —
-/// AA when that worked (processed, ignored, held, refused by the patient: the message itself is
-/// fine), AE with an ERR saying why when it failed. The ACK is stored with the message, so a resend
-/// gets these very bytes.
+/// `Dmp:Mllp:AckMode=Processed`: the ACK of an accepted message waits for its mapping and its apply to
+/// the dossier — the worker completes the wait only with the final status, after the transaction that
+/// applied it committed. AA when the message was stored and understood (processed, ignored, held for a
+/// draft or an unqualified identity, refused by the patient: the message itself is fine, and a resend
+/// would change nothing), AE with an ERR saying why when it failed. The ACK is stored with the message,
+/// so a resend gets these very bytes.
 /// </summary>
 public sealed class ProcessedAcknowledger(StoreHolder holder, ProcessingCompletions completions, IOptions<MllpOptions> options, ILogger<ProcessedAcknowledger> logger)
 {

@@ -1,15 +1,20 @@
+using System.Security.Cryptography;
 using Dmp.Mapping;
+using Dmp.Mapping.Fhir;
 using Dmp.Mapping.Hl7v2;
 using Dmp.Ingest.Worker.Hosting;
-using Dmp.Store;
+using Dmp.Model;
+using Dmp.Store.Blobs;
+using Dmp.Store.Dossier;
 using Dmp.Store.Inbox;
 using F = Hl7.Fhir.Model;
 
 namespace Dmp.Ingest.Worker.Pipeline;
 
 /// <summary>
-/// Takes `accepted` messages in arrival order (one lane per sender), parses and maps them, and
-/// records the outcome of many messages in one transaction. A failed message never blocks its
+/// Takes `accepted` messages in arrival order (one lane per sender), parses and maps them to the model,
+/// writes document bodies to the blob store, and applies many messages to the dossier in one transaction
+/// with their outcomes (no FHIR Bundle: only each clinical entry's own resource). A failed message never blocks its
 /// sender. Work left `accepted` by a crash is simply taken again at start.
 /// </summary>
 public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, ProcessingSignal signal, ProcessingCompletions completions, ILogger<ProcessingWorker> logger) : BackgroundService
@@ -41,9 +46,11 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
                 }
                 var results = new List<ProcessingResult>(batch.Count);
                 foreach (var message in batch)
-                    results.Add(Process(message));
-                await store.Processing.CompleteAsync(results, stoppingToken);
-                completions.Complete(results);
+                    results.Add(await ProcessAsync(message, store.Blobs, stoppingToken));
+                // Applied to the dossier in the same transaction as the statuses; the final statuses (held,
+                // refused, failed …) come back once committed, and only then may a Processed-mode ACK leave.
+                var final = await store.Processing.CompleteAsync(results, stoppingToken);
+                completions.Complete(final);
                 Interlocked.Add(ref _processed, results.Count);
                 // A small batch under a steady stream: let work gather for a moment, so the outcomes of
                 // many messages share one commit (one fsync) instead of taking one each from the ACK path.
@@ -64,7 +71,7 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
         }
     }
 
-    private ProcessingResult Process(PendingMessage message)
+    private async Task<ProcessingResult> ProcessAsync(PendingMessage message, IBlobStore blobs, CancellationToken cancellationToken)
     {
         try
         {
@@ -73,17 +80,16 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
                 return new ProcessingResult(message.Id, InboxStatus.Ignored, Detail: $"{type} has no business meaning for the dossier");
 
             var channel = message.Sender.Split('/', 2)[0];
-            var result = InboundMapper.Map(message.Raw, channel, rules.Current);
+            var result = InboundMapper.MapModel(message.Raw, channel, rules.Current);
             if (result.Error is { } error)
                 return new ProcessingResult(message.Id, InboxStatus.Failed, Error: error.Format("message"), Detail: "mapping failed");
-            var resources = result.Bundle!.Entry.Count;
-            var documents = result.Bundle.Entry.Select(e => e.Resource).OfType<F.DocumentReference>().ToList();
+            var documents = result.Messages.SelectMany(m => m.Message.Documents).ToList();
 
             // A document its author has not validated yet waits for its validated version, outside the dossier.
-            var drafts = documents.Where(d => d.DocStatus == F.CompositionStatus.Preliminary).ToList();
+            var drafts = documents.Where(d => d.ValidatedByAuthor == false).ToList();
             if (drafts.Count > 0)
             {
-                var uids = drafts.Select(d => d.MasterIdentifier?.Value ?? d.Id ?? "(no id)").ToList();
+                var uids = drafts.Select(d => d.UniqueId is { } uid ? MessageBundle.DocumentIdentifier(uid).Value : "(no id)").ToList();
                 var detail = uids.Count == 1
                     ? $"document {uids[0]} is not validated by its author: held until its validated version arrives"
                     : $"documents {string.Join(", ", uids)} are not validated by their author: held until their validated versions arrive";
@@ -91,16 +97,34 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
                     HeldDocumentKeys: drafts.SelectMany(HeldKeys).Distinct(StringComparer.Ordinal).ToList());
             }
 
-            var validated = documents.Where(d => d.DocStatus == F.CompositionStatus.Final)
+            var validated = documents.Where(d => d.ValidatedByAuthor == true)
                 .SelectMany(ReleasedKeys).Distinct(StringComparer.Ordinal).ToList();
-            var notes = result.Bundle.Entry.Select(e => e.Resource).OfType<F.OperationOutcome>()
-                .SelectMany(o => o.Issue).Select(i => i.Diagnostics).Where(d => d is not null).Select(d => d!).ToList();
+            var notes = result.Messages.SelectMany(m => m.Message.Notes).Select(n => n.Text).ToList();
             var noRule = notes.Exists(n => n.StartsWith("no mapping rule", StringComparison.Ordinal));
+            var bodies = new List<IReadOnlyList<DocumentBody?>>(result.Messages.Count);
+            try
+            {
+                foreach (var mapped in result.Messages)
+                    bodies.Add(await WriteBodiesAsync(mapped.Message, blobs, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Broken blob storage, not a bad message: failed (replayable) with the reason, never stuck in a claim.
+                logger.LogError("Writing the document bodies of message {MessageId} failed: {Exception}", message.Id, e.GetType().Name);
+                return new ProcessingResult(message.Id, InboxStatus.Failed,
+                    Error: $"the document body could not be written to the blob store ({e.GetType().Name}); replay the message", Detail: "blob write failed");
+            }
+
+            var apply = new List<DossierApplyMessage>(result.Messages.Count);
+            for (var i = 0; i < result.Messages.Count; i++)
+                apply.Add(ToApply(result.Messages[i], bodies[i], message));
+            var entries = apply.Sum(a => a.Entries.Count);
             return new ProcessingResult(message.Id, InboxStatus.Processed, Warnings: noRule ? ["no-mapping-rule"] : null,
-                Detail: $"mapped to {resources} resources" + (notes.Count > 0 ? "; " + string.Join("; ", notes) : ""),
-                ValidatedDocumentKeys: validated.Count > 0 ? validated : null);
+                Detail: $"mapped {result.Messages.Count} message(s): {documents.Count} document(s), {entries} entries" + (notes.Count > 0 ? "; " + string.Join("; ", notes) : ""),
+                ValidatedDocumentKeys: validated.Count > 0 ? validated : null,
+                Apply: new DossierApplyInput(apply));
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // The exception's text may quote message content: its type at Error, the details at Debug only.
             logger.LogError("Mapping message {MessageId} threw {Exception}; marked failed", message.Id, e.GetType().Name);
@@ -109,24 +133,119 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
         }
     }
 
-    /// <summary>The keys a draft is held under: its uniqueId and, when it has one, its setId.</summary>
-    private static IEnumerable<string> HeldKeys(F.DocumentReference document)
+    /// <summary>
+    /// Each document's content (the CDA: decoded from its OBX, or the file itself) written to the blob store before the
+    /// commit — content-addressed and write-once, so a body left by a failed commit is harmless.
+    /// </summary>
+    private static async Task<IReadOnlyList<DocumentBody?>> WriteBodiesAsync(MappedMessage m, IBlobStore blobs, CancellationToken cancellationToken)
     {
-        if (document.MasterIdentifier is { Value: { Length: > 0 } uid } master)
-            yield return DocumentKeys.UniqueId(master.System, uid);
-        foreach (var id in document.Identifier)
-            if (id.Use == F.Identifier.IdentifierUse.Secondary && id.Value is { Length: > 0 } set)
-                yield return DocumentKeys.SetId(id.System, set);
+        var bodies = new DocumentBody?[m.Documents.Count];
+        for (var i = 0; i < bodies.Length; i++)
+        {
+            var document = m.Documents[i];
+            if (document.Content is not { Length: > 0 } content)
+                continue;
+            var key = await blobs.PutAsync(content, cancellationToken).ConfigureAwait(false);
+            bodies[i] = new DocumentBody(key, Convert.ToHexStringLower(SHA256.HashData(content.Span)), Convert.ToBase64String(SHA1.HashData(content.Span)),
+                content.Length, document.MimeType ?? "text/xml");
+        }
+        return bodies;
+    }
+
+    /// <summary>
+    /// What the store applies for one mapped message: its documents with their stored bodies, and each clinical
+    /// entry's natural key with its FHIR R4 JSON (no subject: the API sets it when it serves the entry).
+    /// </summary>
+    private static DossierApplyMessage ToApply(ModelMessage mapped, IReadOnlyList<DocumentBody?> bodies, PendingMessage message)
+    {
+        var m = mapped.Message;
+        var eventAt = mapped.EventAt ?? m.Provenance?.RecordedAt ?? message.ReceivedAt;
+        var documents = m.Documents.Select((document, i) => new DossierApplyDocument(document, bodies[i])).ToList();
+
+        var entries = new List<DossierApplyEntry>();
+        void Add(object record, Provenance provenance, Func<string, F.Resource>? project = null)
+        {
+            var key = EntryFingerprint.Of(record, MessageBundle.CodeSystemUri);
+            var id = EntryResourceId(key);
+            var resource = project?.Invoke(id) ?? MessageBundle.ToResource(record, id);
+            entries.Add(new DossierApplyEntry(key with { Kind = resource.TypeName }, FhirJson.Serialize(resource, pretty: false), DocumentIndex(m, provenance), eventAt));
+        }
+
+        foreach (var encounter in m.Encounters)
+            Add(encounter, encounter.Provenance);
+        foreach (var report in m.Reports)
+        {
+            // Results are entries of their own; the report points at them by the ids their entries' resources carry.
+            var results = new List<F.ResourceReference>(report.Results.Count);
+            foreach (var observation in report.Results)
+            {
+                Add(observation, observation.Provenance);
+                results.Add(new F.ResourceReference("Observation/" + EntryResourceId(EntryFingerprint.Of(observation, MessageBundle.CodeSystemUri))));
+            }
+            Add(report, report.Provenance, id =>
+            {
+                var resource = MessageBundle.ToFhir(report, id, null, laboratoryCategory: report.Provenance.DocumentId is not null);
+                resource.Result = results;
+                return resource;
+            });
+        }
+        foreach (var observation in m.Observations)
+            Add(observation, observation.Provenance);
+        foreach (var allergy in m.Allergies)
+            Add(allergy, allergy.Provenance);
+        foreach (var problem in m.Problems)
+            Add(problem, problem.Provenance);
+        foreach (var medication in m.Medications)
+            Add(medication, medication.Provenance);
+        foreach (var immunization in m.Immunizations)
+            Add(immunization, immunization.Provenance);
+        foreach (var procedure in m.Procedures)
+            Add(procedure, procedure.Provenance);
+        return new DossierApplyMessage(m, eventAt, documents, entries);
+    }
+
+    /// <summary>An entry's resource id: derived from its natural key, so the same entry has the same id from every source.</summary>
+    private static string EntryResourceId(EntryKey key) => DeterministicId.From(key.Kind, key.Fingerprint);
+
+    /// <summary>The document an entry was read from: the one whose id its provenance names (a CDA body), else none.</summary>
+    private static int? DocumentIndex(MappedMessage m, Provenance provenance)
+    {
+        if (provenance.DocumentId is not { } id)
+            return null;
+        for (var i = 0; i < m.Documents.Count; i++)
+            if (m.Documents[i].UniqueId?.Value == id)
+                return i;
+        return m.Documents.Count == 1 ? 0 : null;
+    }
+
+    /// <summary>The keys a draft is held under: its uniqueId and, when it has one, its setId.</summary>
+    private static IEnumerable<string> HeldKeys(Document document)
+    {
+        if (document.UniqueId is { Value.Length: > 0 } uid)
+            yield return UidKey(uid);
+        if (document.SetId is { Value.Length: > 0 } set)
+            yield return SetKey(set);
     }
 
     /// <summary>The keys a validated document releases: its own setId and the documents it replaces.</summary>
-    private static IEnumerable<string> ReleasedKeys(F.DocumentReference document)
+    private static IEnumerable<string> ReleasedKeys(Document document)
     {
-        foreach (var id in document.Identifier)
-            if (id.Use == F.Identifier.IdentifierUse.Secondary && id.Value is { Length: > 0 } set)
-                yield return DocumentKeys.SetId(id.System, set);
-        foreach (var relation in document.RelatesTo)
-            if (relation.Code == F.DocumentRelationshipType.Replaces && relation.Target?.Identifier is { Value: { Length: > 0 } parent } target)
-                yield return DocumentKeys.UniqueId(target.System, parent);
+        if (document.SetId is { Value.Length: > 0 } set)
+            yield return SetKey(set);
+        foreach (var parent in document.Replaces)
+            if (parent.Value.Length > 0)
+                yield return UidKey(parent);
+    }
+
+    private static string UidKey(Identifier id)
+    {
+        var fhir = MessageBundle.DocumentIdentifier(id);
+        return DocumentKeys.UniqueId(fhir.System, fhir.Value ?? id.Value);
+    }
+
+    private static string SetKey(Identifier id)
+    {
+        var fhir = MessageBundle.DocumentIdentifier(id);
+        return DocumentKeys.SetId(fhir.System, fhir.Value ?? id.Value);
     }
 }

@@ -171,19 +171,7 @@ public static class MessageBundle
     /// </summary>
     private static void AddReport(F.Bundle bundle, DiagnosticReport report, string reportKey, F.ResourceReference? subject, bool laboratoryCategory)
     {
-        var resource = new F.DiagnosticReport
-        {
-            Id = DeterministicId.From("DiagnosticReport", reportKey),
-            Status = ReportStatus(report.Status),
-            Code = Concept(report.Code) ?? new F.CodeableConcept { Text = "unknown" },
-            Subject = subject,
-            Effective = DateTime(report.EffectiveAt),
-            Issued = Instant(report.IssuedAt),
-        };
-        if (laboratoryCategory)
-            resource.Category.Add(new F.CodeableConcept("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB"));
-        if (report.Id is { } id)
-            resource.Identifier.Add(Identifier(id));
+        var resource = ToFhir(report, DeterministicId.From("DiagnosticReport", reportKey), subject, laboratoryCategory);
         if (report.Specimen is { } specimen)
         {
             var sp = new F.Specimen { Id = DeterministicId.From("Specimen", reportKey), Type = Concept(specimen.Type), Subject = subject };
@@ -201,6 +189,53 @@ public static class MessageBundle
         Add(bundle, resource);
         foreach (var observation in results)
             Add(bundle, observation);
+    }
+
+    /// <summary>
+    /// One model record as its FHIR R4 resource, as the dossier stores it per entry or document: the same projection
+    /// the Bundle uses, with <paramref name="subject"/> left null for the reader to set. A report gets no results or
+    /// specimen here: its results are entries of their own (see <see cref="ToFhir(DiagnosticReport, string, F.ResourceReference?, bool)"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The record is not one of the model's clinical records or documents.</exception>
+    public static F.Resource ToResource(object record, string id, F.ResourceReference? subject = null) => record switch
+    {
+        Allergy a => ToFhir(a, id, subject),
+        Problem p => ToFhir(p, id, subject),
+        Medication m => ToFhir(m, id, subject),
+        Immunization i => ToFhir(i, id, subject),
+        Procedure p => ToFhir(p, id, subject),
+        Observation o => ToFhir(o, id, subject),
+        Encounter e => ToFhir(e, id, subject),
+        Document d => ToFhir(d, id, subject),
+        DiagnosticReport r => ToFhir(r, id, subject, laboratoryCategory: r.Provenance.DocumentId is not null),
+        _ => throw new ArgumentException($"{record?.GetType().Name ?? "null"} has no FHIR projection.", nameof(record)),
+    };
+
+    /// <summary>A report without its results and specimen (the caller links those); a report read from a document is also laboratory.</summary>
+    public static F.DiagnosticReport ToFhir(DiagnosticReport report, string id, F.ResourceReference? subject, bool laboratoryCategory)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var resource = new F.DiagnosticReport
+        {
+            Id = id,
+            Status = ReportStatus(report.Status),
+            Code = Concept(report.Code) ?? new F.CodeableConcept { Text = "unknown" },
+            Subject = subject,
+            Effective = DateTime(report.EffectiveAt),
+            Issued = Instant(report.IssuedAt),
+        };
+        if (laboratoryCategory)
+            resource.Category.Add(new F.CodeableConcept("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB"));
+        if (report.Id is { } rid)
+            resource.Identifier.Add(Identifier(rid));
+        return resource;
+    }
+
+    /// <summary>XDS uniqueId as FHIR writes it (masterIdentifier, relatesTo targets): see <see cref="MasterIdentifier"/>.</summary>
+    public static F.Identifier DocumentIdentifier(Identifier id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        return MasterIdentifier(id);
     }
 
     /// <summary>
@@ -500,12 +535,12 @@ public static class MessageBundle
         }
     }
 
-    private static F.AllergyIntolerance ToFhir(Allergy a, string id, F.ResourceReference subject)
+    private static F.AllergyIntolerance ToFhir(Allergy a, string id, F.ResourceReference? subject)
     {
         var allergy = new F.AllergyIntolerance
         {
             Id = id,
-            Patient = subject,
+            Patient = subject!, // null only for a stored entry: the dossier API sets the subject when it serves it
             Code = Concept(a.Substance),
             Type = a.Type switch { "allergy" => F.AllergyIntolerance.AllergyIntoleranceType.Allergy, "intolerance" => F.AllergyIntolerance.AllergyIntoleranceType.Intolerance, _ => null },
             Criticality = a.Criticality switch
@@ -532,12 +567,12 @@ public static class MessageBundle
         return allergy;
     }
 
-    private static F.Condition ToFhir(Problem p, string id, F.ResourceReference subject)
+    private static F.Condition ToFhir(Problem p, string id, F.ResourceReference? subject)
     {
         var condition = new F.Condition
         {
             Id = id,
-            Subject = subject,
+            Subject = subject!, // null only for a stored entry: the dossier API sets the subject when it serves it
             Code = Concept(p.Code),
             RecordedDateElement = DateTime(p.RecordedAt),
             Onset = DateTime(p.OnsetAt),
@@ -554,7 +589,7 @@ public static class MessageBundle
         return condition;
     }
 
-    private static F.Resource ToFhir(Medication m, string id, F.ResourceReference subject)
+    private static F.Resource ToFhir(Medication m, string id, F.ResourceReference? subject)
     {
         if (m.Kind == MedicationKind.Reported)
         {
@@ -563,7 +598,7 @@ public static class MessageBundle
                 Id = id,
                 Status = F.MedicationStatement.MedicationStatusCodes.Unknown,
                 Medication = Concept(m.Drug) ?? new F.CodeableConcept { Text = "unknown" },
-                Subject = subject,
+                Subject = subject!, // null only for a stored entry: the dossier API sets the subject when it serves it
                 Effective = DateTime(m.At),
                 InformationSource = m.Prescriber is { } source ? PersonRef(source) : null,
             };
@@ -597,7 +632,7 @@ public static class MessageBundle
             Status = F.MedicationRequest.MedicationrequestStatus.Active,
             Intent = F.MedicationRequest.MedicationRequestIntent.Order,
             Medication = Concept(m.Drug) ?? new F.CodeableConcept { Text = "unknown" },
-            Subject = subject,
+            Subject = subject!, // null only for a stored entry: the dossier API sets the subject when it serves it
             AuthoredOnElement = DateTime(m.At),
             Requester = m.Prescriber is { } prescriber ? PersonRef(prescriber) : null,
         };
@@ -610,7 +645,7 @@ public static class MessageBundle
         return request;
     }
 
-    private static F.Immunization ToFhir(Immunization i, string id, F.ResourceReference subject) => new()
+    private static F.Immunization ToFhir(Immunization i, string id, F.ResourceReference? subject) => new()
     {
         Id = id,
         Status = i.Status switch
@@ -620,18 +655,18 @@ public static class MessageBundle
             _ => F.Immunization.ImmunizationStatusCodes.Completed,
         },
         VaccineCode = Concept(i.Vaccine) ?? new F.CodeableConcept { Text = "unknown" },
-        Patient = subject,
+        Patient = subject!, // null only for a stored entry: the dossier API sets the subject when it serves it
         Occurrence = (F.DataType?)DateTime(i.OccurredAt) ?? new F.FhirString("unknown"),
         LotNumber = i.LotNumber,
         DoseQuantity = i.Dose is { } dose ? new F.Quantity { Value = dose, Unit = i.DoseUnit } : null,
     };
 
-    private static F.Procedure ToFhir(Procedure p, string id, F.ResourceReference subject) => new()
+    private static F.Procedure ToFhir(Procedure p, string id, F.ResourceReference? subject) => new()
     {
         Id = id,
         Status = F.EventStatus.Completed,
         Code = Concept(p.Code),
-        Subject = subject,
+        Subject = subject!, // null only for a stored entry: the dossier API sets the subject when it serves it
         Performed = DateTime(p.PerformedAt),
     };
 

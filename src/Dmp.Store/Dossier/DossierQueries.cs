@@ -7,7 +7,7 @@ namespace Dmp.Store.Dossier;
 
 /// <summary>
 /// The read side of the dossier store, for the dossier API: patients, a dossier's access facts, and
-/// pages of documents and entries filtered in SQL by what the caller may see (<see cref="DocumentVisibility"/>).
+/// pages of documents and entries filtered in SQL by what the caller may see (<see cref="CallerView"/>).
 /// Pages are keyset-paged on (sort key, id), newest first by default, so a page never loads the dossier.
 /// </summary>
 public sealed class DossierQueries
@@ -142,7 +142,7 @@ public sealed class DossierQueries
     }
 
     /// <summary>The document with this id when <paramref name="visibility"/> lets it be seen (any document, deleted included, when null).</summary>
-    public async Task<DocumentRow?> GetDocumentAsync(long id, DocumentVisibility? visibility, CancellationToken cancellationToken)
+    public async Task<DocumentRow?> GetDocumentAsync(long id, CallerView? visibility, CancellationToken cancellationToken)
     {
         var sql = new StringBuilder($"SELECT {DocumentColumns} FROM document d WHERE d.id = @Id");
         var parameters = new DynamicParameters();
@@ -159,7 +159,7 @@ public sealed class DossierQueries
 
     /// <summary>One page of a dossier's documents matching the filter that the visibility lets the caller see.</summary>
     public async Task<Page<DocumentRow>> SearchDocumentsAsync(
-        DocumentFilter filter, DocumentVisibility visibility, PageRequest page, CancellationToken cancellationToken)
+        DocumentFilter filter, CallerView visibility, PageRequest page, CancellationToken cancellationToken)
     {
         var (sql, parameters) = DocumentSearch(filter, visibility, page);
         var rows = await QueryAsync<DocumentRow>(sql, parameters, cancellationToken).ConfigureAwait(false);
@@ -167,7 +167,7 @@ public sealed class DossierQueries
     }
 
     /// <summary>The SQL of <see cref="SearchDocumentsAsync"/> (query-plan tests read it).</summary>
-    internal (string Sql, DynamicParameters Parameters) DocumentSearch(DocumentFilter filter, DocumentVisibility visibility, PageRequest page)
+    internal (string Sql, DynamicParameters Parameters) DocumentSearch(DocumentFilter filter, CallerView visibility, PageRequest page)
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(visibility);
@@ -241,7 +241,7 @@ public sealed class DossierQueries
 
     /// <summary>One page of a dossier's entries of the given kinds; entries from a document the caller may not see are left out.</summary>
     public async Task<Page<EntryRow>> SearchEntriesAsync(
-        EntryFilter filter, DocumentVisibility visibility, PageRequest page, CancellationToken cancellationToken)
+        EntryFilter filter, CallerView visibility, PageRequest page, CancellationToken cancellationToken)
     {
         var (sql, parameters) = EntrySearch(filter, visibility, page);
         var rows = await QueryAsync<EntryRow>(sql, parameters, cancellationToken).ConfigureAwait(false);
@@ -249,7 +249,7 @@ public sealed class DossierQueries
     }
 
     /// <summary>The SQL of <see cref="SearchEntriesAsync"/> (query-plan tests read it).</summary>
-    internal (string Sql, DynamicParameters Parameters) EntrySearch(EntryFilter filter, DocumentVisibility visibility, PageRequest page)
+    internal (string Sql, DynamicParameters Parameters) EntrySearch(EntryFilter filter, CallerView visibility, PageRequest page)
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(visibility);
@@ -319,7 +319,7 @@ public sealed class DossierQueries
     /// What the caller may see of the documents aliased <paramref name="alias"/>: never a deleted one;
     /// masked ones only when allowed (or their author); for the patient, hidden ones once unhidden or past their delay.
     /// </summary>
-    private static void AppendVisibility(StringBuilder sql, DynamicParameters parameters, DocumentVisibility visibility, string alias)
+    private static void AppendVisibility(StringBuilder sql, DynamicParameters parameters, CallerView visibility, string alias)
     {
         sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.status <> 'deleted'");
         parameters.Add("VisNo", false);
@@ -524,7 +524,7 @@ public sealed record EntryRow
 /// for the patient (<see cref="PatientView"/>), hidden ones once unhidden, stored before <see cref="HiddenStoredBefore"/>,
 /// or past their own <c>hidden_until</c>.
 /// </summary>
-public sealed record DocumentVisibility
+public sealed record CallerView
 {
     public bool IncludeMasked { get; init; }
     public string? MaskedAuthorRpps { get; init; }

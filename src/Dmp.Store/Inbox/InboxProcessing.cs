@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Dapper;
 using Dmp.Store.Blobs;
+using Dmp.Store.Dossier;
 using Dmp.Store.Sql;
 
 namespace Dmp.Store.Inbox;
@@ -217,8 +218,12 @@ public sealed class InboxProcessing : IAsyncDisposable
         }
     }
 
-    /// <summary>Records the outcomes of many messages in one transaction, each with a history line, and ends their claims.</summary>
-    public async Task CompleteAsync(IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records the outcomes of many messages in one transaction, each with a history line, and ends their claims.
+    /// Outcomes carrying a dossier apply are applied first (see <see cref="ProcessingResult.Apply"/>); returns the
+    /// final outcomes, once committed, in the order given.
+    /// </summary>
+    public async Task<IReadOnlyList<ProcessingResult>> CompleteAsync(IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(results);
         foreach (var result in results)
@@ -231,9 +236,10 @@ public sealed class InboxProcessing : IAsyncDisposable
 
         if (results.Count == 0)
         {
-            return;
+            return [];
         }
 
+        IReadOnlyList<ProcessingResult> final = results;
         try
         {
             string[] senders;
@@ -248,7 +254,7 @@ public sealed class InboxProcessing : IAsyncDisposable
             {
                 // One fsync for the inbox's new frames and these outcomes together.
                 await writer.RunInWriteTransactionAsync(
-                    (connection, transaction) => WriteResultsAsync(connection, transaction, results, CancellationToken.None),
+                    async (connection, transaction) => final = await WriteResultsAsync(connection, transaction, results, CancellationToken.None).ConfigureAwait(false),
                     cancellationToken).ConfigureAwait(false);
             }
             else
@@ -259,7 +265,7 @@ public sealed class InboxProcessing : IAsyncDisposable
                     var transaction = await _connections.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
                     await using (transaction.ConfigureAwait(false))
                     {
-                        await WriteResultsAsync(connection, transaction, results, cancellationToken).ConfigureAwait(false);
+                        final = await WriteResultsAsync(connection, transaction, results, cancellationToken).ConfigureAwait(false);
                         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                     }
                 }
@@ -270,6 +276,8 @@ public sealed class InboxProcessing : IAsyncDisposable
             // Also on failure: the messages stay accepted and are simply claimed again.
             await ReleaseAsync(results).ConfigureAwait(false);
         }
+
+        return final;
     }
 
     /// <summary>
@@ -348,51 +356,121 @@ public sealed class InboxProcessing : IAsyncDisposable
         }
     }
 
-    private async Task WriteResultsAsync(
+    private async Task<IReadOnlyList<ProcessingResult>> WriteResultsAsync(
         DbConnection connection, DbTransaction transaction, IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
     {
-        var now = _connections.WriteTime(DateTimeOffset.UtcNow);
+        var at = DateTimeOffset.UtcNow;
+        var now = _connections.WriteTime(at);
+        var final = new List<ProcessingResult>(results.Count);
+        foreach (var outcome in results)
         {
-            foreach (var result in results)
+            var result = outcome;
+            var row = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
+                "SELECT warnings AS Warnings, sender AS Sender FROM inbound_message WHERE id = @Id;", new { result.Id }, transaction,
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (row?.Warnings is null)
             {
-                var warnings = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
-                    "SELECT warnings FROM inbound_message WHERE id = @Id;", new { result.Id }, transaction,
-                    cancellationToken: cancellationToken)).ConfigureAwait(false);
-                if (warnings is null)
-                {
-                    continue; // unknown id: nothing to record
-                }
+                final.Add(result);
+                continue; // unknown id: nothing to record
+            }
 
-                var merged = WarningList.Merge(WarningList.Parse(warnings), result.Warnings);
+            // A replayed message starts afresh: it holds only what this outcome says.
+            await connection.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM held_document WHERE message_id = @Id;", new { result.Id }, transaction,
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM held_identity WHERE message_id = @Id;", new { result.Id }, transaction,
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+            IReadOnlyList<string> heldIdentities = [];
+            if (result.Apply is { } apply && result.Status == InboxStatus.Processed)
+            {
+                var applied = await ApplyUnderSavepointAsync(connection, transaction, result.Id, row.Sender, apply, at, cancellationToken).ConfigureAwait(false);
+                result = result with
+                {
+                    Status = applied.Status,
+                    Error = applied.Error,
+                    Detail = result.Detail is null ? applied.Detail : result.Detail + "; " + applied.Detail,
+                    Apply = null,
+                };
+                heldIdentities = applied.HeldIdentityKeys;
+            }
+
+            var merged = WarningList.Merge(WarningList.Parse(row.Warnings), result.Warnings);
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                UPDATE inbound_message
+                SET status = @Status, error = @Error, warnings = @Warnings, processed_at = @Now
+                WHERE id = @Id;
+                """,
+                new { result.Id, result.Status, result.Error, Warnings = WarningList.Serialize(merged), Now = now },
+                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(
+                InboxWriter.InsertHistorySql,
+                new { MessageId = result.Id, At = now, result.Status, Detail = result.Detail ?? result.Error },
+                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+            if (result.Status == InboxStatus.Held && result.HeldDocumentKeys is { Count: > 0 } held)
+            {
                 await connection.ExecuteAsync(new CommandDefinition(
-                    """
-                    UPDATE inbound_message
-                    SET status = @Status, error = @Error, warnings = @Warnings, processed_at = @Now
-                    WHERE id = @Id;
-                    """,
-                    new { result.Id, result.Status, result.Error, Warnings = WarningList.Serialize(merged), Now = now },
+                    "INSERT INTO held_document (message_id, document_key) VALUES (@Id, @Key);",
+                    held.Distinct(StringComparer.Ordinal).Select(key => new { result.Id, Key = key }).ToArray(),
                     transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            if (result.Status == InboxStatus.Held && heldIdentities.Count > 0)
+            {
                 await connection.ExecuteAsync(new CommandDefinition(
-                    InboxWriter.InsertHistorySql,
-                    new { MessageId = result.Id, At = now, result.Status, Detail = result.Detail ?? result.Error },
+                    "INSERT INTO held_identity (message_id, identity_key) VALUES (@Id, @Key);",
+                    heldIdentities.Distinct(StringComparer.Ordinal).Select(key => new { result.Id, Key = key }).ToArray(),
                     transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
 
-                // A replayed message starts afresh: it holds only what this outcome says.
-                await connection.ExecuteAsync(new CommandDefinition(
-                    "DELETE FROM held_document WHERE message_id = @Id;", new { result.Id }, transaction,
-                    cancellationToken: cancellationToken)).ConfigureAwait(false);
-                if (result.Status == InboxStatus.Held && result.HeldDocumentKeys is { Count: > 0 } held)
+            if (result.Status != InboxStatus.Held && result.ValidatedDocumentKeys is { Count: > 0 } validated)
+            {
+                await SupersedeHeldAsync(connection, transaction, result.Id, validated, now, cancellationToken).ConfigureAwait(false);
+            }
+
+            final.Add(result);
+        }
+
+        return final;
+    }
+
+    /// <summary>
+    /// Applies one message to the dossier under its own savepoint: an exception rolls back this message's writes only
+    /// and fails it. A unique-key violation that still surfaces (another writer stored the same key between our read
+    /// and write) is retried once, re-reading what is now stored; so is a deadlock with another instance.
+    /// </summary>
+    private async Task<DossierApplyOutcome> ApplyUnderSavepointAsync(
+        DbConnection connection, DbTransaction transaction, long id, string sender, DossierApplyInput apply, DateTimeOffset at,
+        CancellationToken cancellationToken)
+    {
+        const string savepoint = "dmp_apply";
+        for (var attempt = 1; ; attempt++)
+        {
+            await transaction.SaveAsync(savepoint, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var outcome = await DossierApply.ApplyAsync(connection, transaction, _connections, id, sender, apply, at, cancellationToken).ConfigureAwait(false);
+                await transaction.ReleaseAsync(savepoint, cancellationToken).ConfigureAwait(false);
+                return outcome;
+            }
+#pragma warning disable CA1031 // one message's failure must not abort the others in the batch
+            catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+            {
+                await transaction.RollbackAsync(savepoint, cancellationToken).ConfigureAwait(false);
+                var duplicate = _connections.IsUniqueViolation(ex);
+                if ((duplicate || _connections.IsTransientConflict(ex)) && attempt == 1)
                 {
-                    await connection.ExecuteAsync(new CommandDefinition(
-                        "INSERT INTO held_document (message_id, document_key) VALUES (@Id, @Key);",
-                        held.Distinct(StringComparer.Ordinal).Select(key => new { result.Id, Key = key }).ToArray(),
-                        transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    continue;
                 }
 
-                if (result.Status != InboxStatus.Held && result.ValidatedDocumentKeys is { Count: > 0 } validated)
-                {
-                    await SupersedeHeldAsync(connection, transaction, result.Id, validated, now, cancellationToken).ConfigureAwait(false);
-                }
+                var reason = duplicate
+                    ? "applying to the dossier failed: another writer stored the same record at the same time (duplicate key); replay the message"
+                    : $"applying to the dossier failed: {ex.GetType().Name}: {ex.Message}";
+                return new DossierApplyOutcome(InboxStatus.Failed, reason, "dossier apply failed", []);
             }
         }
     }
@@ -462,6 +540,12 @@ public sealed class InboxProcessing : IAsyncDisposable
         {
             await _leases.ReleaseAsync(freed).ConfigureAwait(false);
         }
+    }
+
+    private sealed class MessageRow
+    {
+        public string? Warnings { get; set; }
+        public string Sender { get; set; } = "";
     }
 
     private sealed class PendingRow

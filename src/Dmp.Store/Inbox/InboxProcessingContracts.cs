@@ -26,6 +26,10 @@ public sealed record PendingMessage(
 /// The keys a validated document releases: its own set key and the identifiers it replaces. Other
 /// messages <c>held</c> under one of them become <c>ignored</c> (superseded), in the same transaction.
 /// </param>
+/// <param name="Apply">
+/// For a <c>processed</c> outcome: what to apply to the dossier, in the same transaction (under a savepoint of its
+/// own). The apply decides the final status: processed, held (identity not qualified), refused-by-patient or failed.
+/// </param>
 public sealed record ProcessingResult(
     long Id,
     string Status,
@@ -33,7 +37,8 @@ public sealed record ProcessingResult(
     IReadOnlyList<string>? Warnings = null,
     string? Detail = null,
     IReadOnlyList<string>? HeldDocumentKeys = null,
-    IReadOnlyList<string>? ValidatedDocumentKeys = null);
+    IReadOnlyList<string>? ValidatedDocumentKeys = null,
+    Dossier.DossierApplyInput? Apply = null);
 
 /// <summary>How held and validated documents are keyed in <c>held_document</c>.</summary>
 public static class DocumentKeys

@@ -82,6 +82,9 @@ internal sealed class PostgresConnectionFactory : StoreConnectionFactory
 
     internal override SenderLeases CreateSenderLeases() => new PostgresSenderLeases(_leaseConnectionString);
 
+    internal override bool IsUniqueViolation(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
     internal override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
 
     internal override object WriteTime(DateTimeOffset value) => value.ToUniversalTime();

@@ -145,6 +145,9 @@ internal sealed class SqliteConnectionFactory : StoreConnectionFactory
         return pages * pageSize;
     }
 
+    internal override bool IsUniqueViolation(Exception exception) =>
+        exception is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 or 1555 };
+
     // Fixed-width UTC text sorts like the instant it names, so range filters can compare strings.
     internal override object WriteTime(DateTimeOffset value) => StoreTime.Write(value);
 }

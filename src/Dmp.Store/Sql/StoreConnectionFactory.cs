@@ -74,6 +74,12 @@ public abstract class StoreConnectionFactory
     internal virtual bool IsTransientConflict(Exception exception) => false;
 
     /// <summary>
+    /// True for a unique-key violation (SQLite 19 with extended code 2067 UNIQUE or 1555 PRIMARY KEY, PostgreSQL 23505):
+    /// another writer stored the same key between a read and a write. Callers translate it into one domain outcome.
+    /// </summary>
+    internal virtual bool IsUniqueViolation(Exception exception) => false;
+
+    /// <summary>
     /// "column is one of the values of parameter": Dapper expands a list for <c>IN</c> on most
     /// providers, but hands Npgsql the array itself, which PostgreSQL compares with <c>= ANY</c>.
     /// </summary>

@@ -1,0 +1,48 @@
+using System.Text.Json;
+using Dapper;
+using Dmp.Store.Sql;
+
+namespace Dmp.Store.Dossier;
+
+/// <summary>Reads back what applying messages recorded about identities: the merges and links of a patient.</summary>
+public sealed class PatientLinks(StoreConnectionFactory connections)
+{
+    /// <summary>The merges a patient took part in (as the merged or the surviving patient), oldest first.</summary>
+    public async Task<IReadOnlyList<PatientMergeRow>> ListMergesAsync(long patientId, CancellationToken cancellationToken)
+    {
+        var connection = await connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var rows = await connection.QueryAsync<(long Merged, long Survivor, long? Message, string Identifiers, string At)>(new CommandDefinition(
+                """
+                SELECT merged_patient_id, survivor_patient_id, inbound_message_id, merged_identifiers, merged_at
+                FROM patient_merge WHERE merged_patient_id = @Id OR survivor_patient_id = @Id
+                ORDER BY merged_at, merged_patient_id;
+                """, new { Id = patientId }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return rows.Select(r => new PatientMergeRow(
+                r.Merged, r.Survivor, r.Message, JsonSerializer.Deserialize<string[]>(r.Identifiers) ?? [], StoreTime.Read(r.At))).ToList();
+        }
+    }
+
+    /// <summary>The patient a local identifier or INS (<paramref name="system"/>, <paramref name="value"/>) now belongs to, after merges.</summary>
+    public async Task<long?> FindPatientAsync(string system, string value, CancellationToken cancellationToken)
+    {
+        var connection = await connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var id = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+                "SELECT patient_id FROM patient_identifier WHERE system = @System AND value = @Value;",
+                new { System = system, Value = value }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            for (var hops = 0; id is { } current && hops < 16; hops++)
+            {
+                var next = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+                    "SELECT merged_into FROM patient WHERE id = @Id;", new { Id = current }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (next is null)
+                    break;
+                id = next;
+            }
+
+            return id;
+        }
+    }
+}
