@@ -1,0 +1,115 @@
+using Dapper;
+using Dmp.Store.Sql;
+
+namespace Dmp.Store.Tests;
+
+/// <summary>
+/// Every upgrade path: a database left at each earlier schema version, holding a message, migrates to
+/// the latest one keeping its rows, and ends with exactly the schema a fresh database gets.
+/// </summary>
+public abstract class MigrationPathTests
+{
+    private protected abstract Task<StoreConnectionFactory> NewDatabaseAsync(TempFolder folder);
+
+    /// <summary>Table, column and index names of the current schema, sorted, one per line.</summary>
+    private protected abstract Task<IReadOnlyList<string>> SchemaAsync(StoreConnectionFactory connections);
+
+    [Fact]
+    public async Task A_database_at_each_earlier_version_migrates_to_the_schema_of_a_fresh_one()
+    {
+        using var freshFolder = new TempFolder();
+        var fresh = await NewDatabaseAsync(freshFolder);
+        var migrations = new MigrationRunner(fresh).Migrations;
+        Assert.True(migrations.Count >= 3, "expected several migrations");
+        await new MigrationRunner(fresh).ApplyAsync(CancellationToken.None);
+        var expected = await SchemaAsync(fresh);
+        Assert.Contains(expected, line => line.StartsWith("document.", StringComparison.Ordinal));
+
+        foreach (var from in migrations.Take(migrations.Count - 1))
+        {
+            using var folder = new TempFolder();
+            var connections = await NewDatabaseAsync(folder);
+            long messageId;
+            await using (var connection = await connections.OpenAsync(CancellationToken.None))
+            {
+                // The database as version `from` left it, with a processed message in it.
+                await connection.ExecuteAsync(connections.CreateSchemaVersionTableSql);
+                foreach (var step in migrations.Where(m => m.Version <= from.Version))
+                {
+                    await connection.ExecuteAsync(step.Sql);
+                    await connection.ExecuteAsync(
+                        "INSERT INTO schema_version (version, name, applied_at) VALUES (@Version, @Name, @At);",
+                        new { step.Version, step.Name, At = connections.WriteTime(DateTimeOffset.UtcNow) });
+                }
+                messageId = await connection.ExecuteScalarAsync<long>(
+                    """
+                    INSERT INTO inbound_message (channel, sender, control_id, sha256, length, raw, status, received_at, last_received_at)
+                    VALUES ('mllp', 'mllp/APP|FAC', 'C-1', @Sha, 3, @Raw, 'processed', @At, @At) RETURNING id;
+                    """,
+                    new { Sha = Enumerable.Repeat((byte)7, 32).ToArray(), Raw = new byte[] { 1, 2, 3 }, At = connections.WriteTime(DateTimeOffset.UtcNow) });
+            }
+
+            var applied = await new MigrationRunner(connections).ApplyAsync(CancellationToken.None);
+
+            Assert.Equal(migrations.Where(m => m.Version > from.Version).Select(m => m.Version), applied);
+            Assert.Equal(expected, await SchemaAsync(connections));
+            await using (var connection = await connections.OpenAsync(CancellationToken.None))
+            {
+                var row = await connection.QuerySingleAsync<(string Status, string ControlId, byte[] Raw)>(
+                    "SELECT status, control_id, raw FROM inbound_message WHERE id = @Id;", new { Id = messageId });
+                Assert.Equal(("processed", "C-1"), (row.Status, row.ControlId));
+                Assert.Equal(new byte[] { 1, 2, 3 }, row.Raw);
+            }
+        }
+    }
+}
+
+public sealed class SqliteMigrationPathTests : MigrationPathTests
+{
+    private protected override Task<StoreConnectionFactory> NewDatabaseAsync(TempFolder folder) =>
+        Task.FromResult(StoreConnectionFactory.Create(new StoreOptions(), folder.Path));
+
+    private protected override async Task<IReadOnlyList<string>> SchemaAsync(StoreConnectionFactory connections)
+    {
+        await using var connection = await connections.OpenAsync(CancellationToken.None);
+        var lines = new List<string>();
+        var objects = (await connection.QueryAsync<(string Type, string Name, string Table)>(
+            "SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name;")).ToList();
+        foreach (var (type, name, table) in objects)
+        {
+            if (type == "index")
+            {
+                lines.Add($"index {name} on {table}");
+                continue;
+            }
+            if (type != "table")
+                continue;
+            foreach (var column in await connection.QueryAsync<(string Name, string Type, long NotNull)>(
+                         $"SELECT name, type, \"notnull\" FROM pragma_table_info('{name}');"))
+                lines.Add($"{name}.{column.Name} {column.Type} {(column.NotNull == 1 ? "NOT NULL" : "NULL")}");
+        }
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
+    }
+}
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresMigrationPathTests(PostgresServer server) : MigrationPathTests
+{
+    private protected override async Task<StoreConnectionFactory> NewDatabaseAsync(TempFolder folder) =>
+        StoreConnectionFactory.Create(
+            new StoreOptions { Provider = StoreProvider.Postgres, ConnectionString = await server.CreateDatabaseAsync() }, folder.Path);
+
+    private protected override async Task<IReadOnlyList<string>> SchemaAsync(StoreConnectionFactory connections)
+    {
+        await using var connection = await connections.OpenAsync(CancellationToken.None);
+        var columns = await connection.QueryAsync<string>(
+            """
+            SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || CASE is_nullable WHEN 'NO' THEN 'NOT NULL' ELSE 'NULL' END
+            FROM information_schema.columns WHERE table_schema = current_schema();
+            """);
+        var indexes = await connection.QueryAsync<string>(
+            "SELECT 'index ' || indexname || ' on ' || tablename FROM pg_indexes WHERE schemaname = current_schema();");
+        return [.. columns.Concat(indexes).Order(StringComparer.Ordinal)];
+    }
+}
