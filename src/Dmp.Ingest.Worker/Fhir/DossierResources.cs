@@ -271,9 +271,22 @@ public static class DossierResources
     {
         ArgumentNullException.ThrowIfNull(uniqueId);
         var caret = uniqueId.IndexOf('^', StringComparison.Ordinal);
-        return caret > 0
-            ? new F.Identifier("urn:oid:" + uniqueId[..caret], uniqueId[(caret + 1)..])
-            : new F.Identifier("urn:ietf:rfc:3986", "urn:oid:" + uniqueId);
+        if (caret > 0)
+            return new F.Identifier("urn:oid:" + uniqueId[..caret], uniqueId[(caret + 1)..]);
+        // Only an OID becomes urn:oid:. A URI kept as such (a CDA's UUID id is stored `urn:uuid:…`) stays itself, and an id that
+        // is neither (CI-SIS 2.0 senders write `…120456789.A71024000081` in TXA-12) is served as given: `urn:oid:` would be false.
+        if (uniqueId.StartsWith("urn:", StringComparison.OrdinalIgnoreCase))
+            return new F.Identifier("urn:ietf:rfc:3986", uniqueId);
+        return IsOid(uniqueId)
+            ? new F.Identifier("urn:ietf:rfc:3986", "urn:oid:" + uniqueId)
+            : new F.Identifier(null, uniqueId);
+    }
+
+    /// <summary>Digits in two or more dot-separated arcs, none empty (as the mapping reads OIDs: leniently about leading zeros).</summary>
+    private static bool IsOid(string value)
+    {
+        var arcs = value.Split('.');
+        return arcs.Length >= 2 && arcs.All(a => a.Length > 0 && a.All(char.IsAsciiDigit));
     }
 
     /// <summary>An identifier search value (`urn:oid:<root>|<extension>`, `|urn:oid:<root>` or a bare value) as the uniqueId a document row stores.</summary>

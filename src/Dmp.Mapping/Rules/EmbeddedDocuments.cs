@@ -110,8 +110,10 @@ internal static class EmbeddedDocuments
             CreatedAt = s.Date(7) ?? header?.EffectiveTime,
             ServiceStart = s.Date(8),
             ServiceStop = s.Date(9),
-            Author = s.Person(10),
-            AuthorOrganisation = s.Id(11),
+            // PRT (SB) when the message has one; else the CDA's own author (CI-SIS 1.2 messages carry no PRT), as the other
+            // fields fall back to the CDA header: without it the author could not see a masked document they wrote.
+            Author = s.Person(10) ?? header?.Author,
+            AuthorOrganisation = s.Id(11) ?? header?.AuthorOrganisation,
             Confidentiality = s.Code(12) ?? header?.Confidentiality,
             Language = header?.Language,
             Visibility = new DocumentVisibility
