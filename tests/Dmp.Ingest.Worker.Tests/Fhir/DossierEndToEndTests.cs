@@ -64,6 +64,29 @@ public sealed class DossierEndToEndTests(DossierEndToEndFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task A_document_from_the_organisation_the_patient_opposed_feeding_from_is_refused_by_patient_and_never_enters_the_dossier()
+    {
+        // The refusing patient's ADT came from CHU-X with ZFA-9 = IO; the same radiology report, sent as CHU-X for them.
+        var refusing = fixture.Refusing;
+        var message = Encoding.Latin1.GetBytes(Encoding.Latin1.GetString(CorpusFeed.Radiology(92, masked: false, ins: refusing.Ins))
+            .Replace("|RIS-Y|Organisation-Y|", "|RIS-Y|" + CorpusFeed.ConsentingOrganisation + "|", StringComparison.Ordinal));
+        Assert.Contains("|RIS-Y|CHU-X|", Encoding.Latin1.GetString(message), StringComparison.Ordinal);
+
+        await using (var client = await fixture.Gateway.ConnectAsync())
+        {
+            var ack = Hl7Samples.ReadAck(await client.SendAsync(message));
+            Assert.Equal(("AA", "E2E-MDM-92"), (ack.Code, ack.ControlId)); // stored and understood: the patient's choice, not an error
+        }
+
+        var row = await fixture.Gateway.SingleAsync("E2E-MDM-92");
+        Assert.Equal("refused-by-patient", row.GetProperty("status").GetString());
+        using var patient = fixture.Client(DossierSeed.PatientToken(refusing.Ins));
+        var (status, bundle) = await patient.FhirGetAsync(refusing.Documents);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Empty(bundle.Ids());
+    }
+
+    [Fact]
     public async Task Another_patient_gets_403_on_the_dossier_and_404_on_its_documents()
     {
         using var other = fixture.Client(DossierSeed.PatientToken(fixture.Refusing.Ins));
