@@ -7,6 +7,8 @@ namespace Dmp.Bench;
 public static class BenchCorpus
 {
     public const string Adt = "hl7v2/fhirconv_ADT-A01-01.hl7";
+    /// <summary>A French IHE PAM ADT^A01 (PAM France 2.11: INS, ZBE, ZFA, ZFD …).</summary>
+    public const string AdtPam = "hl7v2/french/ans_PAMFR_SGL_admission_A01.er7";
     public const string Oru = "hl7v2/rubyhl7_nist_ORU_R01_2.5.1_SampleTestCase1.er7";
     /// <summary>An MDM^T02 of about 330 KB carrying a base64 CDA in OBX-5.</summary>
     public const string MdmBase64 = "hl7v2/french/ans_TDCDA-2.1-vague2_MDM_T02_CR-Radio_INIT_N1_Base64.er7";

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Dmp.Bench;
 
-/// <summary>`compare [--seconds N] [--max-warmup S] [--corpus DIR]`: progress on stderr, one JSON object as the last line of stdout.</summary>
+/// <summary>`compare [--seconds N] [--max-warmup S] [--corpus DIR] [--rules DIR]`: progress on stderr, one JSON object as the last line of stdout.</summary>
 public static class CompareCommand
 {
     public const int Usage = 64;
@@ -30,9 +30,13 @@ public static class CompareCommand
                     options = options with { CorpusDir = value };
                     i++;
                     break;
+                case "--rules" when value is not null:
+                    options = options with { RulesDir = value };
+                    i++;
+                    break;
                 default:
                     stderr.WriteLine($"compare: unexpected argument {args[i]}");
-                    stderr.WriteLine("usage: compare [--seconds N (0 < N <= 3600, default 10)] [--max-warmup S (default 15)] [--corpus tests/Dmp.Mapping.Tests/TestData]");
+                    stderr.WriteLine("usage: compare [--seconds N (0 < N <= 3600, default 10)] [--max-warmup S (default 15)] [--corpus tests/Dmp.Mapping.Tests/TestData] [--rules mappings]");
                     return Usage;
             }
         }

@@ -9,7 +9,7 @@ namespace Dmp.Bench;
 /// <summary>Settings of <see cref="ParserComparison"/>.</summary>
 public sealed record ComparisonOptions
 {
-    /// <summary>Measured time, after warm-up, shared by the four workloads.</summary>
+    /// <summary>Measured time, after warm-up, shared by the workloads.</summary>
     public double Seconds { get; init; } = 10;
     public double MinWarmupSeconds { get; init; } = 1;
     /// <summary>Warm-up stops here even if throughput has not settled (reported as <c>warmup_stable: false</c>).</summary>
@@ -19,12 +19,15 @@ public sealed record ComparisonOptions
     public double StableWithin { get; init; } = 0.05;
     public int AllocationIterations { get; init; } = 2000;
     public string? CorpusDir { get; init; }
+    /// <summary>The rules folder for the parse + map workload; null: the shipped `mappings/`.</summary>
+    public string? RulesDir { get; init; }
 }
 
 /// <summary>
 /// The quick parser measurement for scripts (`compare`): our reader against the split baseline on the ADT and ORU
-/// of the corpus. Warm-up runs until the JIT has settled (throughput of successive rounds stable); measurement
-/// alternates short slices of the four workloads so that machine noise falls on all of them alike.
+/// of the corpus, and parse + map of the ADT to the DMP model with the shipped rules (`RuleSet.Map`, no FHIR).
+/// Warm-up runs until the JIT has settled (throughput of successive rounds stable); measurement alternates short
+/// slices of the workloads so that machine noise falls on all of them alike.
 /// </summary>
 public static class ParserComparison
 {
@@ -36,12 +39,15 @@ public static class ParserComparison
         ArgumentNullException.ThrowIfNull(log);
         var adt = BenchCorpus.Read(BenchCorpus.Adt, options.CorpusDir);
         var oru = BenchCorpus.Read(BenchCorpus.Oru, options.CorpusDir);
+        var rules = BenchRules.Load(options.RulesDir);
+        RuleMapWorkloads.RequireRule(rules, adt, BenchCorpus.Adt);
         Workload[] workloads =
         [
             new("ours_adt", () => ParseWorkloads.Ours(adt)),
             new("split_adt", () => ParseWorkloads.Split(adt)),
             new("ours_oru", () => ParseWorkloads.Ours(oru)),
             new("split_oru", () => ParseWorkloads.Split(oru)),
+            new("ours_map_adt", () => RuleMapWorkloads.ParseAndMap(rules, adt)),
         ];
         var sliceTicks = (long)(options.Slice.TotalSeconds * Stopwatch.Frequency);
 
@@ -102,7 +108,7 @@ public static class ParserComparison
             alloc[i] = AllocatedPerCall(workloads[i].Run, options.AllocationIterations);
 
         for (var i = 0; i < workloads.Length; i++)
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{workloads[i].Name}: {rates[i]:F0}/s, {alloc[i]} B/parse"));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{workloads[i].Name}: {rates[i]:F0}/s, {alloc[i]} B/call"));
 
         return new ComparisonResult
         {
@@ -119,6 +125,8 @@ public static class ParserComparison
             WarmupSeconds = Math.Round(warmupSeconds, 2),
             WarmupStable = stable,
             MeasuredSeconds = Math.Round(measured.Elapsed.TotalSeconds, 2),
+            OursMapAdtPerSecond = Math.Round(rates[4], 1),
+            OursMapAdtAllocBytes = alloc[4],
             Sink = Volatile.Read(ref _sink),
         };
     }
@@ -175,6 +183,9 @@ public sealed record ComparisonResult
     [JsonPropertyName("warmup_s")] public double WarmupSeconds { get; init; }
     [JsonPropertyName("warmup_stable")] public bool WarmupStable { get; init; }
     [JsonPropertyName("measured_s")] public double MeasuredSeconds { get; init; }
+    /// <summary>Parse + <c>RuleSet.Map</c> of the ADT with the shipped rules, to the DMP model (issue 9: ≥ 50,000/s per thread).</summary>
+    [JsonPropertyName("ours_map_adt_per_s")] public double OursMapAdtPerSecond { get; init; }
+    [JsonPropertyName("ours_map_adt_alloc_bytes")] public long OursMapAdtAllocBytes { get; init; }
     /// <summary>Keeps the parsed values observable, so the JIT cannot drop the work.</summary>
     [JsonIgnore] public int Sink { get; init; }
 

@@ -15,11 +15,14 @@ public static class HeaderReader
         PartialDateTime? sentAt = null;
         if (message.TryGetSegment("MSH", out var msh) && Hl7DateTime.TryParse(msh.GetField(7), out var ts))
             sentAt = ts.ToPartial();
+        // MSH-3 and MSH-4 are read once: they make both the sender and their own fields.
+        var application = message.SendingApplication;
+        var facility = message.SendingFacility;
         return new MessageInfo
         {
-            Sender = Sender(channel, message),
-            SendingApplication = message.SendingApplication,
-            SendingFacility = message.SendingFacility,
+            Sender = $"{channel}/{application}|{facility}",
+            SendingApplication = application,
+            SendingFacility = facility,
             ReceivingApplication = message.ReceivingApplication,
             ReceivingFacility = message.ReceivingFacility,
             MessageType = message.MessageType,

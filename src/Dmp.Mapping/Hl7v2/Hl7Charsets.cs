@@ -65,8 +65,16 @@ public static class Hl7Charsets
         Utf8Validator.IsValid(message) ? Utf8 : Encoding.Latin1;
 
     /// <summary>Decodes bytes with an encoding, taking the fast span path for the built-in ones.</summary>
-    internal static string GetString(Encoding encoding, ReadOnlySpan<byte> bytes) =>
-        encoding is Latin9Encoding ? Latin9Encoding.Decode(bytes) : encoding.GetString(bytes);
+    /// <remarks>
+    /// Every charset a message can have (ASCII, ISO-8859-1, ISO-8859-15, UTF-8) reads an ASCII byte as the same
+    /// character, and most values are plain ASCII: those are widened directly, skipping the UTF-8 decoder's set-up.
+    /// </remarks>
+    internal static string GetString(Encoding encoding, ReadOnlySpan<byte> bytes)
+    {
+        if (System.Text.Ascii.IsValid(bytes))
+            return Encoding.Latin1.GetString(bytes);
+        return encoding is Latin9Encoding ? Latin9Encoding.Decode(bytes) : encoding.GetString(bytes);
+    }
 
     private static class Utf8Validator
     {

@@ -34,7 +34,7 @@ public readonly partial struct Hl7Field
     public Hl7Message? Message => _message;
 
     /// <summary>The element's bytes, escapes and inner delimiters included.</summary>
-    public ReadOnlySpan<byte> RawBytes => _message is null ? default : _message.Raw.Span.Slice(_start, _length);
+    public ReadOnlySpan<byte> RawBytes => _message is null ? default : _message.Bytes(_start, _length);
 
     /// <summary>The element's bytes as memory.</summary>
     public ReadOnlyMemory<byte> RawMemory => _message is null ? default : _message.Raw.Slice(_start, _length);

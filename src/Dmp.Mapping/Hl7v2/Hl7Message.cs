@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Collections;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Dmp.Mapping.Hl7v2;
@@ -18,9 +20,19 @@ public sealed class Hl7Message
 {
     private readonly int[] _bounds; // start, end (exclusive) of each segment, offsets into Raw
 
+    // The bytes as an array segment when they are one (the usual case): every value read slices them, and slicing an
+    // array is cheaper than asking a ReadOnlyMemory for its span each time.
+    private readonly byte[]? _array;
+    private readonly int _arrayOffset;
+
     private Hl7Message(ReadOnlyMemory<byte> raw, int[] bounds, Hl7Delimiters delimiters, Encoding encoding, bool charsetFallback)
     {
         Raw = raw;
+        if (MemoryMarshal.TryGetArray(raw, out var segment))
+        {
+            _array = segment.Array;
+            _arrayOffset = segment.Offset;
+        }
         _bounds = bounds;
         Delimiters = delimiters;
         Encoding = encoding;
@@ -29,6 +41,20 @@ public sealed class Hl7Message
 
     /// <summary>The bytes given to <see cref="Parse"/>, untouched (BOM and line ends included).</summary>
     public ReadOnlyMemory<byte> Raw { get; }
+
+    /// <summary><paramref name="length"/> bytes of <see cref="Raw"/> from <paramref name="start"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ReadOnlySpan<byte> Bytes(int start, int length) =>
+        _array is not null ? new ReadOnlySpan<byte>(_array, _arrayOffset + start, length) : RawSlice(start, length);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ReadOnlySpan<byte> RawSlice(int start, int length) => Raw.Span.Slice(start, length);
+
+    /// <summary>The offset in <see cref="Raw"/> where the segment at a 0-based position starts.</summary>
+    internal int SegmentStart(int index) => _bounds[2 * index];
+
+    /// <summary>The length of the segment at a 0-based position, without its terminator.</summary>
+    internal int SegmentLength(int index) => _bounds[2 * index + 1] - _bounds[2 * index];
 
     public Hl7Delimiters Delimiters { get; }
 
@@ -172,7 +198,7 @@ public sealed class Hl7Message
     /// <summary>True when MSH-15 or MSH-16 is valued: HL7 enhanced acknowledgement mode.</summary>
     public bool IsEnhancedAckMode => !Header.GetField(15).IsEmpty || !Header.GetField(16).IsEmpty;
 
-    private static string? HdText(Hl7Field field)
+    private string? HdText(Hl7Field field)
     {
         var rep = field.GetRepetition(1);
         var count = rep.ComponentCount;
@@ -182,6 +208,14 @@ public sealed class Hl7Message
             return null;
         if (count == 1)
             return rep.GetComponent(1).Value;
+        // Components 1..count joined with '^' are the repetition's own bytes up to the end of component `count` when
+        // '^' is the component separator and nothing needs unescaping. Every charset a message can have (ASCII,
+        // ISO-8859-1/15, valid UTF-8) decodes '^' alone, so decoding the whole gives the same text as joining the
+        // decoded components.
+        var raw = rep.RawBytes;
+        if (Delimiters.Component == (byte)'^' && (!Delimiters.HasEscape || raw.IndexOf(Delimiters.Escape) < 0)
+            && Hl7Scan.TryGetPiece(raw, Delimiters.Component, count, out var offset, out var length))
+            return Hl7Charsets.GetString(Encoding, raw[..(offset + length)]);
         var sb = new StringBuilder();
         for (var i = 1; i <= count; i++)
         {

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Text;
 
 namespace Dmp.Mapping.Hl7v2;
@@ -81,16 +83,92 @@ internal static class Hl7Scan
         offset = 0;
         length = 0;
         var start = 0;
-        for (var k = 1; k < n; k++)
+        if (n > 1)
         {
-            var at = s[start..].IndexOf(separator);
+            var at = IndexOfNth(s, separator, n - 1);
             if (at < 0)
                 return false;
-            start += at + 1;
+            start = at + 1;
         }
         var end = s[start..].IndexOf(separator);
         offset = start;
         length = end < 0 ? s.Length - start : end;
         return true;
+    }
+
+    /// <summary>
+    /// The index of the <paramref name="nth"/> (1-based) occurrence of <paramref name="value"/>, or -1. Fields are
+    /// short: one IndexOf per separator spends its time starting up, so whole blocks of bytes are counted at once.
+    /// </summary>
+    internal static int IndexOfNth(ReadOnlySpan<byte> s, byte value, int nth)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated && s.Length >= Vector256<byte>.Count)
+        {
+            var target = Vector256.Create(value);
+            for (; i <= s.Length - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                var mask = Vector256.Equals(Vector256.Create(s.Slice(i, Vector256<byte>.Count)), target).ExtractMostSignificantBits();
+                var count = BitOperations.PopCount(mask);
+                if (count >= nth)
+                    return i + NthSetBit(mask, nth);
+                nth -= count;
+            }
+        }
+        if (Vector128.IsHardwareAccelerated && s.Length - i >= Vector128<byte>.Count)
+        {
+            var target = Vector128.Create(value);
+            for (; i <= s.Length - Vector128<byte>.Count; i += Vector128<byte>.Count)
+            {
+                var mask = Vector128.Equals(Vector128.Create(s.Slice(i, Vector128<byte>.Count)), target).ExtractMostSignificantBits();
+                var count = BitOperations.PopCount(mask);
+                if (count >= nth)
+                    return i + NthSetBit(mask, nth);
+                nth -= count;
+            }
+        }
+        for (; i < s.Length; i++)
+        {
+            if (s[i] == value && --nth == 0)
+                return i;
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Writes the positions of every <paramref name="value"/> in <paramref name="s"/>, plus <paramref name="offset"/>,
+    /// to <paramref name="destination"/> (as long as <c>s.Count(value)</c> at least); returns how many.
+    /// </summary>
+    internal static int IndexesOf(ReadOnlySpan<byte> s, byte value, Span<int> destination, int offset)
+    {
+        var n = 0;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated && s.Length >= Vector256<byte>.Count)
+        {
+            var target = Vector256.Create(value);
+            for (; i <= s.Length - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                var mask = Vector256.Equals(Vector256.Create(s.Slice(i, Vector256<byte>.Count)), target).ExtractMostSignificantBits();
+                while (mask != 0)
+                {
+                    destination[n++] = offset + i + BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                }
+            }
+        }
+        for (; i < s.Length; i++)
+        {
+            if (s[i] == value)
+                destination[n++] = offset + i;
+        }
+        return n;
+    }
+
+    /// <summary>The position of the nth (1-based) set bit of a mask that has at least n.</summary>
+    private static int NthSetBit(uint mask, int nth)
+    {
+        for (var k = 1; k < nth; k++)
+            mask &= mask - 1;
+        return BitOperations.TrailingZeroCount(mask);
     }
 }

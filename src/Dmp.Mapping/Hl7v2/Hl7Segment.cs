@@ -3,6 +3,10 @@ namespace Dmp.Mapping.Hl7v2;
 /// <summary>One segment of a message: a view over its bytes, fields found on demand.</summary>
 public readonly struct Hl7Segment
 {
+    private const int MshKey = 'M' << 16 | 'S' << 8 | 'H';
+    private const int FhsKey = 'F' << 16 | 'H' << 8 | 'S';
+    private const int BhsKey = 'B' << 16 | 'H' << 8 | 'S';
+
     private readonly Hl7Message? _message;
     private readonly int _start;
     private readonly int _length;
@@ -25,7 +29,7 @@ public readonly struct Hl7Segment
     public int Index { get; }
 
     /// <summary>The segment's bytes, without its terminator.</summary>
-    public ReadOnlySpan<byte> RawBytes => _message is null ? default : _message.Raw.Span.Slice(_start, _length);
+    public ReadOnlySpan<byte> RawBytes => _message is null ? default : _message.Bytes(_start, _length);
 
     /// <summary>The segment's bytes as memory, without its terminator.</summary>
     public ReadOnlyMemory<byte> RawMemory => _message is null ? default : _message.Raw.Slice(_start, _length);
@@ -36,7 +40,10 @@ public readonly struct Hl7Segment
         get
         {
             var raw = RawBytes;
-            return raw.Length >= 3 && (raw[..3].SequenceEqual("MSH"u8) || raw[..3].SequenceEqual("FHS"u8) || raw[..3].SequenceEqual("BHS"u8));
+            if (raw.Length < 3)
+                return false;
+            var key = Hl7Scan.Key(raw);
+            return key is MshKey or FhsKey or BhsKey;
         }
     }
 

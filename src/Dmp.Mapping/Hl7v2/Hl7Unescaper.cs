@@ -19,10 +19,30 @@ internal static class Hl7Unescaper
 {
     private const int MaxSpaceLines = 100;
 
+    /// <summary>Up to this length one plain loop checks a value faster than the vectorised searches start up.</summary>
+    private const int ShortValue = 32;
+
+    /// <summary>
+    /// No escape character and only ASCII bytes: the text is the bytes widened, whatever the message's charset (every
+    /// charset a message can have reads ASCII alike; see <see cref="Hl7Charsets.GetString"/>).
+    /// </summary>
+    private static bool IsPlainAscii(ReadOnlySpan<byte> raw, Hl7Delimiters d)
+    {
+        var escape = d.HasEscape ? d.Escape : (byte)0x80; // 0x80 is never ASCII: no escape, nothing more to look for
+        foreach (var b in raw)
+        {
+            if (b >= 0x80 || b == escape)
+                return false;
+        }
+        return true;
+    }
+
     public static string Decode(ReadOnlySpan<byte> raw, Hl7Delimiters d, Encoding encoding)
     {
         if (raw.IsEmpty)
             return string.Empty;
+        if (raw.Length <= ShortValue && IsPlainAscii(raw, d))
+            return Encoding.Latin1.GetString(raw);
         if (!d.HasEscape || raw.IndexOf(d.Escape) < 0)
             return Hl7Charsets.GetString(encoding, raw);
 

@@ -1,4 +1,5 @@
 using Dmp.Mapping.Hl7v2;
+using Dmp.Model;
 using YamlDotNet.RepresentationModel;
 
 namespace Dmp.Mapping.Rules;
@@ -12,7 +13,11 @@ internal sealed class CompiledRecord
 {
     public required RecordKind Kind { get; init; }
     public string? Each { get; init; }
+    /// <summary><see cref="Each"/> as its segment key (0 when the record does not iterate).</summary>
+    public int EachKey { get; init; }
     public HashSet<string>? GroupMembers { get; init; }
+    /// <summary><see cref="GroupMembers"/> as segment keys: a group's end is found by comparing ints.</summary>
+    public int[]? GroupMemberKeys { get; init; }
     public Predicate? When { get; init; }
     public required (int Slot, ValueReader Read)[] Fields { get; init; }
     public required CompiledRecord[] Children { get; init; }
@@ -105,7 +110,17 @@ internal sealed class RuleCompiler(IReadOnlyDictionary<string, CodeTable> tables
                 return null;
             children.Add(compiled);
         }
-        return new CompiledRecord { Kind = kind, Each = each, GroupMembers = members, When = when, Fields = [.. fields], Children = [.. children] };
+        return new CompiledRecord
+        {
+            Kind = kind,
+            Each = each,
+            EachKey = each is null ? 0 : Hl7Scan.Key(each),
+            GroupMembers = members,
+            GroupMemberKeys = members?.Select(m => Hl7Scan.Key(m)).ToArray(),
+            When = when,
+            Fields = [.. fields],
+            Children = [.. children],
+        };
     }
 
     private ValueReader? Value(FieldSpec field, Shape shape)
@@ -210,16 +225,19 @@ internal sealed class RuleCompiler(IReadOnlyDictionary<string, CodeTable> tables
             return Fail<ValueReader>(file, map, $"authorities: and systems: apply to identifiers and codes, not to {what}");
 
         TextSource? source = null;
+        Hl7Path? direct = null;
         if (YamlNodes.Get(map, "path") is { } p)
         {
             if (p is not YamlScalarNode ps || Path(file, ps) is not { } path)
                 return p is YamlScalarNode ? null : Fail<ValueReader>(file, p, "path: is an HL7 path such as PID-3[2].4.2");
             source = PathText(path);
+            direct = path;
             if (YamlNodes.Get(map, "from") is { } fromNode)
             {
                 if (!From(file, fromNode, path, out var seg, out var select))
                     return null;
                 source = Selected(source, seg!, select!);
+                direct = null;
             }
         }
         else if (YamlNodes.Get(map, "value") is { } v)
@@ -249,7 +267,45 @@ internal sealed class RuleCompiler(IReadOnlyDictionary<string, CodeTable> tables
         if (fallback is not null && Shapes.FromText(shape, fallback, null) is null)
             return Fail<ValueReader>(file, YamlNodes.Get(map, "default")!, $"default: '{fallback}' is not {Shapes.Describe(shape)}");
         var label = field.Name;
-        return Guard(Text(source, table, fallback, shape, zone, label), when);
+        var reader = direct is { } directPath ? PathValue(directPath, table, fallback, shape, zone, label) : Text(source, table, fallback, shape, zone, label);
+        return Guard(reader, when);
+    }
+
+    /// <summary>
+    /// A textual field read from a path: <see cref="Text"/> over the path's text, except that a date is read straight
+    /// from the element's bytes when they are plain ASCII (no string is made for a value that becomes a date).
+    /// Anything else — escapes, other bytes, a value that is not a date, a default — goes the text way, warnings included.
+    /// </summary>
+    private static ValueReader PathValue(Hl7Path path, CodeTable? table, string? fallback, Shape shape, TimeZoneInfo? zone, string label)
+    {
+        var text = Text(PathText(path), table, fallback, shape, zone, label);
+        if (shape != Shape.Date || table is not null)
+            return text;
+        return (in MapScope scope) =>
+        {
+            var element = Locate(scope, path, false);
+            if (element.IsEmpty || element.IsNull)
+                return fallback is null ? null : text(scope);
+            return TryReadDate(element, zone) ?? text(scope);
+        };
+    }
+
+    private static PartialDateTime? TryReadDate(Hl7Field element, TimeZoneInfo? zone)
+    {
+        const int Longest = 40; // YYYYMMDDHHMMSS.SSSS+ZZZZ and some spaces
+        var raw = element.RawBytes;
+        if (raw.Length > Longest || element.Message is not { } message)
+            return null;
+        var escape = message.Delimiters.HasEscape ? message.Delimiters.Escape : (byte)0x80;
+        Span<char> chars = stackalloc char[raw.Length];
+        for (var i = 0; i < raw.Length; i++)
+        {
+            var b = raw[i];
+            if (b >= 0x80 || b == escape)
+                return null;
+            chars[i] = (char)b;
+        }
+        return Hl7DateTime.TryParse(chars, out var date) ? MapRun.ToPartial(date, zone) : null;
     }
 
     private static ValueReader Text(TextSource? source, CodeTable? table, string? fallback, Shape shape, TimeZoneInfo? zone, string label) =>
@@ -289,7 +345,7 @@ internal sealed class RuleCompiler(IReadOnlyDictionary<string, CodeTable> tables
             return Fail<ValueReader>(file, node, $"{what} is read from a whole field (e.g. PID-3), not '{path}'");
         if (Shapes.IsTextual(shape))
         {
-            var text = Text(PathText(path), null, null, shape, null, what);
+            var text = PathValue(path, null, null, shape, null, what);
             return select is null ? text : Selected(text, selectSegment!, select);
         }
         ValueReader reader = shape switch
@@ -314,9 +370,10 @@ internal sealed class RuleCompiler(IReadOnlyDictionary<string, CodeTable> tables
     /// <summary>The scope moved to the first segment of the range that passes the selector.</summary>
     private static MapScope? Select(in MapScope scope, string segment, Predicate select)
     {
+        var key = Hl7Scan.Key(segment);
         for (var i = scope.Start; i < scope.End; i++)
         {
-            if (!string.Equals(scope.Run.IdAt(i), segment, StringComparison.Ordinal))
+            if (scope.Run.KeyAt(i) != key)
                 continue;
             var candidate = scope with { Current = i };
             if (select(candidate))
@@ -373,12 +430,13 @@ internal sealed class RuleCompiler(IReadOnlyDictionary<string, CodeTable> tables
             return null;
         var keyText = PathText(key);
         var valueText = PathText(value);
+        var segmentKey = Hl7Scan.Key(segment);
         return (in MapScope scope) =>
         {
             Dictionary<string, string>? result = null;
             for (var i = scope.Start; i < scope.End; i++)
             {
-                if (!string.Equals(scope.Run.IdAt(i), segment, StringComparison.Ordinal))
+                if (scope.Run.KeyAt(i) != segmentKey)
                     continue;
                 var at = scope with { Current = i };
                 var k = keyText(at);
@@ -613,7 +671,7 @@ internal sealed class RuleCompiler(IReadOnlyDictionary<string, CodeTable> tables
         var index = scope.Run.Find(scope, path.SegmentId, path.Occurrence);
         if (index < 0)
             return default;
-        var field = scope.Run.Message.GetSegment(index).GetField(path.Field);
+        var field = scope.Run.Field(index, path.Field);
         if (wholeField)
             return field;
         var node = field.GetRepetition(path.Repetition);

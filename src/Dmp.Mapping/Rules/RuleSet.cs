@@ -102,15 +102,21 @@ public sealed class RuleSet
         return rule is null ? null : new RuleInfo(rule.Id, rule.File, rule.Describe(), rule.SourceFiles);
     }
 
-    private CompiledRule? Find(Hl7Message message)
+    private CompiledRule? Find(Hl7Message message) =>
+        _rules.Length == 0 ? null : Find(HeaderReader.Read("", message), "");
+
+    /// <summary>
+    /// The rule for a message already read by <see cref="HeaderReader"/> on <paramref name="channel"/>: MSH is not read
+    /// twice, and the rule's sender (`MSH-3|MSH-4`) is compared with the part of <see cref="MessageInfo.Sender"/> after
+    /// `channel/`.
+    /// </summary>
+    private CompiledRule? Find(MessageInfo info, string channel)
     {
         if (_rules.Length == 0)
             return null;
-        var type = message.MessageType;
-        var trigger = message.TriggerEvent;
-        var version = message.Version;
-        IReadOnlyList<string>? profiles = null;
-        string? sender = null;
+        var type = info.MessageType;
+        var trigger = info.TriggerEvent;
+        var version = info.Version;
         foreach (var rule in _rules)
         {
             if (!string.Equals(rule.MessageType, type, StringComparison.Ordinal))
@@ -121,19 +127,14 @@ public sealed class RuleSet
                 continue;
             if (rule.Profile is not null)
             {
-                profiles ??= message.ProfileIds;
                 var found = false;
-                foreach (var p in profiles)
+                foreach (var p in info.Profiles)
                     found |= p.Contains(rule.Profile, StringComparison.Ordinal);
                 if (!found)
                     continue;
             }
-            if (rule.Sender is not null)
-            {
-                sender ??= $"{message.SendingApplication}|{message.SendingFacility}";
-                if (!string.Equals(rule.Sender, sender, StringComparison.Ordinal))
-                    continue;
-            }
+            if (rule.Sender is not null && !info.Sender.AsSpan(channel.Length + 1).SequenceEqual(rule.Sender))
+                continue;
             return rule;
         }
         return null;
@@ -143,7 +144,7 @@ public sealed class RuleSet
     public RuleMapResult Map(Hl7Message message, string channel)
     {
         var info = HeaderReader.Read(channel, message);
-        var rule = Find(message);
+        var rule = Find(info, channel);
         var run = new MapRun(message, info, rule?.Zone) { Rules = this };
         if (rule is null)
         {
@@ -155,20 +156,28 @@ public sealed class RuleSet
         }
 
         var scope = new MapScope(run, 0, run.SegmentCount, -1);
-        foreach (var record in rule.Records)
+        try
         {
-            Execute(record, scope, null);
-            if (run.Error is not null)
-                return new RuleMapResult(null, run.Error);
+            foreach (var record in rule.Records)
+            {
+                Execute(record, scope, null);
+                if (run.Error is not null)
+                    return new RuleMapResult(null, run.Error);
+            }
         }
-        string? seen = null;
+        finally
+        {
+            run.Release();
+        }
+        var seen = 0;
         for (var i = 0; i < run.SegmentCount; i++)
         {
-            var id = run.IdAt(i);
-            if (id.Length == 3 && id[0] == 'Z' && !rule.Segments.Contains(id) && !string.Equals(seen, id, StringComparison.Ordinal))
+            var key = run.KeyAt(i);
+            if (key >> 16 == 'Z' && key != seen && !rule.SegmentKeys.Contains(key))
             {
+                var id = run.IdAt(i);
                 run.Notes.Add(new MappingNote(NoteSeverity.Information, $"segment {id} (segment {i + 1}) kept as received: rule {rule.Id} does not map it"));
-                seen = id;
+                seen = key;
             }
         }
         return new RuleMapResult(run.ToModel(rule.Id), null);
@@ -182,18 +191,19 @@ public sealed class RuleSet
             Produce(record, parent, sink);
             return;
         }
+        var each = record.EachKey;
         for (var i = parent.Start; i < parent.End; i++)
         {
-            if (!string.Equals(run.IdAt(i), record.Each, StringComparison.Ordinal))
+            if (run.KeyAt(i) != each)
                 continue;
             var end = parent.End;
-            if (record.GroupMembers is { } members)
+            if (record.GroupMemberKeys is { } members)
             {
                 end = i + 1;
-                while (end < parent.End && members.Contains(run.IdAt(end)))
+                while (end < parent.End && Array.IndexOf(members, run.KeyAt(end)) >= 0)
                     end++;
             }
-            var scope = record.GroupMembers is null ? parent with { Current = i } : new MapScope(run, i, end, i);
+            var scope = record.GroupMemberKeys is null ? parent with { Current = i } : new MapScope(run, i, end, i);
             if (record.When is { } when && !when(scope))
                 continue;
             Produce(record, scope, sink);
@@ -267,6 +277,8 @@ public sealed class RuleSet
         public TimeZoneInfo? Zone { get; } = spec.Zone;
         public CompiledRecord[] Records { get; } = records;
         public HashSet<string> Segments { get; } = segments;
+        /// <summary><see cref="Segments"/> as segment keys, for the per-message check of unmapped Z-segments.</summary>
+        public HashSet<int> SegmentKeys { get; } = [.. segments.Where(id => id.Length == 3).Select(id => Hl7Scan.Key(id))];
         public HashSet<(string, int)> Fields { get; } = fields;
         public IReadOnlyList<string> SourceFiles { get; } = [.. spec.SourceFiles];
 

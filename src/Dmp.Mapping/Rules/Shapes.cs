@@ -67,23 +67,27 @@ internal static class Shapes
         _ => null,
     };
 
+    // The readers below decode only the components they use (the same ones Hl7Coded, Hl7Xpn, Hl7Xad and Hl7Hd
+    // would give), and only once they know the element is worth reading: most of a mapping's time is decoding text.
+
     public static Code? ToCode(Hl7Field element, CodeTable? systems)
     {
         if (element.IsEmpty)
             return null;
-        var coded = element.AsCoded();
-        if (coded.Identifier is null && coded.Text is null)
+        var identifier = element.PartValue(1);
+        var text = element.PartValue(2);
+        if (identifier is null && text is null)
             return null;
-        var system = coded.CodingSystem is { } s ? systems?.Lookup(s) ?? s : null;
-        return new Code(coded.Identifier ?? "", system, coded.Text ?? coded.OriginalText);
+        var system = element.PartValue(3) is { } s ? systems?.Lookup(s) ?? s : null;
+        return new Code(identifier ?? "", system, text ?? element.PartValue(9));
     }
 
     public static Identifier? ToIdentifier(Hl7Field element, IdLayout layout, CodeTable? authorities)
     {
         if (element.IsEmpty)
             return null;
-        string? id, type = null;
-        Hl7Hd authority;
+        string? id;
+        Hl7Field authority, type;
         switch (layout)
         {
             case IdLayout.Ei:
@@ -97,36 +101,44 @@ internal static class Shapes
                 return new Identifier(root ?? "", id, null, element.GetComponent(2).ValueOrNull);
             case IdLayout.Xon:
                 id = element.GetComponent(10).ValueOrNull;
-                authority = Hl7Hd.From(element.GetComponent(6));
-                type = element.GetComponent(7).ValueOrNull;
+                authority = element.GetComponent(6);
+                type = element.GetComponent(7);
                 break;
             case IdLayout.Hd:
                 id = element.GetComponent(2).ValueOrNull ?? element.GetComponent(1).ValueOrNull;
-                authority = new Hl7Hd(null, null, null);
+                authority = default;
+                type = default;
                 break;
             default:
                 id = element.GetComponent(1).ValueOrNull;
-                authority = Hl7Hd.From(element.GetComponent(4));
-                type = element.GetComponent(5).ValueOrNull;
+                authority = element.GetComponent(4);
+                type = element.GetComponent(5);
                 break;
         }
         if (string.IsNullOrWhiteSpace(id))
             return null;
-        return new Identifier(ResolveSystem(authority, authorities), id.Trim(), type, authority.NamespaceId);
+        // An HD's namespace (1) and universal id (2), as Hl7Hd.From reads them; its type (3) names no system.
+        var ns = authority.PartValue(1);
+        var uid = authority.PartValue(2);
+        return new Identifier(ResolveSystem(ns, uid, authorities), id.Trim(), type.ValueOrNull, ns);
     }
 
     /// <summary>The assigning authority's OID when it gives one, else the OID a table knows for its namespace, else the namespace.</summary>
-    public static string ResolveSystem(Hl7Hd authority, CodeTable? authorities)
+    public static string ResolveSystem(Hl7Hd authority, CodeTable? authorities) =>
+        ResolveSystem(authority.NamespaceId, authority.UniversalId, authorities);
+
+    /// <summary><see cref="ResolveSystem(Hl7Hd, CodeTable?)"/> from an HD's namespace id and universal id.</summary>
+    public static string ResolveSystem(string? namespaceId, string? universalId, CodeTable? authorities)
     {
-        if (authority.UniversalId is { } uid && PatientReader.IsOid(uid.Trim()))
+        if (universalId is { } uid && PatientReader.IsOid(uid.Trim()))
             return uid.Trim();
-        if (authority.NamespaceId is { } ns)
+        if (namespaceId is { } ns)
         {
             if (authorities is not null && authorities.TryLookup(ns.Trim(), out var oid))
                 return oid;
             return ns.Trim();
         }
-        return authority.UniversalId?.Trim() ?? "";
+        return universalId?.Trim() ?? "";
     }
 
     public static List<Identifier> ToIdentifiers(Hl7Field field, IdLayout layout, CodeTable? authorities)
@@ -148,21 +160,24 @@ internal static class Shapes
             var rep = field.GetRepetition(r);
             if (rep.IsEmpty)
                 continue;
-            var xpn = rep.AsXpn();
+            // XPN as Hl7Xpn reads it: family 1.1, given 2, second given 3, suffix 4, prefix 5, type 7.
+            var family = rep.Part(1).GetSubComponent(1).ValueOrNull;
+            var firstGiven = rep.PartValue(2);
+            var secondGiven = rep.PartValue(3);
             var given = new List<string>(2);
-            if (!string.IsNullOrEmpty(xpn.Given))
-                given.Add(xpn.Given);
-            if (!string.IsNullOrEmpty(xpn.SecondGiven))
+            if (!string.IsNullOrEmpty(firstGiven))
+                given.Add(firstGiven);
+            if (!string.IsNullOrEmpty(secondGiven))
             {
-                foreach (var part in xpn.SecondGiven.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                foreach (var part in secondGiven.Split(' ', StringSplitOptions.RemoveEmptyEntries))
                 {
                     if (!given.Contains(part))
                         given.Add(part);
                 }
             }
-            if (string.IsNullOrEmpty(xpn.Family) && given.Count == 0)
+            if (string.IsNullOrEmpty(family) && given.Count == 0)
                 continue;
-            names.Add(new PersonName(Empty(xpn.Family), given, Empty(xpn.Prefix), Empty(xpn.Suffix), Empty(xpn.NameTypeCode)));
+            names.Add(new PersonName(Empty(family), given, Empty(rep.PartValue(5)), Empty(rep.PartValue(4)), Empty(rep.PartValue(7))));
         }
         return names;
     }
@@ -175,15 +190,19 @@ internal static class Shapes
             var rep = field.GetRepetition(r);
             if (rep.IsEmpty)
                 continue;
-            var xad = rep.AsXad();
+            // XAD as Hl7Xad reads it: street 1.1, other designation 2, city 3, postal code 5, country 6, type 7.
+            var street = rep.Part(1).GetSubComponent(1).ValueOrNull;
+            var other = rep.PartValue(2);
+            var city = rep.PartValue(3);
+            var postalCode = rep.PartValue(5);
             var lines = new List<string>(2);
-            if (!string.IsNullOrEmpty(xad.Street))
-                lines.Add(xad.Street);
-            if (!string.IsNullOrEmpty(xad.OtherDesignation))
-                lines.Add(xad.OtherDesignation);
-            if (lines.Count == 0 && string.IsNullOrEmpty(xad.City) && string.IsNullOrEmpty(xad.PostalCode))
+            if (!string.IsNullOrEmpty(street))
+                lines.Add(street);
+            if (!string.IsNullOrEmpty(other))
+                lines.Add(other);
+            if (lines.Count == 0 && string.IsNullOrEmpty(city) && string.IsNullOrEmpty(postalCode))
                 continue;
-            list.Add(new Address(lines, Empty(xad.City), Empty(xad.PostalCode), Empty(xad.Country), Empty(xad.AddressType)));
+            list.Add(new Address(lines, Empty(city), Empty(postalCode), Empty(rep.PartValue(6)), Empty(rep.PartValue(7))));
         }
         return list;
     }
@@ -201,8 +220,9 @@ internal static class Shapes
         Identifier? identifier = null;
         if (!string.IsNullOrWhiteSpace(id))
         {
-            var authority = Hl7Hd.From(element.GetComponent(9));
-            identifier = new Identifier(ResolveSystem(authority, authorities), id.Trim(), element.GetComponent(13).ValueOrNull, authority.NamespaceId);
+            var authority = element.GetComponent(9);
+            var ns = authority.PartValue(1);
+            identifier = new Identifier(ResolveSystem(ns, authority.PartValue(2), authorities), id.Trim(), element.GetComponent(13).ValueOrNull, ns);
         }
         return new Practitioner(identifier, family, given);
     }

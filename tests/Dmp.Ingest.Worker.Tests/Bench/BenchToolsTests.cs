@@ -20,7 +20,11 @@ public sealed class BenchToolsTests
 
         Assert.True(code == 0, stderr.ToString());
         using var json = JsonDocument.Parse(LastLine(stdout));
-        foreach (var field in new[] { "ours_adt_per_s", "split_adt_per_s", "ours_oru_per_s", "split_oru_per_s", "ours_adt_alloc_bytes", "ours_oru_alloc_bytes" })
+        foreach (var field in new[]
+        {
+            "ours_adt_per_s", "split_adt_per_s", "ours_oru_per_s", "split_oru_per_s", "ours_adt_alloc_bytes", "ours_oru_alloc_bytes",
+            "ours_map_adt_per_s", "ours_map_adt_alloc_bytes",
+        })
             Assert.True(json.RootElement.GetProperty(field).GetDouble() > 0, $"{field} should be positive in {LastLine(stdout)}");
     }
 
