@@ -87,7 +87,7 @@ internal sealed class DossierApply
         var clinical = m.Documents.Count > 0 || m.Entries.Any(e => !(isAdt && e.Key.Kind == "Encounter"));
         var qualified = subject?.IsQualified == true;
 
-        PatientRow? patient = null;
+        PatientRecord? patient = null;
         if (subject is not null)
             patient = await ResolvePatientAsync(subject, qualified, create: isAdt || qualified, updateDemographics: isAdt, m.EventAt).ConfigureAwait(false);
 
@@ -157,14 +157,14 @@ internal sealed class DossierApply
 
     // ---- patients ---------------------------------------------------------------------------------------------
 
-    private async Task<PatientRow?> ResolvePatientAsync(Patient subject, bool qualified, bool create, bool updateDemographics, DateTimeOffset eventAt)
+    private async Task<PatientRecord?> ResolvePatientAsync(Patient subject, bool qualified, bool create, bool updateDemographics, DateTimeOffset eventAt)
     {
         var byIns = subject.Ins is { } ins ? await FindByInsAsync(ins).ConfigureAwait(false) : null;
-        var owners = new List<(Identifier Id, PatientRow? Owner)>();
+        var owners = new List<(Identifier Id, PatientRecord? Owner)>();
         foreach (var local in subject.LocalIdentifiers)
             owners.Add((local, await FindByIdentifierAsync(local).ConfigureAwait(false)));
 
-        PatientRow? patient = byIns;
+        PatientRecord? patient = byIns;
         var created = false;
         if (patient is null && qualified)
         {
@@ -209,14 +209,14 @@ internal sealed class DossierApply
         return await ReadPatientAsync(patient.Id).ConfigureAwait(false);
     }
 
-    private async Task<PatientRow?> FindByInsAsync(Identifier ins)
+    private async Task<PatientRecord?> FindByInsAsync(Identifier ins)
     {
         var id = await _connection.QuerySingleOrDefaultAsync<long?>(Command(
             "SELECT id FROM patient WHERE ins_system = @System AND ins = @Value;", new { ins.System, ins.Value })).ConfigureAwait(false);
         return id is { } found ? await SurvivorAsync(found).ConfigureAwait(false) : null;
     }
 
-    private async Task<PatientRow?> FindByIdentifierAsync(Identifier identifier)
+    private async Task<PatientRecord?> FindByIdentifierAsync(Identifier identifier)
     {
         var id = await _connection.QuerySingleOrDefaultAsync<long?>(Command(
             "SELECT patient_id FROM patient_identifier WHERE system = @System AND value = @Value;",
@@ -225,7 +225,7 @@ internal sealed class DossierApply
     }
 
     /// <summary>The patient, or the one it was merged into (following the chain).</summary>
-    private async Task<PatientRow?> SurvivorAsync(long id)
+    private async Task<PatientRecord?> SurvivorAsync(long id)
     {
         var row = await ReadPatientAsync(id).ConfigureAwait(false);
         for (var hops = 0; row?.MergedInto is { } next && hops < 16; hops++)
@@ -233,16 +233,11 @@ internal sealed class DossierApply
         return row;
     }
 
-    private Task<PatientRow?> ReadPatientAsync(long id) =>
-        _connection.QuerySingleOrDefaultAsync<PatientRow?>(Command(
-            """
-            SELECT id AS Id, ins AS Ins, ins_system AS InsSystem, identity_status AS IdentityStatus, family AS Family, given AS Given,
-                   birth_name AS BirthName, birth_date AS BirthDate, sex AS Sex, birth_place AS BirthPlace,
-                   demographics_at AS DemographicsAt, merged_into AS MergedInto
-            FROM patient WHERE id = @Id;
-            """, new { Id = id }));
+    private Task<PatientRecord?> ReadPatientAsync(long id) =>
+        _connection.QuerySingleOrDefaultAsync<PatientRecord?>(Command(
+            $"SELECT {DossierQueries.PatientColumns} FROM patient WHERE id = @Id;", new { Id = id }));
 
-    private async Task<PatientRow> CreatePatientAsync(Patient subject, bool qualified, DateTimeOffset eventAt)
+    private async Task<PatientRecord> CreatePatientAsync(Patient subject, bool qualified, DateTimeOffset eventAt)
     {
         var d = Demographics.Of(subject);
         var ins = qualified ? subject.Ins : null;
@@ -295,7 +290,7 @@ internal sealed class DossierApply
     /// Demographics follow the newest event: a message whose event time (EVN-2, else MSH-7) is older than the stored
     /// one's changes nothing; an equal or newer one writes only when something differs (so a replay changes nothing).
     /// </summary>
-    private async Task UpdateDemographicsAsync(PatientRow patient, Patient subject, DateTimeOffset eventAt)
+    private async Task UpdateDemographicsAsync(PatientRecord patient, Patient subject, DateTimeOffset eventAt)
     {
         if (patient.DemographicsAt is { } storedAt && StoreTime.Read(storedAt) > eventAt)
         {
@@ -322,7 +317,7 @@ internal sealed class DossierApply
     }
 
     /// <summary>ADT A40: each merged identity's patient moves to the survivor (the message's patient).</summary>
-    private async Task<PatientRow> MergeAsync(PatientRow survivor, PatientMerge merge)
+    private async Task<PatientRecord> MergeAsync(PatientRecord survivor, PatientMerge merge)
     {
         foreach (var identifier in merge.MergedIdentifiers)
         {
@@ -569,7 +564,7 @@ internal sealed class DossierApply
 
     private static string? UniqueKey(Document d) => UniqueKey(d.UniqueId);
 
-    private async Task<long?> ApplyDocumentAsync(PatientRow patient, DossierApplyDocument input, DateTimeOffset eventAt)
+    private async Task<long?> ApplyDocumentAsync(PatientRecord patient, DossierApplyDocument input, DateTimeOffset eventAt)
     {
         var d = input.Document;
         var uniqueId = UniqueKey(d) ?? (input.Body is { } b ? "sha256:" + b.Sha256 : d.Sha256 is { } h ? "sha256:" + h : null);
@@ -745,7 +740,7 @@ internal sealed class DossierApply
             _now, _cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<long?> DeleteDocumentAsync(PatientRow patient, Document d, string uniqueId)
+    private async Task<long?> DeleteDocumentAsync(PatientRecord patient, Document d, string uniqueId)
     {
         var keys = new List<string> { uniqueId };
         keys.AddRange(d.Replaces.Select(UniqueKey).OfType<string>());
@@ -787,7 +782,7 @@ internal sealed class DossierApply
     /// newest source's: a source recorded later than the stored one refreshes it (a corrected result), an older or
     /// equal one only adds its provenance.
     /// </summary>
-    private async Task ApplyEntriesAsync(PatientRow patient, DossierApplyMessage m, long?[] documentIds)
+    private async Task ApplyEntriesAsync(PatientRecord patient, DossierApplyMessage m, long?[] documentIds)
     {
         foreach (var e in m.Entries)
         {
@@ -857,22 +852,6 @@ internal sealed class DossierApply
     private Task<int> Execute(string sql, object args) => _connection.ExecuteAsync(Command(sql, args));
 
     private CommandDefinition Command(string sql, object? args) => new(sql, args, _transaction, cancellationToken: _cancellationToken);
-
-    private sealed record PatientRow
-    {
-        public long Id { get; init; }
-        public string? Ins { get; init; }
-        public string? InsSystem { get; init; }
-        public string? IdentityStatus { get; init; }
-        public string? Family { get; init; }
-        public string? Given { get; init; }
-        public string? BirthName { get; init; }
-        public string? BirthDate { get; init; }
-        public string? Sex { get; init; }
-        public string? BirthPlace { get; init; }
-        public string? DemographicsAt { get; init; }
-        public long? MergedInto { get; init; }
-    }
 
     private sealed record ChoiceRow
     {

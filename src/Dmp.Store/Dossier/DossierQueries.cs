@@ -18,10 +18,12 @@ public sealed class DossierQueries
     /// <summary>How many merge links a lookup follows before giving up (a cycle would be a bug upstream).</summary>
     private const int MaxMergeHops = 8;
 
-    private const string PatientColumns =
+    /// <summary>The columns of <see cref="PatientRecord"/>, for every reader of <c>patient</c>.</summary>
+    internal const string PatientColumns =
         """
         id AS Id, ins AS Ins, ins_system AS InsSystem, identity_status AS IdentityStatus, family AS Family, given AS Given,
-        birth_name AS BirthName, birth_date AS BirthDate, sex AS Sex, merged_into AS MergedInto, updated_at AS UpdatedAt
+        birth_name AS BirthName, birth_date AS BirthDate, sex AS Sex, birth_place AS BirthPlace, demographics_at AS DemographicsAt,
+        merged_into AS MergedInto, updated_at AS UpdatedAt
         """;
 
     private const string DocumentSortKey = "COALESCE(d.created_at, d.stored_at)";
@@ -418,6 +420,9 @@ public sealed record PatientRecord
     public string? BirthName { get; init; }
     public string? BirthDate { get; init; }
     public string? Sex { get; init; }
+    public string? BirthPlace { get; init; }
+    /// <summary>The event time (EVN-2, else MSH-7) of the stored demographics: an older update does not overwrite them.</summary>
+    public string? DemographicsAt { get; init; }
     public long? MergedInto { get; init; }
     public string UpdatedAt { get; init; } = "";
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Dapper;
@@ -641,14 +640,7 @@ internal sealed class CorpusFeeder(TestGateway gateway)
         return new FedDossier(ins, await ScalarAsync("SELECT id FROM patient WHERE ins = @Value", ins), 0, 0, 0, [], []);
     }
 
-    public HttpClient Client(string token, string? breakGlassReason = null)
-    {
-        var client = new HttpClient { BaseAddress = new Uri($"http://{gateway.Http}"), Timeout = TestGateway.Patience };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        if (breakGlassReason is not null)
-            client.DefaultRequestHeaders.Add("X-Break-Glass-Reason", breakGlassReason);
-        return client;
-    }
+    public HttpClient Client(string token, string? breakGlassReason = null) => gateway.Client(token, breakGlassReason);
 
     public async Task SendAsync(byte[] message)
     {

@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
@@ -31,14 +30,7 @@ internal sealed class DossierSeed(TestGateway gateway)
         TokenIssuer.Issue(Encoding.UTF8.GetBytes(TestGateway.SigningKey), "dmp-ingest", role, ins, rpps, org, TimeSpan.FromHours(1));
 
     /// <summary>An HTTP client of the gateway holding this token (and an emergency reason when given).</summary>
-    public HttpClient Client(string token, string? breakGlassReason = null)
-    {
-        var client = new HttpClient { BaseAddress = new Uri($"http://{gateway.Http}"), Timeout = TestGateway.Patience };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        if (breakGlassReason is not null)
-            client.DefaultRequestHeaders.Add("X-Break-Glass-Reason", breakGlassReason);
-        return client;
-    }
+    public HttpClient Client(string token, string? breakGlassReason = null) => gateway.Client(token, breakGlassReason);
 
     /// <summary>A patient with an INS and (unless <paramref name="withDossier"/> is false) a dossier.</summary>
     public async Task<long> PatientAsync(

@@ -73,6 +73,16 @@ internal sealed class TestGateway : IAsyncDisposable
 
     public Task<MllpTestClient> ConnectAsync() => MllpTestClient.ConnectAsync(Mllp);
 
+    /// <summary>An HTTP client of this gateway holding <paramref name="token"/> (and an emergency reason when given).</summary>
+    public HttpClient Client(string token, string? breakGlassReason = null)
+    {
+        var client = new HttpClient { BaseAddress = new Uri($"http://{Http}"), Timeout = Patience };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (breakGlassReason is not null)
+            client.DefaultRequestHeaders.Add("X-Break-Glass-Reason", breakGlassReason);
+        return client;
+    }
+
     public Task<IReadOnlyList<JsonElement>> MessagesAsync(string query = "") => Messages(Api, query);
 
     /// <summary>Every row matching the query (all pages, newest first).</summary>
