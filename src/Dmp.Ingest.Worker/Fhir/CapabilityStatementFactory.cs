@@ -57,7 +57,7 @@ public static class CapabilityStatementFactory
             Software = new F.CapabilityStatement.SoftwareComponent { Name = "dmp-ingest" },
             Implementation = new F.CapabilityStatement.ImplementationComponent { Description = "dmp-ingest dossier API", Url = baseUrl },
             FhirVersion = F.FHIRVersion.N4_0_1,
-            Format = ["application/fhir+json"],
+            Format = ["application/fhir+json", "application/fhir+xml"],
             PatchFormat = ["application/json-patch+json"],
             Rest = [rest],
         };

@@ -23,7 +23,7 @@ public static class FhirEndpoints
         fhir.AddEndpointFilter(async (context, next) =>
         {
             var request = context.HttpContext.Request;
-            if (!request.Path.StartsWithSegments("/fhir/Binary") && FhirResults.NegotiateJson(request) is { } refused)
+            if (!request.Path.StartsWithSegments("/fhir/Binary") && FhirResults.RefuseUnservedFormat(request) is { } refused)
                 return refused;
             try
             {

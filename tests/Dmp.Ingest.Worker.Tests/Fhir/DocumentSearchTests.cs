@@ -186,6 +186,46 @@ public sealed class DocumentSearchTests(DossierApiFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Fhir_xml_is_served_on_request_by_format_or_accept_and_other_formats_are_406()
+    {
+        var ins = DossierSeed.NewIns();
+        var patientId = await Seed.PatientAsync(ins);
+        var document = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { Title = "Compte rendu <XML> & co" });
+        using var patient = Seed.Client(DossierSeed.PatientToken(ins));
+
+        async Task<(HttpStatusCode Status, string? Type, string Body)> Get(string url, string? accept)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            if (accept is not null)
+                request.Headers.TryAddWithoutValidation("Accept", accept);
+            using var response = await patient.SendAsync(request);
+            return (response.StatusCode, response.Content.Headers.ContentType?.MediaType, await response.Content.ReadAsStringAsync());
+        }
+
+        foreach (var (url, accept) in new[] { (DocumentsOf(ins) + "&_format=xml", (string?)null), (DocumentsOf(ins), "application/fhir+xml"), (DocumentsOf(ins), "application/json;q=0.5, application/xml") })
+        {
+            var (status, type, body) = await Get(url, accept);
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("application/fhir+xml", type);
+            var xml = System.Xml.Linq.XDocument.Parse(body);
+            System.Xml.Linq.XNamespace f = "http://hl7.org/fhir";
+            Assert.Equal(f + "Bundle", xml.Root!.Name);
+            var reference = Assert.Single(xml.Descendants(f + "DocumentReference"));
+            Assert.Equal(document.ToString(System.Globalization.CultureInfo.InvariantCulture), reference.Element(f + "id")!.Attribute("value")!.Value);
+            Assert.Equal("Compte rendu <XML> & co", reference.Element(f + "description")!.Attribute("value")!.Value);
+        }
+
+        // JSON stays the default, and an error comes in the format asked for.
+        Assert.Equal("application/fhir+json", (await Get(DocumentsOf(ins), "*/*")).Type);
+        var (notFound, errorType, error) = await Get("/fhir/DocumentReference/999999999?_format=xml", null);
+        Assert.Equal((HttpStatusCode.NotFound, "application/fhir+xml"), (notFound, errorType));
+        Assert.Equal("OperationOutcome", System.Xml.Linq.XDocument.Parse(error).Root!.Name.LocalName);
+        Assert.Equal(HttpStatusCode.NotAcceptable, (await Get(DocumentsOf(ins), "text/turtle")).Status);
+        var (_, _, metadata) = await Get("/fhir/metadata", "application/fhir+xml");
+        Assert.Contains("application/fhir+xml", metadata, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_search_without_a_patient_is_400_and_an_unknown_resource_404()
     {
         using var patient = Seed.Client(DossierSeed.PatientToken(DossierSeed.NewIns()));
@@ -194,7 +234,7 @@ public sealed class DocumentSearchTests(DossierApiFixture fixture) : IClassFixtu
         IsOutcome(body, HttpStatusCode.BadRequest, status);
         var (unknownStatus, unknown) = await patient.FhirGetAsync("/fhir/Organization");
         IsOutcome(unknown, HttpStatusCode.NotFound, unknownStatus);
-        Assert.Equal(HttpStatusCode.NotAcceptable, (await patient.FhirGetAsync(DocumentsOf(DossierSeed.NewIns()) + "&_format=xml")).Status);
+        Assert.Equal(HttpStatusCode.NotAcceptable, (await patient.FhirGetAsync(DocumentsOf(DossierSeed.NewIns()) + "&_format=turtle")).Status);
     }
 
     [Fact]
