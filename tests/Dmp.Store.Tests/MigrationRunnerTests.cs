@@ -94,6 +94,21 @@ public sealed class MigrationRunnerTests
         Assert.Equal(1L, await connection.ExecuteScalarAsync<long>("PRAGMA foreign_keys"));
         Assert.Equal(10000L, await connection.ExecuteScalarAsync<long>("PRAGMA busy_timeout"));
     }
+
+    [Fact]
+    public async Task A_pooled_connection_opened_again_keeps_its_durability_settings()
+    {
+        using var folder = new TempFolder();
+        var connections = Sqlite(folder);
+        await (await connections.OpenAsync(CancellationToken.None)).DisposeAsync();
+
+        // The session PRAGMAs run once per native connection: the pooled one must come back with them.
+        await using var again = await connections.OpenAsync(CancellationToken.None);
+
+        Assert.Equal(2L, await again.ExecuteScalarAsync<long>("PRAGMA synchronous"));
+        Assert.Equal(1L, await again.ExecuteScalarAsync<long>("PRAGMA foreign_keys"));
+        Assert.Equal(10000L, await again.ExecuteScalarAsync<long>("PRAGMA busy_timeout"));
+    }
 }
 
 /// <summary>The step from version 1 (inbox) to 2 (held documents), on both dialects.</summary>

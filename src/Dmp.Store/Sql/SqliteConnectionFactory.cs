@@ -1,6 +1,8 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Dmp.Store.Sql;
 
@@ -17,6 +19,13 @@ internal sealed class SqliteConnectionFactory : StoreConnectionFactory
 
     /// <summary>Pages freed per <c>incremental_vacuum</c> step: each step holds the write lock briefly.</summary>
     private const int VacuumStepPages = 2048;
+
+    // Microsoft.Data.Sqlite pools connections, and a pooled connection keeps its native handle with the session settings
+    // above, so they run once per native connection. Not on every open: on an existing database `auto_vacuum=INCREMENTAL`
+    // rewrites the header's incremental-vacuum flag, a write transaction with its own fsync, which made every read (three
+    // per dossier search) a commit waiting for the write lock (docs/BENCHMARKS.md, 2026-11-30).
+    private static readonly ConditionalWeakTable<sqlite3, object> Configured = new();
+    private static readonly object Applied = new();
 
     private readonly string _connectionString;
 
@@ -50,8 +59,15 @@ internal sealed class SqliteConnectionFactory : StoreConnectionFactory
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await connection.ExecuteAsync(new CommandDefinition(SessionPragmas, cancellationToken: cancellationToken))
-                .ConfigureAwait(false);
+            var handle = connection.Handle;
+            if (handle is null || !Configured.TryGetValue(handle, out _))
+            {
+                await connection.ExecuteAsync(new CommandDefinition(SessionPragmas, cancellationToken: cancellationToken))
+                    .ConfigureAwait(false);
+                if (handle is not null)
+                    Configured.AddOrUpdate(handle, Applied);
+            }
+
             return connection;
         }
         catch

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Dmp.Bench;
+using Dmp.Bench.Store;
 using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.Tests.Mllp;
 using Dmp.LoadGen;
@@ -72,6 +73,38 @@ public sealed class BenchToolsTests
             using var json = JsonDocument.Parse(LastLine(stdout));
             Assert.True(json.RootElement.GetProperty("fsync_per_s").GetDouble() > 0);
             Assert.Empty(dir.EnumerateFiles());
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Seed_then_search_and_process_run_on_the_real_store_and_report_json()
+    {
+        var dir = Directory.CreateTempSubdirectory("dmp-seed-");
+        try
+        {
+            var seeded = new StringWriter();
+            Assert.Equal(0, await SeedCommand.RunAsync(["--patients", "50", "--documents", "500", "--inbox", "100", "--data", dir.FullName], seeded, TextWriter.Null));
+            using (var json = JsonDocument.Parse(LastLine(seeded)))
+                Assert.Equal(500, json.RootElement.GetProperty("documents").GetInt64());
+
+            var searched = new StringWriter();
+            var errors = new StringWriter();
+            Assert.True(await SearchCommand.RunAsync(["--data", dir.FullName, "--count", "20"], searched, errors) == 0, errors.ToString());
+            using (var json = JsonDocument.Parse(LastLine(searched)))
+            {
+                Assert.Equal(20, json.RootElement.GetProperty("searches").GetInt64());
+                Assert.True(json.RootElement.GetProperty("api_p99_ms").GetDouble() > 0);
+                Assert.True(json.RootElement.GetProperty("sql_rows_per_search").GetDouble() > 0);
+            }
+
+            var processed = new StringWriter();
+            Assert.True(await ProcessCommand.RunAsync(["--data", dir.FullName, "--messages", "20", "--receive", "20", "--patients", "50"], processed, errors) == 0, errors.ToString());
+            using (var json = JsonDocument.Parse(LastLine(processed)))
+                Assert.Equal(40, json.RootElement.GetProperty("statuses").GetProperty("processed").GetInt64());
         }
         finally
         {
