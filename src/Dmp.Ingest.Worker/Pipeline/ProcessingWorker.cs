@@ -26,6 +26,9 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
 
     /// <summary>How long a small batch lets more work gather before the next claim.</summary>
     internal static readonly TimeSpan GatherDelay = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Most messages whose outcomes (and dossier changes) share one commit.</summary>
+    internal const int CompletionChunk = 32;
     private long _processed;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -44,14 +47,19 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
                     await signal.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken);
                     continue;
                 }
-                var results = new List<ProcessingResult>(batch.Count);
-                foreach (var message in batch)
-                    results.Add(await ProcessAsync(message, store.Blobs, stoppingToken));
                 // Applied to the dossier in the same transaction as the statuses; the final statuses (held,
                 // refused, failed …) come back once committed, and only then may a Processed-mode ACK leave.
-                var final = await store.Processing.CompleteAsync(results, stoppingToken);
-                completions.Complete(final);
-                Interlocked.Add(ref _processed, results.Count);
+                // A few messages per commit: the inbox writer runs each completion inside a transaction that
+                // arriving frames share, so a long one would hold their ACKs back.
+                foreach (var chunk in batch.Chunk(CompletionChunk))
+                {
+                    var results = new List<ProcessingResult>(chunk.Length);
+                    foreach (var message in chunk)
+                        results.Add(await ProcessAsync(message, store.Blobs, stoppingToken));
+                    var final = await store.Processing.CompleteAsync(results, stoppingToken);
+                    completions.Complete(final);
+                    Interlocked.Add(ref _processed, results.Count);
+                }
                 // A small batch under a steady stream: let work gather for a moment, so the outcomes of
                 // many messages share one commit (one fsync) instead of taking one each from the ACK path.
                 // Not when ACKs wait for processing (AckMode=Processed): there latency is the point.
