@@ -70,11 +70,13 @@ public static class OperatorEndpoints
             var raw = await store.Queries.GetRawAsync(id, ct);
             if (raw is null)
                 return Problems.NotFound($"the raw bytes of message {id} are missing from the blob store");
-            // Operator reads of raw messages are audited in the operator chain, durably before the bytes leave.
+            // Operator reads of raw messages are audited, durably before the bytes leave: in the chain of each dossier
+            // the message fed (so the patient sees it in their trail), else in the operator chain.
             var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
-            await store.Audit.AppendAsync(new AuditRecord(
-                null, "operator", subject, DmpClaims.Operator, "raw-read", "InboundMessage",
-                id.ToString(CultureInfo.InvariantCulture), "success"), ct);
+            var patients = await store.PatientLinks.PatientsFedByAsync(id, ct);
+            var read = new AuditRecord(
+                null, "operator", subject, DmpClaims.Operator, "raw-read", "InboundMessage", id.ToString(CultureInfo.InvariantCulture), "success");
+            await store.Audit.AppendAsync(patients.Count == 0 ? [read] : patients.Select(p => read with { PatientId = p }).ToList(), ct);
             logs.CreateLogger("Dmp.Audit").LogInformation(new EventId(5001, "RawMessageRead"), "Operator {Operator} read the raw bytes of inbound message {MessageId}",
                 subject, id);
             var contentType = Dmp.Mapping.InboundMapper.LooksLikeXml(raw) ? "application/xml" : "x-application/hl7-v2+er7";

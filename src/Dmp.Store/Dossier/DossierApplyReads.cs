@@ -45,4 +45,20 @@ public sealed class PatientLinks(StoreConnectionFactory connections)
             return id;
         }
     }
+
+    /// <summary>The patients whose dossier an inbound message fed (a document or an entry it brought), in id order.</summary>
+    public async Task<IReadOnlyList<long>> PatientsFedByAsync(long messageId, CancellationToken cancellationToken)
+    {
+        var connection = await connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return (await connection.QueryAsync<long>(new CommandDefinition(
+                """
+                SELECT d.patient_id FROM document_source s JOIN document d ON d.id = s.document_id WHERE s.inbound_message_id = @Id
+                UNION
+                SELECT e.patient_id FROM entry_source s JOIN entry e ON e.id = s.entry_id WHERE s.inbound_message_id = @Id
+                ORDER BY 1;
+                """, new { Id = messageId }, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+        }
+    }
 }

@@ -403,6 +403,40 @@ public sealed class DossierEndToEndTests(DossierEndToEndFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task An_operator_reading_the_raw_message_that_fed_a_dossier_is_in_that_patients_trail()
+    {
+        var d = await fixture.FeedAsync(5);
+        var document = (await fixture.Gateway.SingleAsync("E2E-MDM-5")).GetProperty("id").GetInt64();
+        var admission = (await fixture.Gateway.SingleAsync("E2E-ADT-5")).GetProperty("id").GetInt64();
+        // A message that fed no dossier (an identity that is not qualified): its read goes to the operator chain.
+        await fixture.SendAsync(Hl7Samples.Adt("E2E-RAW-NO-DOSSIER"));
+        var unrelated = (await fixture.Gateway.SingleAsync("E2E-RAW-NO-DOSSIER")).GetProperty("id").GetInt64();
+
+        foreach (var id in new[] { document, admission, unrelated })
+        {
+            using var raw = await fixture.Gateway.Api.GetAsync($"/api/messages/{id}/raw");
+            Assert.Equal(HttpStatusCode.OK, raw.StatusCode);
+        }
+
+        using var patient = fixture.Client(DossierSeed.PatientToken(d.Ins));
+        var (status, trail) = await patient.FhirGetAsync("/fhir/AuditEvent?patient.identifier=" + Uri.EscapeDataString($"urn:oid:{CorpusFeed.InsOid}|{d.Ins}") + "&_count=100");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var reads = trail.GetProperty("entry").EnumerateArray().Select(e => e.GetProperty("resource"))
+            .Where(e => e.GetProperty("subtype")[0].GetProperty("code").GetString() == "raw-read")
+            .Select(e => e.GetProperty("entity")[0].GetProperty("what").GetProperty("reference").GetString())
+            .Order(StringComparer.Ordinal).ToList();
+        // The MDM brought a document into this dossier and the ADT a stay: both reads are in the patient's trail.
+        Assert.Equal(new[] { $"InboundMessage/{admission}", $"InboundMessage/{document}" }.Order(StringComparer.Ordinal), reads);
+        using var verify = await fixture.Gateway.Api.GetAsync("/api/audit/verify");
+        var body = await verify.Content.ReadAsStringAsync();
+        Assert.Contains("\"intact\":true", body, StringComparison.Ordinal);
+        var store = fixture.Gateway.Services.GetRequiredService<DmpStore>();
+        await using var connection = await store.Connections.OpenAsync(CancellationToken.None);
+        Assert.Equal("operator", await connection.ExecuteScalarAsync<string>(
+            "SELECT chain FROM audit_event WHERE action = 'raw-read' AND entity_id = @Id;", new { Id = unrelated.ToString(CultureInfo.InvariantCulture) }));
+    }
+
+    [Fact]
     public async Task The_patients_trail_shows_the_deposits_and_the_professionals_reads_including_the_emergency_one_with_its_reason()
     {
         var d = await fixture.FeedAsync(4);
