@@ -19,21 +19,10 @@ public static class Hl7v2Mapper
     public static MapResult Map(ReadOnlyMemory<byte> input, string channel, RuleSet rules)
     {
         ArgumentNullException.ThrowIfNull(rules);
-        var batch = Hl7Batch.Split(input);
-        if (batch.Error is { } batchError)
-            return MapResult.Failed(ToMapError(batchError));
-
         var bundle = new F.Bundle { Type = F.Bundle.BundleType.Collection };
         var outcome = new F.OperationOutcome();
-        for (var i = 0; i < batch.Messages.Count; i++)
-        {
-            var parsed = Hl7Message.Parse(batch.Messages[i]);
-            if (parsed.Message is not { } message)
-                return MapResult.Failed(ToMapError(parsed.Error ?? new Hl7Error(0, null, 0, "not an HL7 v2 message"), batch.Messages.Count > 1 ? i + 1 : 0));
-            var error = MapMessage(message, channel, rules, bundle, outcome);
-            if (error is not null)
-                return MapResult.Failed(error with { Reason = batch.Messages.Count > 1 ? $"message {i + 1}: {error.Reason}" : error.Reason });
-        }
+        if (EachMessage(input, message => MapMessage(message, channel, rules, bundle, outcome)) is { } error)
+            return MapResult.Failed(error);
         if (outcome.Issue.Count > 0)
         {
             outcome.Id = DeterministicId.From("OperationOutcome", bundle.Entry.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), string.Join('|', outcome.Issue.Select(i => i.Diagnostics)));
@@ -49,21 +38,35 @@ public static class Hl7v2Mapper
     public static ModelMapResult MapModel(ReadOnlyMemory<byte> input, string channel, RuleSet rules)
     {
         ArgumentNullException.ThrowIfNull(rules);
+        var messages = new List<ModelMessage>();
+        var error = EachMessage(input, message =>
+        {
+            var mapped = MapOne(message, channel, rules, out var messageError);
+            if (messageError is null)
+                messages.Add(new ModelMessage(mapped!, EventTime(message, mapped!.Provenance?.RecordedAt), null));
+            return messageError;
+        });
+        return error is null ? new ModelMapResult(messages, null) : ModelMapResult.Failed(error);
+    }
+
+    /// <summary>
+    /// Parses each message of the input (one, a batch, or several in a row) and hands it to <paramref name="map"/>, in
+    /// order; the first error ends it, its reason naming the message when there are several.
+    /// </summary>
+    private static MapError? EachMessage(ReadOnlyMemory<byte> input, Func<Hl7Message, MapError?> map)
+    {
         var batch = Hl7Batch.Split(input);
         if (batch.Error is { } batchError)
-            return ModelMapResult.Failed(ToMapError(batchError));
-        var messages = new List<ModelMessage>(batch.Messages.Count);
+            return ToMapError(batchError);
         for (var i = 0; i < batch.Messages.Count; i++)
         {
             var parsed = Hl7Message.Parse(batch.Messages[i]);
             if (parsed.Message is not { } message)
-                return ModelMapResult.Failed(ToMapError(parsed.Error ?? new Hl7Error(0, null, 0, "not an HL7 v2 message"), batch.Messages.Count > 1 ? i + 1 : 0));
-            var mapped = MapOne(message, channel, rules, out var error);
-            if (error is not null)
-                return ModelMapResult.Failed(error with { Reason = batch.Messages.Count > 1 ? $"message {i + 1}: {error.Reason}" : error.Reason });
-            messages.Add(new ModelMessage(mapped!, EventTime(message, mapped!.Provenance?.RecordedAt), null));
+                return ToMapError(parsed.Error ?? new Hl7Error(0, null, 0, "not an HL7 v2 message"), batch.Messages.Count > 1 ? i + 1 : 0);
+            if (map(message) is { } error)
+                return error with { Reason = batch.Messages.Count > 1 ? $"message {i + 1}: {error.Reason}" : error.Reason };
         }
-        return new ModelMapResult(messages, null);
+        return null;
     }
 
     private static MapError? MapMessage(Hl7Message message, string channel, RuleSet rules, F.Bundle bundle, F.OperationOutcome outcome)
