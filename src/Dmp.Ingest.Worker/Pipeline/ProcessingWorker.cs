@@ -171,12 +171,14 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
         var documents = m.Documents.Select((document, i) => new DossierApplyDocument(document, bodies[i])).ToList();
 
         var entries = new List<DossierApplyEntry>();
-        void Add(object record, Provenance provenance, Func<string, F.Resource>? project = null)
+        // Adds the entry and returns its resource id.
+        string Add(object record, Provenance provenance, Func<string, F.Resource>? project = null)
         {
             var key = EntryFingerprint.Of(record, MessageBundle.CodeSystemUri);
             var id = EntryResourceId(key);
             var resource = project?.Invoke(id) ?? MessageBundle.ToResource(record, id);
             entries.Add(new DossierApplyEntry(key with { Kind = resource.TypeName }, FhirJson.Serialize(resource, pretty: false), DocumentIndex(m, provenance), eventAt));
+            return id;
         }
 
         foreach (var encounter in m.Encounters)
@@ -186,10 +188,7 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
             // Results are entries of their own; the report points at them by the ids their entries' resources carry.
             var results = new List<F.ResourceReference>(report.Results.Count);
             foreach (var observation in report.Results)
-            {
-                Add(observation, observation.Provenance);
-                results.Add(new F.ResourceReference("Observation/" + EntryResourceId(EntryFingerprint.Of(observation, MessageBundle.CodeSystemUri))));
-            }
+                results.Add(new F.ResourceReference("Observation/" + Add(observation, observation.Provenance)));
             Add(report, report.Provenance, id =>
             {
                 var resource = MessageBundle.ToFhir(report, id, null, laboratoryCategory: report.Provenance.DocumentId is not null);
