@@ -410,20 +410,12 @@ public sealed class InboxProcessing : IAsyncDisposable
                 new { MessageId = result.Id, At = now, result.Status, Detail = result.Detail ?? result.Error },
                 transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
 
-            if (result.Status == InboxStatus.Held && result.HeldDocumentKeys is { Count: > 0 } held)
+            if (result.Status == InboxStatus.Held)
             {
-                await connection.ExecuteAsync(new CommandDefinition(
-                    "INSERT INTO held_document (message_id, document_key) VALUES (@Id, @Key);",
-                    held.Distinct(StringComparer.Ordinal).Select(key => new { result.Id, Key = key }).ToArray(),
-                    transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            }
-
-            if (result.Status == InboxStatus.Held && heldIdentities.Count > 0)
-            {
-                await connection.ExecuteAsync(new CommandDefinition(
-                    "INSERT INTO held_identity (message_id, identity_key) VALUES (@Id, @Key);",
-                    heldIdentities.Distinct(StringComparer.Ordinal).Select(key => new { result.Id, Key = key }).ToArray(),
-                    transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                await InsertHeldKeysAsync(connection, transaction, "INSERT INTO held_document (message_id, document_key) VALUES (@Id, @Key);",
+                    result.Id, result.HeldDocumentKeys ?? [], cancellationToken).ConfigureAwait(false);
+                await InsertHeldKeysAsync(connection, transaction, "INSERT INTO held_identity (message_id, identity_key) VALUES (@Id, @Key);",
+                    result.Id, heldIdentities, cancellationToken).ConfigureAwait(false);
             }
 
             if (result.Status != InboxStatus.Held && result.ValidatedDocumentKeys is { Count: > 0 } validated)
@@ -435,6 +427,20 @@ public sealed class InboxProcessing : IAsyncDisposable
         }
 
         return final;
+    }
+
+    /// <summary>The keys a held message waits under (distinct), one row each.</summary>
+    private static async Task InsertHeldKeysAsync(
+        DbConnection connection, DbTransaction transaction, string insertSql, long id, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        if (keys.Count == 0)
+        {
+            return;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            insertSql, keys.Distinct(StringComparer.Ordinal).Select(key => new { Id = id, Key = key }).ToArray(),
+            transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>
