@@ -57,7 +57,8 @@ internal static class ObservationValues
             return new ReferenceRange(text, null, Number(t.TrimStart('<', '=')));
         if (t.StartsWith(">=", StringComparison.Ordinal) || t.StartsWith('>'))
             return new ReferenceRange(text, Number(t.TrimStart('>', '=')), null);
-        var dash = t.IndexOf('-', 1);
+        // From the second character: a leading minus is the low bound's sign. A blank range has no dash at all.
+        var dash = t.Length > 1 ? t.IndexOf('-', 1) : -1;
         if (dash > 0)
         {
             var low = Number(t[..dash]);
