@@ -363,7 +363,7 @@ public sealed class InboxWriter : IAsyncDisposable
 
     private async Task<DbConnection> OpenWriterConnectionAsync()
     {
-        var connection = await _connections.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+        var connection = await _connections.OpenWriterAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
             Durability = await _connections.EnsureDurableAsync(connection, CancellationToken.None).ConfigureAwait(false);

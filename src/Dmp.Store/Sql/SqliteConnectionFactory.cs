@@ -77,9 +77,15 @@ internal sealed class SqliteConnectionFactory : StoreConnectionFactory
         }
     }
 
-    internal override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+    internal override async Task<DbConnection> OpenWriterAsync(CancellationToken cancellationToken) =>
+        new PreparedSqliteConnection((SqliteConnection)await OpenAsync(cancellationToken).ConfigureAwait(false));
+
+    internal override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var sqlite = connection as SqliteConnection ?? ((PreparedSqliteConnection)connection).Inner;
         // Microsoft.Data.Sqlite issues BEGIN IMMEDIATE unless deferred is asked for.
-        await ((SqliteConnection)connection).BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        return await sqlite.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     internal override string CreateSchemaVersionTableSql =>
         """

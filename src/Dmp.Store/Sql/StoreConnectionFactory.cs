@@ -18,6 +18,12 @@ public abstract class StoreConnectionFactory
     /// <summary>An open connection with the session settings the store relies on.</summary>
     public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The inbox writer's long-lived connection, which runs the same statements for every frame and
+    /// every applied message: where the provider allows, it keeps them compiled.
+    /// </summary>
+    internal virtual Task<DbConnection> OpenWriterAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
+
     /// <summary>The factory for the configured provider; fails clearly for providers not in this build.</summary>
     public static StoreConnectionFactory Create(StoreOptions options, string dataDir)
     {
