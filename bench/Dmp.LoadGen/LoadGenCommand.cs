@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Dmp.LoadGen;
 
 /// <summary>
-/// The command line: `fsync --dir D [--seconds S]`, or a load run (see <see cref="LoadOptions.Usage"/>). Progress on
+/// The command line: `fsync --dir D [--seconds S] [--sqlite [--bytes N]]`, or a load run (see <see cref="LoadOptions.Usage"/>). Progress on
 /// stderr; one JSON object as the last line of stdout. Exit 0 when done, 1 when messages were lost or refused,
 /// 64 for bad usage, 66 for a missing file.
 /// </summary>
@@ -47,10 +47,19 @@ public static class LoadGenCommand
     {
         string? dir = null;
         var seconds = 10.0;
+        var sqlite = false;
+        var bytes = FsyncProbe.RecordBytes;
         for (var i = 0; i < args.Count; i++)
         {
             var value = i + 1 < args.Count ? args[i + 1] : null;
-            if (args[i] == "--dir" && value is not null)
+            if (args[i] == "--sqlite")
+            {
+                sqlite = true;
+                continue;
+            }
+            if (args[i] == "--bytes" && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var b) && b is > 0 and <= 16 << 20)
+                bytes = b;
+            else if (args[i] == "--dir" && value is not null)
                 dir = value;
             else if (args[i] == "--seconds" && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s <= 3600)
                 seconds = s;
@@ -71,6 +80,18 @@ public static class LoadGenCommand
         {
             stderr.WriteLine($"fsync: {dir}: no such folder");
             return 66;
+        }
+        if (sqlite)
+        {
+            var commits = SqliteCommitProbe.Run(dir, seconds, bytes);
+            stderr.WriteLine($"fsync --sqlite: {commits.Commits} commits of one {commits.Bytes} B row in {commits.Seconds} s");
+            stdout.WriteLine(commits.ToJson());
+            return 0;
+        }
+        if (bytes != FsyncProbe.RecordBytes)
+        {
+            stderr.WriteLine("fsync: --bytes goes with --sqlite (the append probe writes 1 KiB records)");
+            return 64;
         }
         var report = FsyncProbe.Run(dir, seconds);
         stderr.WriteLine($"fsync: {report.Records} records of {FsyncProbe.RecordBytes} B in {report.Seconds} s");

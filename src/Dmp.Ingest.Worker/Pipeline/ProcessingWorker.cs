@@ -51,15 +51,20 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
                 // refused, failed …) come back once committed, and only then may a Processed-mode ACK leave.
                 // A few messages per commit: the inbox writer runs each completion inside a transaction that
                 // arriving frames share, so a long one would hold their ACKs back.
+                // Mapping runs ahead of the single writer: chunk N+1 is mapped on this thread while the writer
+                // applies chunk N, one chunk in flight at most, so completions still reach the store in order.
+                Task<IReadOnlyList<ProcessingResult>>? applying = null;
                 foreach (var chunk in batch.Chunk(CompletionChunk))
                 {
                     var results = new List<ProcessingResult>(chunk.Length);
                     foreach (var message in chunk)
                         results.Add(await ProcessAsync(message, store.Blobs, stoppingToken));
-                    var final = await store.Processing.CompleteAsync(results, stoppingToken);
-                    completions.Complete(final);
-                    Interlocked.Add(ref _processed, results.Count);
+                    if (applying is not null)
+                        Completed(await applying);
+                    applying = store.Processing.CompleteAsync(results, stoppingToken);
                 }
+                if (applying is not null)
+                    Completed(await applying);
                 // A small batch under a steady stream: let work gather for a moment, so the outcomes of
                 // many messages share one commit (one fsync) instead of taking one each from the ACK path.
                 // Not when ACKs wait for processing (AckMode=Processed): there latency is the point.
@@ -77,6 +82,12 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
                 await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
+    }
+
+    private void Completed(IReadOnlyList<ProcessingResult> final)
+    {
+        completions.Complete(final);
+        Interlocked.Add(ref _processed, final.Count);
     }
 
     private async Task<ProcessingResult> ProcessAsync(PendingMessage message, IBlobStore blobs, CancellationToken cancellationToken)

@@ -60,6 +60,30 @@ public sealed class BenchToolsTests
     }
 
     [Fact]
+    public async Task Sqlite_commit_probe_commits_rows_of_the_asked_size_and_leaves_no_file()
+    {
+        var dir = Directory.CreateTempSubdirectory("dmp-commit-");
+        try
+        {
+            var stdout = new StringWriter();
+
+            var code = await LoadGenCommand.RunAsync(["fsync", "--dir", dir.FullName, "--seconds", "0.3", "--sqlite", "--bytes", "8600"], stdout, TextWriter.Null);
+
+            Assert.Equal(0, code);
+            using var json = JsonDocument.Parse(LastLine(stdout));
+            Assert.True(json.RootElement.GetProperty("commits").GetInt64() > 0);
+            Assert.True(json.RootElement.GetProperty("sqlite_commits_per_s").GetDouble() > 0);
+            Assert.Equal(8600, json.RootElement.GetProperty("bytes").GetInt32());
+            Assert.Empty(dir.EnumerateFiles());
+            Assert.Equal(64, await LoadGenCommand.RunAsync(["fsync", "--dir", dir.FullName, "--bytes", "10"], TextWriter.Null, TextWriter.Null));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Fsync_probe_reports_a_positive_rate()
     {
         var dir = Directory.CreateTempSubdirectory("dmp-fsync-");
