@@ -52,6 +52,45 @@ public abstract class DossierQueriesTests
         return patient;
     }
 
+    [Theory]
+    [InlineData(DossierQueries.MaxMergeHops, true)]
+    [InlineData(DossierQueries.MaxMergeHops + 1, false)]
+    public async Task The_api_and_the_identifier_lookup_follow_the_same_merge_chain_to_the_survivor(int links, bool resolved)
+    {
+        await using var t = await OpenStoreAsync();
+        var chain = new List<long>();
+        await t.Writer.RunInWriteTransactionAsync(async (c, tx) =>
+        {
+            var now = StoreTime.Write(T0);
+            for (var i = 0; i <= links; i++)
+                chain.Add(await c.ExecuteScalarAsync<long>(
+                    "INSERT INTO patient (created_at, updated_at) VALUES (@Now, @Now) RETURNING id;", new { Now = now }, tx));
+            // Each patient merged into the next one (A40 after A40): the last is the survivor.
+            for (var i = links - 1; i >= 0; i--)
+                await c.ExecuteAsync("UPDATE patient SET merged_into = @Next WHERE id = @Id;", new { Id = chain[i], Next = chain[i + 1] }, tx);
+            await c.ExecuteAsync(
+                "INSERT INTO patient_identifier (system, value, patient_id, kind, created_at) VALUES ('1.2.250.1.71.4.2.7', 'IPP-1', @P, 'local', @Now);",
+                new { P = chain[0], Now = now }, tx);
+        }, CancellationToken.None);
+        var queries = new DossierQueries(t.Store.Connections);
+
+        var first = await queries.GetPatientAsync(chain[0], CancellationToken.None);
+        var survivor = await queries.ResolveSurvivorAsync(first!, CancellationToken.None);
+        var linked = await new PatientLinks(t.Store.Connections).FindPatientAsync("1.2.250.1.71.4.2.7", "IPP-1", CancellationToken.None);
+
+        if (resolved)
+        {
+            Assert.Equal(chain[^1], survivor?.Id);
+            Assert.Equal(chain[^1], linked);
+        }
+        else
+        {
+            // Past the bound the API serves nothing rather than a merged patient's dossier.
+            Assert.Null(survivor);
+            Assert.NotEqual(chain[^1], linked);
+        }
+    }
+
     [Fact]
     public async Task Documents_are_filtered_by_visibility_and_parameters_and_paged_by_keyset()
     {

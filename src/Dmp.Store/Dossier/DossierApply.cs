@@ -228,7 +228,7 @@ internal sealed class DossierApply
     private async Task<PatientRecord?> SurvivorAsync(long id)
     {
         var row = await ReadPatientAsync(id).ConfigureAwait(false);
-        for (var hops = 0; row?.MergedInto is { } next && hops < 16; hops++)
+        for (var hops = 0; row?.MergedInto is { } next && hops < DossierQueries.MaxMergeHops; hops++)
             row = await ReadPatientAsync(next).ConfigureAwait(false);
         return row;
     }

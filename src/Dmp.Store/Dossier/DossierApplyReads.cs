@@ -33,7 +33,7 @@ public sealed class PatientLinks(StoreConnectionFactory connections)
             var id = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
                 "SELECT patient_id FROM patient_identifier WHERE system = @System AND value = @Value;",
                 new { System = system, Value = value }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            for (var hops = 0; id is { } current && hops < 16; hops++)
+            for (var hops = 0; id is { } current && hops < DossierQueries.MaxMergeHops; hops++)
             {
                 var next = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
                     "SELECT merged_into FROM patient WHERE id = @Id;", new { Id = current }, cancellationToken: cancellationToken)).ConfigureAwait(false);

@@ -15,8 +15,11 @@ public sealed class DossierQueries
     /// <summary>Largest page a search returns.</summary>
     public const int MaxPage = 100;
 
-    /// <summary>How many merge links a lookup follows before giving up (a cycle would be a bug upstream).</summary>
-    private const int MaxMergeHops = 8;
+    /// <summary>
+    /// How many merge links are followed from a patient to its survivor, by the API, the apply and the operator's lookups
+    /// alike, so a dossier the apply reached is one the API serves (a longer chain, or a cycle, would be a bug upstream).
+    /// </summary>
+    internal const int MaxMergeHops = 16;
 
     /// <summary>The columns of <see cref="PatientRecord"/>, for every reader of <c>patient</c>.</summary>
     internal const string PatientColumns =
