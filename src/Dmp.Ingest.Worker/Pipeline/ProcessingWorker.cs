@@ -94,8 +94,8 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
     {
         try
         {
-            var parsed = Hl7Message.Parse(message.Raw);
-            if (parsed.Message is { } hl7 && hl7.MessageType is { } type && NoDossierMeaning.Contains(type))
+            // The type the listener read from MSH-9 when it stored the frame ("ADT^A01"): no second parse to skip a message.
+            if (message.MessageType?.Split('^', 2)[0] is { } type && NoDossierMeaning.Contains(type))
                 return new ProcessingResult(message.Id, InboxStatus.Ignored, Detail: $"{type} has no business meaning for the dossier");
 
             var channel = message.Sender.Split('/', 2)[0];
