@@ -409,20 +409,13 @@ internal sealed class DossierApply
     /// <summary>Messages held for one of the (now qualified) patient's identities go back to <c>accepted</c>, in arrival order.</summary>
     private async Task ReleaseHeldAsync(long patientId)
     {
-        var keys = (await _connection.QueryAsync<string>(Command(
-            "SELECT system || '|' || value FROM patient_identifier WHERE patient_id = @Id;", new { Id = patientId })).ConfigureAwait(false)).AsList();
-        var released = new SortedSet<long>();
-        foreach (var key in keys)
-        {
-            foreach (var id in await _connection.QueryAsync<long>(Command(
-                         """
-                         SELECT h.message_id FROM held_identity h JOIN inbound_message m ON m.id = h.message_id
-                         WHERE h.identity_key = @Key AND m.status = @Held AND h.message_id <> @Self;
-                         """, new { Key = key, InboxStatus.Held, Self = _messageId })).ConfigureAwait(false))
-            {
-                released.Add(id);
-            }
-        }
+        // One statement for all of the patient's identifiers: this runs for every message about a qualified patient.
+        var released = new SortedSet<long>(await _connection.QueryAsync<long>(Command(
+            """
+            SELECT h.message_id FROM held_identity h JOIN inbound_message m ON m.id = h.message_id
+            WHERE h.identity_key IN (SELECT system || '|' || value FROM patient_identifier WHERE patient_id = @Id)
+              AND m.status = @Held AND h.message_id <> @Self;
+            """, new { Id = patientId, InboxStatus.Held, Self = _messageId })).ConfigureAwait(false));
 
         var at = _connections.WriteTime(_now);
         foreach (var id in released)

@@ -366,7 +366,12 @@ public sealed class InboxProcessing : IAsyncDisposable
         {
             var result = outcome;
             var row = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
-                "SELECT warnings AS Warnings, sender AS Sender FROM inbound_message WHERE id = @Id;", new { result.Id }, transaction,
+                """
+                SELECT warnings AS Warnings, sender AS Sender,
+                       CASE WHEN EXISTS (SELECT 1 FROM held_document WHERE message_id = @Id) THEN 1 ELSE 0 END AS HeldDocuments,
+                       CASE WHEN EXISTS (SELECT 1 FROM held_identity WHERE message_id = @Id) THEN 1 ELSE 0 END AS HeldIdentities
+                FROM inbound_message WHERE id = @Id;
+                """, new { result.Id }, transaction,
                 cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (row?.Warnings is null)
             {
@@ -374,13 +379,21 @@ public sealed class InboxProcessing : IAsyncDisposable
                 continue; // unknown id: nothing to record
             }
 
-            // A replayed message starts afresh: it holds only what this outcome says.
-            await connection.ExecuteAsync(new CommandDefinition(
-                "DELETE FROM held_document WHERE message_id = @Id;", new { result.Id }, transaction,
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
-            await connection.ExecuteAsync(new CommandDefinition(
-                "DELETE FROM held_identity WHERE message_id = @Id;", new { result.Id }, transaction,
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            // A replayed message starts afresh: it holds only what this outcome says. Most messages were never held:
+            // the flags above spare them two deletes.
+            if (row.HeldDocuments != 0)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "DELETE FROM held_document WHERE message_id = @Id;", new { result.Id }, transaction,
+                    cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            if (row.HeldIdentities != 0)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "DELETE FROM held_identity WHERE message_id = @Id;", new { result.Id }, transaction,
+                    cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
 
             IReadOnlyList<string> heldIdentities = [];
             if (result.Apply is { } apply && result.Status == InboxStatus.Processed)
@@ -552,6 +565,8 @@ public sealed class InboxProcessing : IAsyncDisposable
     {
         public string? Warnings { get; set; }
         public string Sender { get; set; } = "";
+        public long HeldDocuments { get; set; }
+        public long HeldIdentities { get; set; }
     }
 
     private sealed class PendingRow
