@@ -49,7 +49,6 @@ public static class SqliteCommitProbe
         }
         finally
         {
-            SqliteConnection.ClearAllPools();
             foreach (var file in new[] { path, path + "-wal", path + "-shm" })
                 File.Delete(file);
         }

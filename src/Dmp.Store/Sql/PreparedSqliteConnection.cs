@@ -86,51 +86,42 @@ internal sealed class PreparedSqliteConnection : DbConnection
     }
 
     /// <summary>
-    /// The compiled command for <paramref name="sql"/>, or a new one-off command when the kept one is
-    /// still in use (a reader open on it) or the cache is full.
+    /// The kept statement for <paramref name="sql"/>, now marked in use, or null when the kept one is still in use
+    /// (a reader open on it) or the cache is full: the caller then runs a one-off command.
     /// </summary>
-    private SqliteCommand Rent(string sql, out bool kept)
+    private Entry? Rent(string sql)
     {
         if (_statements.TryGetValue(sql, out var entry))
         {
-            if (!entry.InUse)
+            if (entry.InUse)
             {
-                entry.InUse = true;
-                kept = true;
-                Reuses++;
-                return entry.Command;
+                return null;
             }
+
+            Reuses++;
         }
         else if (_statements.Count < Capacity)
         {
             var command = Inner.CreateCommand();
             command.CommandText = sql;
-            _statements.Add(sql, new Entry(command) { InUse = true });
-            kept = true;
-            return command;
+            entry = new Entry(command);
+            _statements.Add(sql, entry);
+        }
+        else
+        {
+            return null;
         }
 
-        kept = false;
-        var oneOff = Inner.CreateCommand();
-        oneOff.CommandText = sql;
-        return oneOff;
+        entry.InUse = true;
+        return entry;
     }
 
-    private void Return(SqliteCommand command, bool kept)
+    private static void Return(Entry entry)
     {
-        if (!kept)
-        {
-            command.Dispose();
-            return;
-        }
-
         // Values are bound at each execution; drop the references (a frame's bytes) until then.
-        command.Parameters.Clear();
-        command.Transaction = null;
-        if (_statements.TryGetValue(command.CommandText, out var entry) && ReferenceEquals(entry.Command, command))
-        {
-            entry.InUse = false;
-        }
+        entry.Command.Parameters.Clear();
+        entry.Command.Transaction = null;
+        entry.InUse = false;
     }
 
     private void DisposeStatements()
@@ -155,7 +146,7 @@ internal sealed class PreparedSqliteConnection : DbConnection
     {
         private readonly ParameterList _parameters = new();
         private SqliteCommand? _rented;
-        private bool _kept;
+        private Entry? _kept;
 
         [AllowNull]
         public override string CommandText { get; set; } = "";
@@ -232,7 +223,8 @@ internal sealed class PreparedSqliteConnection : DbConnection
             }
 
             Release();
-            var command = owner.Rent(CommandText, out _kept);
+            _kept = owner.Rent(CommandText);
+            var command = _kept?.Command ?? new SqliteCommand(CommandText, owner.Inner);
             _rented = command;
             command.Transaction = (SqliteTransaction?)DbTransaction;
             command.CommandTimeout = CommandTimeout;
@@ -248,10 +240,20 @@ internal sealed class PreparedSqliteConnection : DbConnection
 
         private void Release()
         {
-            if (_rented is { } command)
+            if (_rented is not { } command)
             {
-                _rented = null;
-                owner.Return(command, _kept);
+                return;
+            }
+
+            _rented = null;
+            if (_kept is { } entry)
+            {
+                _kept = null;
+                Return(entry);
+            }
+            else
+            {
+                command.Dispose();
             }
         }
     }
