@@ -1,3 +1,4 @@
+using Dmp.Store.Writing;
 using Dmp.Store.Audit;
 using Dmp.Store.Blobs;
 using Dmp.Store.Dossier;
@@ -11,13 +12,13 @@ namespace Dmp.Store;
 public sealed class DmpStore : IAsyncDisposable
 {
     private DmpStore(
-        StoreOptions options, StoreConnectionFactory connections, IBlobStore blobs, IReadOnlyList<int> appliedMigrations)
+        StoreOptions options, SqlDialect connections, IBlobStore blobs, IReadOnlyList<int> appliedMigrations)
     {
         Options = options;
         Connections = connections;
         Blobs = blobs;
         AppliedMigrations = appliedMigrations;
-        Writer = new InboxWriter(connections, blobs, options);
+        Writer = new GroupCommitWriter(connections, blobs, options);
         Queries = new InboxQueries(connections, blobs);
         Processing = new InboxProcessing(connections, blobs) { Writer = Writer };
         Audit = new AuditLog(connections, Writer);
@@ -26,9 +27,9 @@ public sealed class DmpStore : IAsyncDisposable
     }
 
     public StoreOptions Options { get; }
-    public StoreConnectionFactory Connections { get; }
+    public SqlDialect Connections { get; }
     public IBlobStore Blobs { get; }
-    public InboxWriter Writer { get; }
+    public GroupCommitWriter Writer { get; }
     public InboxQueries Queries { get; }
     public InboxProcessing Processing { get; }
     public InboxRetention Retention { get; }
@@ -59,7 +60,7 @@ public sealed class DmpStore : IAsyncDisposable
         }
 
         Directory.CreateDirectory(dataDir);
-        var connections = StoreConnectionFactory.Create(store, dataDir);
+        var connections = SqlDialect.Create(store, dataDir);
         IBlobStore blobStore = blobs.Provider == BlobProvider.AzureBlob
             ? new AzureBlobStore(blobs.ConnectionString!, blobs.Container)
             : new FolderBlobStore(blobs.ResolvePath(dataDir));

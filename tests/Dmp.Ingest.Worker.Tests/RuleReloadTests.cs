@@ -13,7 +13,7 @@ public sealed class RuleReloadTests
         try
         {
             CopyFolder(Path.Combine(AppContext.BaseDirectory, "mappings"), folder.FullName);
-            var holder = new RuleSetHolder(Options.Create(new RulesOptions { Path = folder.FullName, ReloadSeconds = 0 }), NullLogger<RuleSetHolder>.Instance);
+            var holder = new RuleSetReloader(Options.Create(new RulesOptions { Path = folder.FullName, ReloadSeconds = 0 }), NullLogger<RuleSetReloader>.Instance);
             await holder.StartAsync(CancellationToken.None);
             var first = holder.Current;
             Assert.False(holder.TryReload(), "nothing changed");

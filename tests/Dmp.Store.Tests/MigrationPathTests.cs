@@ -9,10 +9,10 @@ namespace Dmp.Store.Tests;
 /// </summary>
 public abstract class MigrationPathTests
 {
-    private protected abstract Task<StoreConnectionFactory> NewDatabaseAsync(TempFolder folder);
+    private protected abstract Task<SqlDialect> NewDatabaseAsync(TempFolder folder);
 
     /// <summary>Table, column and index names of the current schema, sorted, one per line.</summary>
-    private protected abstract Task<IReadOnlyList<string>> SchemaAsync(StoreConnectionFactory connections);
+    private protected abstract Task<IReadOnlyList<string>> SchemaAsync(SqlDialect connections);
 
     [Fact]
     public async Task A_database_at_each_earlier_version_migrates_to_the_schema_of_a_fresh_one()
@@ -66,10 +66,10 @@ public abstract class MigrationPathTests
 
 public sealed class SqliteMigrationPathTests : MigrationPathTests
 {
-    private protected override Task<StoreConnectionFactory> NewDatabaseAsync(TempFolder folder) =>
-        Task.FromResult(StoreConnectionFactory.Create(new StoreOptions(), folder.Path));
+    private protected override Task<SqlDialect> NewDatabaseAsync(TempFolder folder) =>
+        Task.FromResult(SqlDialect.Create(new StoreOptions(), folder.Path));
 
-    private protected override async Task<IReadOnlyList<string>> SchemaAsync(StoreConnectionFactory connections)
+    private protected override async Task<IReadOnlyList<string>> SchemaAsync(SqlDialect connections)
     {
         await using var connection = await connections.OpenAsync(CancellationToken.None);
         var lines = new List<string>();
@@ -96,11 +96,11 @@ public sealed class SqliteMigrationPathTests : MigrationPathTests
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresMigrationPathTests(PostgresServer server) : MigrationPathTests
 {
-    private protected override async Task<StoreConnectionFactory> NewDatabaseAsync(TempFolder folder) =>
-        StoreConnectionFactory.Create(
+    private protected override async Task<SqlDialect> NewDatabaseAsync(TempFolder folder) =>
+        SqlDialect.Create(
             new StoreOptions { Provider = StoreProvider.Postgres, ConnectionString = await server.CreateDatabaseAsync() }, folder.Path);
 
-    private protected override async Task<IReadOnlyList<string>> SchemaAsync(StoreConnectionFactory connections)
+    private protected override async Task<IReadOnlyList<string>> SchemaAsync(SqlDialect connections)
     {
         await using var connection = await connections.OpenAsync(CancellationToken.None);
         var columns = await connection.QueryAsync<string>(

@@ -5,8 +5,8 @@ namespace Dmp.Store.Tests;
 
 public sealed class MigrationRunnerTests
 {
-    private static StoreConnectionFactory Sqlite(TempFolder folder) =>
-        StoreConnectionFactory.Create(new StoreOptions(), folder.Path);
+    private static SqlDialect Sqlite(TempFolder folder) =>
+        SqlDialect.Create(new StoreOptions(), folder.Path);
 
     [Fact]
     public async Task Migrations_apply_from_an_empty_database_and_are_recorded_in_schema_version()
@@ -114,7 +114,7 @@ public sealed class MigrationRunnerTests
 /// <summary>The step from version 1 (inbox) to 2 (held documents), on both dialects.</summary>
 internal static class HeldDocumentMigration
 {
-    public static async Task AssertVersion1MigratesTo2Async(StoreConnectionFactory connections)
+    public static async Task AssertVersion1MigratesTo2Async(SqlDialect connections)
     {
         var runner = new MigrationRunner(connections);
         var v1 = runner.Migrations.Single(m => m.Version == 1);
@@ -168,7 +168,7 @@ public sealed class PostgresMigrationRunnerTests(PostgresServer server)
     public async Task A_database_at_version_1_migrates_to_version_2_keeping_its_messages()
     {
         using var folder = new TempFolder();
-        var connections = StoreConnectionFactory.Create(
+        var connections = SqlDialect.Create(
             new StoreOptions { Provider = StoreProvider.Postgres, ConnectionString = await server.CreateDatabaseAsync() }, folder.Path);
         await HeldDocumentMigration.AssertVersion1MigratesTo2Async(connections);
     }

@@ -1,3 +1,4 @@
+using Dmp.Store.Writing;
 using Dapper;
 using Dmp.Store.Inbox;
 
@@ -13,7 +14,7 @@ public sealed class QueryPlanTests
         await using var connection = await t.Store.Connections.OpenAsync(CancellationToken.None);
 
         var plan = string.Join(" | ", (await connection.QueryAsync<(long, long, long, string)>(
-            "EXPLAIN QUERY PLAN " + InboxWriter.LastIdWithControlIdSql.TrimEnd(';'), new { Sender = "s", ControlId = "c" }))
+            "EXPLAIN QUERY PLAN " + GroupCommitWriter.LastIdWithControlIdSql.TrimEnd(';'), new { Sender = "s", ControlId = "c" }))
             .Select(r => r.Item4));
 
         Assert.Contains("sender=? AND control_id=?", plan, StringComparison.Ordinal);

@@ -39,7 +39,7 @@ public sealed class StoreOptionsTests
             () => DmpStore.OpenAsync(options, new BlobOptions(), folder.Path, CancellationToken.None));
 
         Assert.Contains($"Dmp:Store:Provider={provider} is not available in this build yet", error.Message);
-        Assert.Throws<NotSupportedException>(() => StoreConnectionFactory.Create(options, folder.Path));
+        Assert.Throws<NotSupportedException>(() => SqlDialect.Create(options, folder.Path));
     }
 
     [Fact]

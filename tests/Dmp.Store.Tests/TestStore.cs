@@ -1,3 +1,4 @@
+using Dmp.Store.Writing;
 using System.Security.Cryptography;
 using System.Text;
 using Dmp.Store.Inbox;
@@ -16,7 +17,7 @@ internal sealed class TestStore : IAsyncDisposable
 
     public TempFolder Folder { get; }
     public DmpStore Store { get; }
-    public InboxWriter Writer => Store.Writer;
+    public GroupCommitWriter Writer => Store.Writer;
     public InboxQueries Queries => Store.Queries;
     public InboxProcessing Processing => Store.Processing;
 

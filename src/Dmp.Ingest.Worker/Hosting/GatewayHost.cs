@@ -60,13 +60,13 @@ public static class GatewayHost
         services.AddSingleton<IValidateOptions<AccessOptions>, AccessOptionsValidator>();
 
         // The store opens (and migrates) when the host starts, before any listener accepts input.
-        services.AddSingleton<StoreHolder>();
-        services.AddSingleton(sp => sp.GetRequiredService<StoreHolder>().Store);
-        services.AddHostedService(sp => sp.GetRequiredService<StoreHolder>());
+        services.AddSingleton<StoreLifetime>();
+        services.AddSingleton(sp => sp.GetRequiredService<StoreLifetime>().Store);
+        services.AddHostedService(sp => sp.GetRequiredService<StoreLifetime>());
 
         // Rules load at start, before the processing worker maps anything with them.
-        services.AddSingleton<RuleSetHolder>();
-        services.AddHostedService(sp => sp.GetRequiredService<RuleSetHolder>());
+        services.AddSingleton<RuleSetReloader>();
+        services.AddHostedService(sp => sp.GetRequiredService<RuleSetReloader>());
 
         // The dossier API: queries and rights over the opened store, one access policy for every endpoint.
         services.AddSingleton<TimeProvider>(TimeProvider.System);

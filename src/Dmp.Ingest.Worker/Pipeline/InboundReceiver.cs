@@ -34,7 +34,7 @@ public sealed record ReceivedInput(string Channel, ReadOnlyMemory<byte> Bytes, s
 /// input, builds its ACK, and hands both to the grouped-commit writer. The ACK goes back only once
 /// the row is durable; a resend gets the very ACK stored the first time.
 /// </summary>
-public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> mllpOptions, ProcessingSignal signal, ProcessedAcknowledger processedAcks, ILogger<InboundReceiver> logger)
+public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOptions> mllpOptions, ProcessingSignal signal, ProcessedAcknowledger processedAcks, ILogger<InboundReceiver> logger)
 {
     private static readonly HashSet<string> AcknowledgementTypes = new(StringComparer.Ordinal) { "ACK", "ZAM", "MCF" };
     private readonly HashSet<string> _strictSenders = new(mllpOptions.Value.StrictSenders, StringComparer.Ordinal);
@@ -146,7 +146,7 @@ public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> ml
             return new InboxDecision(finalStatus, finalError, warnings, ack, ackCode);
         }
 
-        var receipt = await holder.Store.Writer.AppendAsync(frame, Decide, cancellationToken);
+        var receipt = await storeLifetime.Store.Writer.AppendAsync(frame, Decide, cancellationToken);
         if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
             signal.Pulse();
         if (receipt.Duplicate)
@@ -183,7 +183,7 @@ public sealed class InboundReceiver(StoreHolder holder, IOptions<MllpOptions> ml
         var frame = new InboundFrame(
             input.Channel, input.Channel, FileControlId(input.FileName!), CdaMessageType, input.FileName, input.RemoteEndpoint,
             input.Bytes, input.Length ?? input.Bytes.Length, sha, false, DateTimeOffset.UtcNow);
-        var receipt = await holder.Store.Writer.AppendAsync(
+        var receipt = await storeLifetime.Store.Writer.AppendAsync(
             frame, _ => new InboxDecision(status, refusal is null ? null : "not a CDA document: " + refusal, [], null, null), cancellationToken);
         if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
             signal.Pulse();

@@ -14,7 +14,7 @@ namespace Dmp.Ingest.Worker.Pipeline;
 /// would change nothing), AE with an ERR saying why when it failed. The ACK is stored with the message,
 /// so a resend gets these very bytes.
 /// </summary>
-public sealed class ProcessedAcknowledger(StoreHolder holder, ProcessingCompletions completions, IOptions<MllpOptions> options, ILogger<ProcessedAcknowledger> logger)
+public sealed class ProcessedAcknowledger(StoreLifetime storeLifetime, ProcessingCompletions completions, IOptions<MllpOptions> options, ILogger<ProcessedAcknowledger> logger)
 {
     private readonly TimeSpan _timeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.ProcessedAckTimeoutSeconds));
 
@@ -41,7 +41,7 @@ public sealed class ProcessedAcknowledger(StoreHolder holder, ProcessingCompleti
             ? AckBuilder.Build(header, code)
             : AckBuilder.Build(header, code, new Hl7Error(0, null, 0, error ?? "processing failed"), error ?? "processing failed",
                 new AckBuildOptions { ErrorCode = Hl7ErrorCode.ApplicationInternalError });
-        await holder.Store.Processing.RecordAckAsync(messageId, ack, code.ToString(), cancellationToken).ConfigureAwait(false);
+        await storeLifetime.Store.Processing.RecordAckAsync(messageId, ack, code.ToString(), cancellationToken).ConfigureAwait(false);
         return (ack, code.ToString());
     }
 }

@@ -17,7 +17,7 @@ namespace Dmp.Ingest.Worker.Pipeline;
 /// with their outcomes (no FHIR Bundle: only each clinical entry's own resource). A failed message never blocks its
 /// sender. Work left `accepted` by a crash is simply taken again at start.
 /// </summary>
-public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, ProcessingSignal signal, ProcessingCompletions completions, ILogger<ProcessingWorker> logger) : BackgroundService
+public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloader rules, ProcessingSignal signal, ProcessingCompletions completions, ILogger<ProcessingWorker> logger) : BackgroundService
 {
     /// <summary>Message types with no business meaning for the dossier.</summary>
     private static readonly HashSet<string> NoDossierMeaning = new(StringComparer.Ordinal) { "ACK", "ZAM", "MCF", "QBP", "QRY", "RSP", "MFN", "MFK", "NMD", "NMQ", "NMR" };
@@ -33,9 +33,9 @@ public sealed class ProcessingWorker(StoreHolder holder, RuleSetHolder rules, Pr
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Hosted services start in order: the store holder before this worker.
+        // Hosted services start in order: the store lifetime before this worker.
         await Task.Yield();
-        var store = holder.Store;
+        var store = storeLifetime.Store;
         while (!stoppingToken.IsCancellationRequested)
         {
             IReadOnlyList<PendingMessage> batch;

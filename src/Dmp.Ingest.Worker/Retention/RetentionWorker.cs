@@ -8,7 +8,7 @@ namespace Dmp.Ingest.Worker.Retention;
 /// Runs the inbox retention (`Dmp:Retention:*`) at start and then every interval, when
 /// <see cref="RetentionOptions.RawDays"/> is above 0. Logs counts only, never which messages.
 /// </summary>
-public sealed class RetentionWorker(StoreHolder holder, IOptions<RetentionOptions> options, TimeProvider time, ILogger<RetentionWorker> logger) : BackgroundService
+public sealed class RetentionWorker(StoreLifetime storeLifetime, IOptions<RetentionOptions> options, TimeProvider time, ILogger<RetentionWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -49,7 +49,7 @@ public sealed class RetentionWorker(StoreHolder holder, IOptions<RetentionOption
     {
         var settings = options.Value;
         var cutoff = time.GetUtcNow() - TimeSpan.FromDays(settings.RawDays);
-        var result = await holder.Store.Retention.PurgeAsync(cutoff, settings.BatchSize, cancellationToken);
+        var result = await storeLifetime.Store.Retention.PurgeAsync(cutoff, settings.BatchSize, cancellationToken);
         if (result.MessagesPurged > 0)
         {
             logger.LogInformation(

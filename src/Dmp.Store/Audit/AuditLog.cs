@@ -1,3 +1,4 @@
+using Dmp.Store.Writing;
 using Dapper;
 using Dmp.Store.Inbox;
 using Dmp.Store.Sql;
@@ -8,7 +9,7 @@ namespace Dmp.Store.Audit;
 /// The audit trail: appends join the inbox writer's grouped transactions (concurrent appends share
 /// one commit) and return once durable, so a response can wait for its audit event cheaply.
 /// </summary>
-public sealed class AuditLog(StoreConnectionFactory connections, InboxWriter writer, TimeProvider? time = null)
+public sealed class AuditLog(SqlDialect connections, GroupCommitWriter writer, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 

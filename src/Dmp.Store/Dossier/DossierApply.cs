@@ -1,3 +1,4 @@
+using Dmp.Store.Writing;
 using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
@@ -24,7 +25,7 @@ internal sealed class DossierApply
 {
     private readonly DbConnection _connection;
     private readonly DbTransaction _transaction;
-    private readonly StoreConnectionFactory _connections;
+    private readonly SqlDialect _connections;
     private readonly long _messageId;
     private readonly string _sender;
     private readonly DateTimeOffset _now;
@@ -33,7 +34,7 @@ internal sealed class DossierApply
     private readonly List<string> _notes = [];
 
     private DossierApply(
-        DbConnection connection, DbTransaction transaction, StoreConnectionFactory connections, long messageId, string sender,
+        DbConnection connection, DbTransaction transaction, SqlDialect connections, long messageId, string sender,
         DateTimeOffset now, CancellationToken cancellationToken)
     {
         _connection = connection;
@@ -48,7 +49,7 @@ internal sealed class DossierApply
 
     /// <summary>Applies every mapped message of <paramref name="input"/>; the most serious outcome names the message's status.</summary>
     public static async Task<DossierApplyOutcome> ApplyAsync(
-        DbConnection connection, DbTransaction transaction, StoreConnectionFactory connections, long messageId, string sender,
+        DbConnection connection, DbTransaction transaction, SqlDialect connections, long messageId, string sender,
         DossierApplyInput input, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var apply = new DossierApply(connection, transaction, connections, messageId, sender, now, cancellationToken);
@@ -425,7 +426,7 @@ internal sealed class DossierApply
                 new { InboxStatus.Accepted, InboxStatus.Held, Id = id })).ConfigureAwait(false);
             if (changed == 0)
                 continue;
-            await _connection.ExecuteAsync(Command(InboxWriter.InsertHistorySql, new
+            await _connection.ExecuteAsync(Command(GroupCommitWriter.InsertHistorySql, new
             {
                 MessageId = id, At = at, Status = InboxStatus.Accepted,
                 Detail = string.Create(CultureInfo.InvariantCulture, $"released: the patient's identity was qualified by message {_messageId}"),

@@ -5,7 +5,7 @@ using Dmp.Store.Sql;
 namespace Dmp.Store.Dossier;
 
 /// <summary>Reads back what applying messages recorded about identities: the merges and links of a patient.</summary>
-public sealed class PatientLinks(StoreConnectionFactory connections)
+public sealed class PatientLinks(SqlDialect connections)
 {
     /// <summary>The merges a patient took part in (as the merged or the surviving patient), oldest first.</summary>
     public async Task<IReadOnlyList<PatientMergeRow>> ListMergesAsync(long patientId, CancellationToken cancellationToken)

@@ -54,9 +54,9 @@ public sealed class DossierQueries
         e.updated_at AS UpdatedAt, COALESCE(e.effective_at, e.recorded_at) AS SortKey
         """;
 
-    private readonly StoreConnectionFactory _connections;
+    private readonly SqlDialect _connections;
 
-    public DossierQueries(StoreConnectionFactory connections)
+    public DossierQueries(SqlDialect connections)
     {
         ArgumentNullException.ThrowIfNull(connections);
         _connections = connections;

@@ -1,3 +1,4 @@
+using Dmp.Store.Writing;
 using System.Data.Common;
 using Dapper;
 using Dmp.Store.Audit;
@@ -12,10 +13,10 @@ namespace Dmp.Store.Dossier;
 /// </summary>
 public sealed class DossierRights
 {
-    private readonly InboxWriter _writer;
+    private readonly GroupCommitWriter _writer;
     private readonly TimeProvider _time;
 
-    public DossierRights(InboxWriter writer, TimeProvider? time = null)
+    public DossierRights(GroupCommitWriter writer, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
         _writer = writer;

@@ -43,12 +43,12 @@ internal sealed class InboundMessageRow
         Status,
         WarningList.Parse(Warnings),
         Error,
-        StoreConnectionFactory.ReadTime(ReceivedAt),
-        StoreConnectionFactory.ReadTime(LastReceivedAt),
+        SqlDialect.ReadTime(ReceivedAt),
+        SqlDialect.ReadTime(LastReceivedAt),
         checked((int)Receipts),
         AckCode,
         Convert.ToHexStringLower(Sha256),
         Length,
         Convert.ToBoolean(Truncated, System.Globalization.CultureInfo.InvariantCulture),
-        StoreConnectionFactory.ReadNullableTime(RawPurgedAt));
+        SqlDialect.ReadNullableTime(RawPurgedAt));
 }

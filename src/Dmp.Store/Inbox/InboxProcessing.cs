@@ -1,3 +1,4 @@
+using Dmp.Store.Writing;
 using System.Data.Common;
 using Dapper;
 using Dmp.Store.Blobs;
@@ -28,7 +29,7 @@ public sealed class InboxProcessing : IAsyncDisposable
         received_at AS ReceivedAt, warnings AS Warnings
         """;
 
-    private readonly StoreConnectionFactory _connections;
+    private readonly SqlDialect _connections;
     private readonly IBlobStore _blobs;
     private readonly SemaphoreSlim _claimGate = new(1, 1);
     private readonly Lock _leaseGate = new();
@@ -37,9 +38,9 @@ public sealed class InboxProcessing : IAsyncDisposable
     private readonly SenderLeases _leases;
 
     /// <summary>When set, outcomes are written in the inbox writer's grouped transactions.</summary>
-    internal InboxWriter? Writer { get; init; }
+    internal GroupCommitWriter? Writer { get; init; }
 
-    public InboxProcessing(StoreConnectionFactory connections, IBlobStore blobs)
+    public InboxProcessing(SqlDialect connections, IBlobStore blobs)
     {
         ArgumentNullException.ThrowIfNull(connections);
         ArgumentNullException.ThrowIfNull(blobs);
@@ -126,7 +127,7 @@ public sealed class InboxProcessing : IAsyncDisposable
 
                         claimed.Add(new PendingMessage(
                             row.Id, row.Channel, row.Sender, row.ControlId.Length == 0 ? null : row.ControlId, row.MessageType,
-                            row.FileName, row.RemoteEndpoint, raw, row.Length, StoreConnectionFactory.ReadTime(row.ReceivedAt),
+                            row.FileName, row.RemoteEndpoint, raw, row.Length, SqlDialect.ReadTime(row.ReceivedAt),
                             WarningList.Parse(row.Warnings)));
                     }
 
@@ -341,7 +342,7 @@ public sealed class InboxProcessing : IAsyncDisposable
                 }
 
                 await connection.ExecuteAsync(new CommandDefinition(
-                    InboxWriter.InsertHistorySql,
+                    GroupCommitWriter.InsertHistorySql,
                     new
                     {
                         MessageId = id,
@@ -419,7 +420,7 @@ public sealed class InboxProcessing : IAsyncDisposable
                 new { result.Id, result.Status, result.Error, Warnings = WarningList.Serialize(merged), Now = now },
                 transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             await connection.ExecuteAsync(new CommandDefinition(
-                InboxWriter.InsertHistorySql,
+                GroupCommitWriter.InsertHistorySql,
                 new { MessageId = result.Id, At = now, result.Status, Detail = result.Detail ?? result.Error },
                 transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
 
@@ -520,7 +521,7 @@ public sealed class InboxProcessing : IAsyncDisposable
             }
 
             await connection.ExecuteAsync(new CommandDefinition(
-                InboxWriter.InsertHistorySql,
+                GroupCommitWriter.InsertHistorySql,
                 new { MessageId = draft, At = now, Status = InboxStatus.Ignored, Detail = InboxHistoryDetail.SupersededBy(validatedBy) },
                 transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             await connection.ExecuteAsync(new CommandDefinition(

@@ -12,10 +12,10 @@ public sealed class InboxQueries
     /// <summary>Largest page <see cref="ListAsync"/> returns.</summary>
     public const int MaxLimit = 1000;
 
-    private readonly StoreConnectionFactory _connections;
+    private readonly SqlDialect _connections;
     private readonly IBlobStore _blobs;
 
-    public InboxQueries(StoreConnectionFactory connections, IBlobStore blobs)
+    public InboxQueries(SqlDialect connections, IBlobStore blobs)
     {
         ArgumentNullException.ThrowIfNull(connections);
         ArgumentNullException.ThrowIfNull(blobs);
@@ -99,7 +99,7 @@ public sealed class InboxQueries
                 new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
             return new InboundMessageDetail(
                 row.ToSummary(),
-                history.Select(h => new HistoryEntry(StoreConnectionFactory.ReadTime(h.At), h.Status, h.Detail)).ToList());
+                history.Select(h => new HistoryEntry(SqlDialect.ReadTime(h.At), h.Status, h.Detail)).ToList());
         }
     }
 

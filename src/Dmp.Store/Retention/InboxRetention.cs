@@ -30,10 +30,10 @@ public sealed class InboxRetention
                     OR EXISTS (SELECT 1 FROM document WHERE blob_key = @Key);
         """;
 
-    private readonly StoreConnectionFactory _connections;
+    private readonly SqlDialect _connections;
     private readonly IBlobStore _blobs;
 
-    public InboxRetention(StoreConnectionFactory connections, IBlobStore blobs)
+    public InboxRetention(SqlDialect connections, IBlobStore blobs)
     {
         ArgumentNullException.ThrowIfNull(connections);
         ArgumentNullException.ThrowIfNull(blobs);

@@ -15,9 +15,9 @@ public sealed record Migration(int Version, string Name, string Sql);
 /// </summary>
 public sealed partial class MigrationRunner
 {
-    private readonly StoreConnectionFactory _connections;
+    private readonly SqlDialect _connections;
 
-    public MigrationRunner(StoreConnectionFactory connections)
+    public MigrationRunner(SqlDialect connections)
     {
         ArgumentNullException.ThrowIfNull(connections);
         _connections = connections;

@@ -31,7 +31,7 @@ public sealed class DossierFeedTests
                 ["Dmp:Sftp:Sources:0:Path"] = folder.FullName,
                 ["Dmp:Sftp:Sources:0:PollSeconds"] = "3600",
             });
-            var store = gateway.Services.GetRequiredService<StoreHolder>().Store;
+            var store = gateway.Services.GetRequiredService<StoreLifetime>().Store;
 
             await using (var client = await gateway.ConnectAsync())
             {
@@ -112,7 +112,7 @@ public sealed class DossierFeedTests
     public async Task A_document_for_an_unqualified_identity_is_held_and_acknowledged_AA_then_released_by_the_qualifying_adt()
     {
         await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Dmp:Mllp:AckMode"] = "Processed" });
-        var store = gateway.Services.GetRequiredService<StoreHolder>().Store;
+        var store = gateway.Services.GetRequiredService<StoreLifetime>().Store;
         await using var client = await gateway.ConnectAsync();
 
         // The radiology MDM with its identity only provisional (PID-32 PROV instead of VALI): its INS does not qualify it.

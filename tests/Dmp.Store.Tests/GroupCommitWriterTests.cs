@@ -1,3 +1,4 @@
+using Dmp.Store.Writing;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -357,7 +358,7 @@ public abstract class InboxWriterTests(ITestOutputHelper output)
     }
 }
 
-/// <summary>The InboxWriter suite on SQLite (the embedded default).</summary>
+/// <summary>The GroupCommitWriter suite on SQLite (the embedded default).</summary>
 public sealed class SqliteInboxWriterTests(ITestOutputHelper output) : InboxWriterTests(output)
 {
     private protected override Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null) => TestStore.OpenAsync(configure);
@@ -372,7 +373,7 @@ public sealed class SqliteInboxWriterTests(ITestOutputHelper output) : InboxWrit
     }
 }
 
-/// <summary>The InboxWriter suite on a real PostgreSQL server.</summary>
+/// <summary>The GroupCommitWriter suite on a real PostgreSQL server.</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresInboxWriterTests(PostgresServer server, ITestOutputHelper output) : InboxWriterTests(output)
 {

@@ -7,9 +7,9 @@ namespace Dmp.Store.Sql;
 /// Opens configured connections to the store, and holds the few SQL statements and value
 /// encodings that differ between dialects (one subclass per provider).
 /// </summary>
-public abstract class StoreConnectionFactory
+public abstract class SqlDialect
 {
-    private protected StoreConnectionFactory()
+    private protected SqlDialect()
     {
     }
 
@@ -25,14 +25,14 @@ public abstract class StoreConnectionFactory
     internal virtual Task<DbConnection> OpenWriterAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
 
     /// <summary>The factory for the configured provider; fails clearly for providers not in this build.</summary>
-    public static StoreConnectionFactory Create(StoreOptions options, string dataDir)
+    public static SqlDialect Create(StoreOptions options, string dataDir)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(dataDir);
         return options.Provider switch
         {
-            StoreProvider.Sqlite => new SqliteConnectionFactory(options.ResolveConnectionString(dataDir)),
-            StoreProvider.Postgres => new PostgresConnectionFactory(options.ResolveConnectionString(dataDir)),
+            StoreProvider.Sqlite => new SqliteDialect(options.ResolveConnectionString(dataDir)),
+            StoreProvider.Postgres => new PostgresDialect(options.ResolveConnectionString(dataDir)),
             _ => throw new NotSupportedException(
                 $"Dmp:Store:Provider={options.Provider} is not available in this build yet: use Sqlite or Postgres."),
         };
@@ -128,7 +128,7 @@ public abstract class StoreConnectionFactory
         value is null or DBNull ? null : ReadTime(value);
 }
 
-/// <summary>What <see cref="StoreConnectionFactory.ReclaimSpaceAsync"/> did.</summary>
+/// <summary>What <see cref="SqlDialect.ReclaimSpaceAsync"/> did.</summary>
 /// <param name="BytesReleased">How much smaller the database file became (0 when nothing was asked of it).</param>
 /// <param name="Rebuilt">True when the database was rebuilt once (SQLite: VACUUM) to turn incremental vacuum on.</param>
 public sealed record SpaceReclaim(long BytesReleased, bool Rebuilt)

@@ -7,7 +7,7 @@ using Npgsql;
 namespace Dmp.Store.Sql;
 
 /// <summary>PostgreSQL through Npgsql: the scale-out store several gateway instances share.</summary>
-internal sealed class PostgresConnectionFactory : StoreConnectionFactory
+internal sealed class PostgresDialect : SqlDialect
 {
     /// <summary>The advisory lock key that serialises migrations across instances ("dmpmigr").</summary>
     private const long MigrationLockKey = 0x646d_706d_6967_72;
@@ -15,7 +15,7 @@ internal sealed class PostgresConnectionFactory : StoreConnectionFactory
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _leaseConnectionString;
 
-    public PostgresConnectionFactory(string connectionString)
+    public PostgresDialect(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         if (string.IsNullOrWhiteSpace(builder.Host))

@@ -9,7 +9,7 @@ namespace Dmp.Ingest.Worker.Hosting;
 /// start with FILE:LINE:COL); then the folder is polled — no file watchers, the machine allows few —
 /// and a changed folder is loaded and swapped in atomically. A broken edit keeps the previous set.
 /// </summary>
-public sealed class RuleSetHolder(IOptions<RulesOptions> options, ILogger<RuleSetHolder> logger) : BackgroundService
+public sealed class RuleSetReloader(IOptions<RulesOptions> options, ILogger<RuleSetReloader> logger) : BackgroundService
 {
     private RuleSet _current = RuleSet.Empty;
     private string? _folder;

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Dmp.Ingest.Worker.Hosting;
 
 /// <summary>Opens the store (migrations included) when the host starts, and closes it last.</summary>
-public sealed class StoreHolder(IOptions<StoreOptions> store, IOptions<BlobOptions> blobs, IOptions<GatewayOptions> gateway, ILogger<StoreHolder> logger) : IHostedService, IAsyncDisposable
+public sealed class StoreLifetime(IOptions<StoreOptions> store, IOptions<BlobOptions> blobs, IOptions<GatewayOptions> gateway, ILogger<StoreLifetime> logger) : IHostedService, IAsyncDisposable
 {
     private DmpStore? _store;
 
@@ -38,13 +38,13 @@ public sealed class StoreOptionsValidator : IValidateOptions<StoreOptions>, IVal
 }
 
 /// <summary>Ready when the store answers a query.</summary>
-public sealed class StoreHealthCheck(StoreHolder holder) : IHealthCheck
+public sealed class StoreHealthCheck(StoreLifetime storeLifetime) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            await using var connection = await holder.Store.Connections.OpenAsync(cancellationToken);
+            await using var connection = await storeLifetime.Store.Connections.OpenAsync(cancellationToken);
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT 1";
             await command.ExecuteScalarAsync(cancellationToken);

@@ -7,7 +7,7 @@ using SQLitePCL;
 namespace Dmp.Store.Sql;
 
 /// <summary>SQLite in WAL mode with full fsync on commit: the embedded default.</summary>
-internal sealed class SqliteConnectionFactory : StoreConnectionFactory
+internal sealed class SqliteDialect : SqlDialect
 {
     // journal_mode=WAL persists in the file; the others are per connection, so every open sets them.
     // auto_vacuum=INCREMENTAL comes first: it takes effect only while the file has no table yet, so the
@@ -29,7 +29,7 @@ internal sealed class SqliteConnectionFactory : StoreConnectionFactory
 
     private readonly string _connectionString;
 
-    public SqliteConnectionFactory(string connectionString)
+    public SqliteDialect(string connectionString)
     {
         var builder = new SqliteConnectionStringBuilder(connectionString);
         if (string.IsNullOrWhiteSpace(builder.DataSource))

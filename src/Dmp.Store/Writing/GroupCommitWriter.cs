@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Dapper;
 using Dmp.Store.Blobs;
+using Dmp.Store.Inbox;
 using Dmp.Store.Sql;
 
-namespace Dmp.Store.Inbox;
+namespace Dmp.Store.Writing;
 
 /// <summary>
 /// The single writer of the durable inbox. Callers queue frames; a background loop takes whatever
@@ -13,7 +14,7 @@ namespace Dmp.Store.Inbox;
 /// every caller only once that transaction is durably committed — so an ACK is never sent for a
 /// frame that could still be lost, and one fsync serves many frames.
 /// </summary>
-public sealed class InboxWriter : IAsyncDisposable
+public sealed class GroupCommitWriter : IAsyncDisposable
 {
     private const string FindByIdentitySql =
         """
@@ -39,7 +40,7 @@ public sealed class InboxWriter : IAsyncDisposable
     internal const string InsertHistorySql =
         "INSERT INTO inbound_message_history (message_id, at, status, detail) VALUES (@MessageId, @At, @Status, @Detail);";
 
-    private readonly StoreConnectionFactory _connections;
+    private readonly SqlDialect _connections;
     private readonly IBlobStore _blobs;
     private readonly int _inlineRawMaxBytes;
     private readonly int _maxBatch;
@@ -51,7 +52,7 @@ public sealed class InboxWriter : IAsyncDisposable
     private long _framesWritten;
     private int _disposed;
 
-    public InboxWriter(StoreConnectionFactory connections, IBlobStore blobs, StoreOptions options)
+    public GroupCommitWriter(SqlDialect connections, IBlobStore blobs, StoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(connections);
         ArgumentNullException.ThrowIfNull(blobs);
@@ -102,7 +103,7 @@ public sealed class InboxWriter : IAsyncDisposable
         var pending = new PendingAppend(frame, decide, blobKey, cancellationToken);
         if (!_queue.Writer.TryWrite(pending))
         {
-            throw new ObjectDisposedException(nameof(InboxWriter), "The inbox writer is shutting down: the frame was not stored.");
+            throw new ObjectDisposedException(nameof(GroupCommitWriter), "The inbox writer is shutting down: the frame was not stored.");
         }
 
         return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -120,7 +121,7 @@ public sealed class InboxWriter : IAsyncDisposable
         var pending = new PendingAppend(null!, null!, null, cancellationToken) { Work = work };
         if (!_queue.Writer.TryWrite(pending))
         {
-            throw new ObjectDisposedException(nameof(InboxWriter), "The inbox writer is shutting down.");
+            throw new ObjectDisposedException(nameof(GroupCommitWriter), "The inbox writer is shutting down.");
         }
 
         await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
