@@ -20,7 +20,7 @@ public sealed class DmpStore : IAsyncDisposable
         AppliedMigrations = appliedMigrations;
         Writer = new GroupCommitWriter(connections, blobs, options);
         Queries = new InboxQueries(connections, blobs);
-        Processing = new InboxProcessing(connections, blobs) { Writer = Writer };
+        Processing = new InboxProcessing(connections, blobs, Writer);
         Audit = new AuditLog(connections, Writer);
         Retention = new InboxRetention(connections, blobs);
         PatientLinks = new PatientLinks(connections);

@@ -1,6 +1,7 @@
 using System.Text;
 using Dapper;
 using Dmp.Model;
+using Dmp.Model.Apply;
 using Dmp.Store.Dossier;
 using Dmp.Store.Inbox;
 
@@ -373,14 +374,19 @@ public abstract class DossierApplyTests
         Provenance = Provenance(),
     };
 
-    /// <summary>The apply input the worker would build (a fake blob key; the entry's JSON from the message's note when given).</summary>
-    private static DossierApplyInput Input(MappedMessage m, DateTimeOffset at)
+    /// <summary>
+    /// The apply plan the worker would build (a fake blob key; the entry's JSON from the message's note when given; an
+    /// allergy's natural key is its substance, as the mapping's fingerprint keys it).
+    /// </summary>
+    private static ApplyPlan Input(MappedMessage m, DateTimeOffset at)
     {
-        var documents = m.Documents.Select(d => new DossierApplyDocument(d, new DocumentBody(
+        var documents = m.Documents.Select(d => new DocumentPlan(d, new DocumentBody(
             Blobs.BlobKey.Of(d.Content!.Value.Span), Blobs.BlobKey.Of(d.Content!.Value.Span), "c2hhMQ==", d.Content!.Value.Length, "text/xml"))).ToList();
         var resource = m.Notes.FirstOrDefault()?.Text ?? "{\"resourceType\":\"AllergyIntolerance\"}";
-        var entries = m.Allergies.Select(a => new DossierApplyEntry(EntryFingerprint.Of(a, s => s), resource, documents.Count > 0 ? 0 : null, at)).ToList();
-        return new DossierApplyInput([new DossierApplyMessage(m, at, documents, entries)]);
+        var entries = m.Allergies.Select(a => new EntryPlan(
+            new EntryKey("AllergyIntolerance", a.Substance!.System + "|" + a.Substance.Value, a.Substance.Value, a.Substance.System, null),
+            resource, documents.Count > 0 ? 0 : null, at)).ToList();
+        return new ApplyPlan([MessagePlan.Of(m, at, documents, entries)]);
     }
 
     private async Task<long> AcceptAsync(TestStore t, string sender = Mllp)

@@ -1,3 +1,4 @@
+using Dmp.Model.Apply;
 using System.Text;
 using Dmp.Store.Inbox;
 
@@ -152,8 +153,8 @@ public abstract class InboxProcessingTests
         Assert.Contains("missing", failed.Error, StringComparison.Ordinal);
     }
 
-    private static readonly string DraftUid = DocumentKeys.UniqueId("urn:ietf:rfc:3986", "urn:oid:1.2.250.1.213.1.1.1.29.2022.1.1");
-    private static readonly string DraftSet = DocumentKeys.SetId("urn:ietf:rfc:3986", "urn:oid:1.2.250.1.213.1.1.1.29.2022.1");
+    private static readonly HeldKey DraftUid = HeldKey.UniqueId("urn:ietf:rfc:3986", "urn:oid:1.2.250.1.213.1.1.1.29.2022.1.1");
+    private static readonly HeldKey DraftSet = HeldKey.SetId("urn:ietf:rfc:3986", "urn:oid:1.2.250.1.213.1.1.1.29.2022.1");
 
     private static async Task<string[]> KeysOfAsync(TestStore t, long id)
     {
@@ -173,7 +174,7 @@ public abstract class InboxProcessingTests
             [new ProcessingResult(draft.Id, InboxStatus.Held, Detail: "document x is not validated", HeldDocumentKeys: [DraftUid, DraftSet, DraftUid])],
             CancellationToken.None);
 
-        Assert.Equal(new[] { DraftSet, DraftUid }.Order(StringComparer.Ordinal), await KeysOfAsync(t, draft.Id));
+        Assert.Equal(new[] { DraftSet.Text, DraftUid.Text }.Order(StringComparer.Ordinal), await KeysOfAsync(t, draft.Id));
         Assert.Equal(InboxStatus.Held, (await t.Queries.GetAsync(draft.Id, CancellationToken.None))!.Message.Status);
     }
 
@@ -188,9 +189,9 @@ public abstract class InboxProcessingTests
         Assert.Equal(4, (await t.Processing.ClaimAsync(10, CancellationToken.None)).Count);
         await t.Processing.CompleteAsync(
         [
-            new ProcessingResult(bySet.Id, InboxStatus.Held, Detail: "draft v1", HeldDocumentKeys: [DocumentKeys.UniqueId("s", "v1"), DraftSet]),
+            new ProcessingResult(bySet.Id, InboxStatus.Held, Detail: "draft v1", HeldDocumentKeys: [HeldKey.UniqueId("s", "v1"), DraftSet]),
             new ProcessingResult(byUid.Id, InboxStatus.Held, Detail: "draft without setId", HeldDocumentKeys: [DraftUid]),
-            new ProcessingResult(other.Id, InboxStatus.Held, Detail: "another draft", HeldDocumentKeys: [DocumentKeys.UniqueId("s", "other"), DocumentKeys.SetId("s", "other")]),
+            new ProcessingResult(other.Id, InboxStatus.Held, Detail: "another draft", HeldDocumentKeys: [HeldKey.UniqueId("s", "other"), HeldKey.SetId("s", "other")]),
             new ProcessingResult(processedBefore.Id, InboxStatus.Processed),
         ], CancellationToken.None);
 

@@ -1,27 +1,21 @@
 using System.Security.Cryptography;
 using Dmp.Mapping;
-using Dmp.Mapping.Fhir;
-using Dmp.Mapping.Hl7v2;
+using Dmp.Mapping.Apply;
 using Dmp.Ingest.Worker.Hosting;
-using Dmp.Model;
+using Dmp.Model.Apply;
 using Dmp.Store.Blobs;
-using Dmp.Store.Dossier;
 using Dmp.Store.Inbox;
-using F = Hl7.Fhir.Model;
 
 namespace Dmp.Ingest.Worker.Pipeline;
 
 /// <summary>
-/// Takes `accepted` messages in arrival order (one lane per sender), parses and maps them to the model,
-/// writes document bodies to the blob store, and applies many messages to the dossier in one transaction
-/// with their outcomes (no FHIR Bundle: only each clinical entry's own resource). A failed message never blocks its
+/// Takes `accepted` messages in arrival order (one lane per sender), maps each to the model and plans what it
+/// brings to the dossier (<see cref="ApplyPlanner"/>), writes document bodies to the blob store, and hands many plans
+/// to the store, applied in one transaction with their outcomes. A failed message never blocks its
 /// sender. Work left `accepted` by a crash is simply taken again at start.
 /// </summary>
 public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloader rules, ProcessingSignal signal, ProcessingCompletions completions, ILogger<ProcessingWorker> logger) : BackgroundService
 {
-    /// <summary>Message types with no business meaning for the dossier.</summary>
-    private static readonly HashSet<string> NoDossierMeaning = new(StringComparer.Ordinal) { "ACK", "ZAM", "MCF", "QBP", "QRY", "RSP", "MFN", "MFK", "NMD", "NMQ", "NMR" };
-
     public long Processed => Interlocked.Read(ref _processed);
 
     /// <summary>How long a small batch lets more work gather before the next claim.</summary>
@@ -95,36 +89,22 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
         try
         {
             // The type the listener read from MSH-9 when it stored the frame ("ADT^A01"): no second parse to skip a message.
-            if (message.MessageType?.Split('^', 2)[0] is { } type && NoDossierMeaning.Contains(type))
-                return new ProcessingResult(message.Id, InboxStatus.Ignored, Detail: $"{type} has no business meaning for the dossier");
+            if (ApplyPlanner.IgnoredType(message.MessageType) is { } ignored)
+                return new ProcessingResult(message.Id, InboxStatus.Ignored, Detail: ignored);
 
             var channel = message.Sender.Split('/', 2)[0];
             var result = InboundMapper.MapModel(message.Raw, channel, rules.Current);
             if (result.Error is { } error)
                 return new ProcessingResult(message.Id, InboxStatus.Failed, Error: error.Format("message"), Detail: "mapping failed");
-            var documents = result.Messages.SelectMany(m => m.Message.Documents).ToList();
 
-            // A document its author has not validated yet waits for its validated version, outside the dossier.
-            var drafts = documents.Where(d => d.ValidatedByAuthor == false).ToList();
-            if (drafts.Count > 0)
-            {
-                var uids = drafts.Select(d => d.UniqueId is { } uid ? MessageBundle.DocumentIdentifier(uid).Value : "(no id)").ToList();
-                var detail = uids.Count == 1
-                    ? $"document {uids[0]} is not validated by its author: held until its validated version arrives"
-                    : $"documents {string.Join(", ", uids)} are not validated by their author: held until their validated versions arrive";
-                return new ProcessingResult(message.Id, InboxStatus.Held, Detail: detail,
-                    HeldDocumentKeys: drafts.SelectMany(HeldKeys).Distinct(StringComparer.Ordinal).ToList());
-            }
+            var plan = ApplyPlanner.Plan(result.Messages, message.ReceivedAt);
+            if (plan.Apply is not { } apply)
+                return new ProcessingResult(message.Id, InboxStatus.Held, Detail: plan.Detail, HeldDocumentKeys: plan.HeldDocumentKeys);
 
-            var validated = documents.Where(d => d.ValidatedByAuthor == true)
-                .SelectMany(ReleasedKeys).Distinct(StringComparer.Ordinal).ToList();
-            var notes = result.Messages.SelectMany(m => m.Message.Notes).Select(n => n.Text).ToList();
-            var noRule = notes.Exists(n => n.StartsWith("no mapping rule", StringComparison.Ordinal));
-            var bodies = new List<IReadOnlyList<DocumentBody?>>(result.Messages.Count);
+            IReadOnlyList<DocumentBody?> bodies;
             try
             {
-                foreach (var mapped in result.Messages)
-                    bodies.Add(await WriteBodiesAsync(mapped.Message, blobs, cancellationToken).ConfigureAwait(false));
+                bodies = await WriteBodiesAsync(apply, blobs, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -134,14 +114,9 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
                     Error: $"the document body could not be written to the blob store ({e.GetType().Name}); replay the message", Detail: "blob write failed");
             }
 
-            var apply = new List<DossierApplyMessage>(result.Messages.Count);
-            for (var i = 0; i < result.Messages.Count; i++)
-                apply.Add(ToApply(result.Messages[i], bodies[i], message));
-            var entries = apply.Sum(a => a.Entries.Count);
-            return new ProcessingResult(message.Id, InboxStatus.Processed, Warnings: noRule ? ["no-mapping-rule"] : null,
-                Detail: $"mapped {result.Messages.Count} message(s): {documents.Count} document(s), {entries} entries" + (notes.Count > 0 ? "; " + string.Join("; ", notes) : ""),
-                ValidatedDocumentKeys: validated.Count > 0 ? validated : null,
-                Apply: new DossierApplyInput(apply));
+            return new ProcessingResult(message.Id, InboxStatus.Processed, Warnings: plan.Warnings.Count > 0 ? plan.Warnings : null, Detail: plan.Detail,
+                ValidatedDocumentKeys: plan.ValidatedDocumentKeys.Count > 0 ? plan.ValidatedDocumentKeys : null,
+                Apply: apply.WithBodies(bodies));
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -156,114 +131,20 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
     /// Each document's content (the CDA: decoded from its OBX, or the file itself) written to the blob store before the
     /// commit — content-addressed and write-once, so a body left by a failed commit is harmless.
     /// </summary>
-    private static async Task<IReadOnlyList<DocumentBody?>> WriteBodiesAsync(MappedMessage m, IBlobStore blobs, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<DocumentBody?>> WriteBodiesAsync(ApplyPlan plan, IBlobStore blobs, CancellationToken cancellationToken)
     {
-        var bodies = new DocumentBody?[m.Documents.Count];
-        for (var i = 0; i < bodies.Length; i++)
+        var bodies = new List<DocumentBody?>();
+        foreach (var document in plan.Documents.Select(d => d.Document))
         {
-            var document = m.Documents[i];
             if (document.Content is not { Length: > 0 } content)
+            {
+                bodies.Add(null);
                 continue;
+            }
             var key = await blobs.PutAsync(content, cancellationToken).ConfigureAwait(false);
-            bodies[i] = new DocumentBody(key, Convert.ToHexStringLower(SHA256.HashData(content.Span)), Convert.ToBase64String(SHA1.HashData(content.Span)),
-                content.Length, document.MimeType ?? "text/xml");
+            bodies.Add(new DocumentBody(key, Convert.ToHexStringLower(SHA256.HashData(content.Span)), Convert.ToBase64String(SHA1.HashData(content.Span)),
+                content.Length, document.MimeType ?? "text/xml"));
         }
         return bodies;
-    }
-
-    /// <summary>
-    /// What the store applies for one mapped message: its documents with their stored bodies, and each clinical
-    /// entry's natural key with its FHIR R4 JSON (no subject: the API sets it when it serves the entry).
-    /// </summary>
-    private static DossierApplyMessage ToApply(ModelMessage mapped, IReadOnlyList<DocumentBody?> bodies, PendingMessage message)
-    {
-        var m = mapped.Message;
-        var eventAt = mapped.EventAt ?? m.Provenance?.RecordedAt ?? message.ReceivedAt;
-        var documents = m.Documents.Select((document, i) => new DossierApplyDocument(document, bodies[i])).ToList();
-
-        var entries = new List<DossierApplyEntry>();
-        // Adds the entry and returns its resource id.
-        string Add(object record, Provenance provenance, Func<string, F.Resource>? project = null)
-        {
-            var key = EntryFingerprint.Of(record, MessageBundle.CodeSystemUri);
-            var id = EntryResourceId(key);
-            var resource = project?.Invoke(id) ?? MessageBundle.ToResource(record, id);
-            entries.Add(new DossierApplyEntry(key with { Kind = resource.TypeName }, FhirJson.Serialize(resource, pretty: false), DocumentIndex(m, provenance), eventAt));
-            return id;
-        }
-
-        foreach (var encounter in m.Encounters)
-            Add(encounter, encounter.Provenance);
-        foreach (var report in m.Reports)
-        {
-            // Results are entries of their own; the report points at them by the ids their entries' resources carry.
-            var results = new List<F.ResourceReference>(report.Results.Count);
-            foreach (var observation in report.Results)
-                results.Add(new F.ResourceReference("Observation/" + Add(observation, observation.Provenance)));
-            Add(report, report.Provenance, id =>
-            {
-                var resource = MessageBundle.ToFhir(report, id, null, laboratoryCategory: report.Provenance.DocumentId is not null);
-                resource.Result = results;
-                return resource;
-            });
-        }
-        foreach (var observation in m.Observations)
-            Add(observation, observation.Provenance);
-        foreach (var allergy in m.Allergies)
-            Add(allergy, allergy.Provenance);
-        foreach (var problem in m.Problems)
-            Add(problem, problem.Provenance);
-        foreach (var medication in m.Medications)
-            Add(medication, medication.Provenance);
-        foreach (var immunization in m.Immunizations)
-            Add(immunization, immunization.Provenance);
-        foreach (var procedure in m.Procedures)
-            Add(procedure, procedure.Provenance);
-        return new DossierApplyMessage(m, eventAt, documents, entries);
-    }
-
-    /// <summary>An entry's resource id: derived from its natural key, so the same entry has the same id from every source.</summary>
-    private static string EntryResourceId(EntryKey key) => DeterministicId.From(key.Kind, key.Fingerprint);
-
-    /// <summary>The document an entry was read from: the one whose id its provenance names (a CDA body), else none.</summary>
-    private static int? DocumentIndex(MappedMessage m, Provenance provenance)
-    {
-        if (provenance.DocumentId is not { } id)
-            return null;
-        for (var i = 0; i < m.Documents.Count; i++)
-            if (m.Documents[i].UniqueId?.Value == id)
-                return i;
-        return m.Documents.Count == 1 ? 0 : null;
-    }
-
-    /// <summary>The keys a draft is held under: its uniqueId and, when it has one, its setId.</summary>
-    private static IEnumerable<string> HeldKeys(Document document)
-    {
-        if (document.UniqueId is { Value.Length: > 0 } uid)
-            yield return UidKey(uid);
-        if (document.SetId is { Value.Length: > 0 } set)
-            yield return SetKey(set);
-    }
-
-    /// <summary>The keys a validated document releases: its own setId and the documents it replaces.</summary>
-    private static IEnumerable<string> ReleasedKeys(Document document)
-    {
-        if (document.SetId is { Value.Length: > 0 } set)
-            yield return SetKey(set);
-        foreach (var parent in document.Replaces)
-            if (parent.Value.Length > 0)
-                yield return UidKey(parent);
-    }
-
-    private static string UidKey(Identifier id)
-    {
-        var fhir = MessageBundle.DocumentIdentifier(id);
-        return DocumentKeys.UniqueId(fhir.System, fhir.Value ?? id.Value);
-    }
-
-    private static string SetKey(Identifier id)
-    {
-        var fhir = MessageBundle.DocumentIdentifier(id);
-        return DocumentKeys.SetId(fhir.System, fhir.Value ?? id.Value);
     }
 }

@@ -24,25 +24,16 @@ public sealed class PatientLinks(SqlDialect connections)
         }
     }
 
-    /// <summary>The patient a local identifier or INS (<paramref name="system"/>, <paramref name="value"/>) now belongs to, after merges.</summary>
+    /// <summary>The patient a local identifier or INS (<paramref name="system"/>, <paramref name="value"/>) now belongs to, after merges (<see cref="MergeChain"/>); null when unknown or past the chain's bound.</summary>
     public async Task<long?> FindPatientAsync(string system, string value, CancellationToken cancellationToken)
     {
         var connection = await connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            var id = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-                "SELECT patient_id FROM patient_identifier WHERE system = @System AND value = @Value;",
+            var survivor = await connection.QuerySingleOrDefaultAsync<PatientRecord>(new CommandDefinition(
+                MergeChain.SurvivorSql("SELECT patient_id FROM patient_identifier WHERE system = @System AND value = @Value"),
                 new { System = system, Value = value }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            for (var hops = 0; id is { } current && hops < DossierQueries.MaxMergeHops; hops++)
-            {
-                var next = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-                    "SELECT merged_into FROM patient WHERE id = @Id;", new { Id = current }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-                if (next is null)
-                    break;
-                id = next;
-            }
-
-            return id;
+            return survivor?.Id;
         }
     }
 

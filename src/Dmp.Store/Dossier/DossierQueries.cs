@@ -15,11 +15,8 @@ public sealed class DossierQueries
     /// <summary>Largest page a search returns.</summary>
     public const int MaxPage = 100;
 
-    /// <summary>
-    /// How many merge links are followed from a patient to its survivor, by the API, the apply and the operator's lookups
-    /// alike, so a dossier the apply reached is one the API serves (a longer chain, or a cycle, would be a bug upstream).
-    /// </summary>
-    internal const int MaxMergeHops = 16;
+    /// <summary>How many merge links are followed from a patient to its survivor (<see cref="MergeChain.MaxHops"/>).</summary>
+    internal const int MaxMergeHops = MergeChain.MaxHops;
 
     /// <summary>The columns of <see cref="PatientRecord"/>, for every reader of <c>patient</c>.</summary>
     internal const string PatientColumns =
@@ -76,22 +73,19 @@ public sealed class DossierQueries
 
     /// <summary>
     /// The patient an A40 merge kept for this one: itself when not merged, else the end of its
-    /// <c>merged_into</c> links; null when a link is dangling or loops.
+    /// <c>merged_into</c> links (<see cref="MergeChain"/>); null when a link is dangling or loops.
     /// </summary>
     public async Task<PatientRecord?> ResolveSurvivorAsync(PatientRecord patient, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(patient);
-        var current = patient;
-        for (var hop = 0; current.MergedInto is { } next; hop++)
+        if (patient.MergedInto is null)
+            return patient;
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
         {
-            if (hop == MaxMergeHops)
-                return null;
-            current = await GetPatientAsync(next, cancellationToken).ConfigureAwait(false);
-            if (current is null)
-                return null;
+            return await connection.QuerySingleOrDefaultAsync<PatientRecord>(new CommandDefinition(
+                MergeChain.SurvivorSql("SELECT @Id"), new { Id = patient.Id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
-
-        return current;
     }
 
     /// <summary>
@@ -326,7 +320,7 @@ public sealed class DossierQueries
     /// </summary>
     private static void AppendVisibility(StringBuilder sql, DynamicParameters parameters, CallerView visibility, string alias)
     {
-        sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.status <> 'deleted'");
+        sql.Append(CultureInfo.InvariantCulture, $" AND {alias}.status <> '{DocumentStatuses.Deleted}'");
         parameters.Add("VisNo", false);
         if (!visibility.IncludeMasked)
         {

@@ -26,19 +26,19 @@ public sealed class DossierRights
     /// <summary>Masks the document from professionals (MASQUE_PS), or unmasks it; false when it is gone (deleted or unknown).</summary>
     public Task<bool> SetMaskedAsync(long documentId, bool masked, AuditRecord audit, CancellationToken cancellationToken) =>
         ChangeAsync(
-            "UPDATE document SET masked = @Value, updated_at = @Now WHERE id = @Id AND status <> 'deleted';",
+            $"UPDATE document SET masked = @Value, updated_at = @Now WHERE id = @Id AND status <> '{DocumentStatuses.Deleted}';",
             new { Id = documentId, Value = masked }, audit, cancellationToken);
 
     /// <summary>Shows a document hidden from the patient (INVISIBLE_PATIENT) after the announcement consultation.</summary>
     public Task<bool> UnhideAsync(long documentId, AuditRecord audit, CancellationToken cancellationToken) =>
         ChangeAsync(
-            "UPDATE document SET hidden_from_patient = @Value, updated_at = @Now WHERE id = @Id AND status <> 'deleted';",
+            $"UPDATE document SET hidden_from_patient = @Value, updated_at = @Now WHERE id = @Id AND status <> '{DocumentStatuses.Deleted}';",
             new { Id = documentId, Value = false }, audit, cancellationToken);
 
     /// <summary>The patient deletes a document: its status becomes deleted (the row and the audit keep the history).</summary>
     public Task<bool> DeleteDocumentAsync(long documentId, AuditRecord audit, CancellationToken cancellationToken) =>
         ChangeAsync(
-            "UPDATE document SET status = 'deleted', updated_at = @Now WHERE id = @Id AND status <> 'deleted';",
+            $"UPDATE document SET status = '{DocumentStatuses.Deleted}', updated_at = @Now WHERE id = @Id AND status <> '{DocumentStatuses.Deleted}';",
             new { Id = documentId }, audit, cancellationToken);
 
     /// <summary>Closes (<paramref name="open"/> false) or reopens the dossier; false when the patient has none.</summary>

@@ -1,3 +1,5 @@
+using Dmp.Model.Apply;
+
 namespace Dmp.Store.Inbox;
 
 /// <summary>An accepted message handed to the processing worker, with its stored bytes.</summary>
@@ -20,7 +22,7 @@ public sealed record PendingMessage(
 /// <param name="Detail">History detail; defaults to <paramref name="Error"/>.</param>
 /// <param name="HeldDocumentKeys">
 /// For a <c>held</c> outcome: the keys of the unvalidated document(s) the message carries
-/// (<see cref="DocumentKeys.UniqueId"/>, <see cref="DocumentKeys.SetId"/>); a validated version naming one releases it.
+/// (<see cref="HeldKey.UniqueId"/>, <see cref="HeldKey.SetId"/>); a validated version naming one releases it.
 /// </param>
 /// <param name="ValidatedDocumentKeys">
 /// The keys a validated document releases: its own set key and the identifiers it replaces. Other
@@ -36,16 +38,6 @@ public sealed record ProcessingResult(
     string? Error = null,
     IReadOnlyList<string>? Warnings = null,
     string? Detail = null,
-    IReadOnlyList<string>? HeldDocumentKeys = null,
-    IReadOnlyList<string>? ValidatedDocumentKeys = null,
-    Dossier.DossierApplyInput? Apply = null);
-
-/// <summary>How held and validated documents are keyed in <c>held_document</c>.</summary>
-public static class DocumentKeys
-{
-    /// <summary>The key of a document's uniqueId: <c>uid:&lt;system&gt;|&lt;value&gt;</c>.</summary>
-    public static string UniqueId(string? system, string value) => $"uid:{system}|{value}";
-
-    /// <summary>The key of a document's setId: <c>set:&lt;system&gt;|&lt;value&gt;</c>.</summary>
-    public static string SetId(string? system, string value) => $"set:{system}|{value}";
-}
+    IReadOnlyList<HeldKey>? HeldDocumentKeys = null,
+    IReadOnlyList<HeldKey>? ValidatedDocumentKeys = null,
+    ApplyPlan? Apply = null);

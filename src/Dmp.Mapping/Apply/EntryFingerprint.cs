@@ -1,9 +1,11 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Dmp.Mapping.Fhir;
 using Dmp.Model;
+using Dmp.Model.Apply;
 
-namespace Dmp.Store.Dossier;
+namespace Dmp.Mapping.Apply;
 
 /// <summary>
 /// The natural key of a clinical entry, hashed (SHA-256, lower-case hex): the same allergy or result from two
@@ -13,7 +15,7 @@ namespace Dmp.Store.Dossier;
 /// Keys: allergy = substance code (+ system); observation = code + effective time + value + unit; medication = kind +
 /// drug code + date + prescriber; problem = code + onset (else recorded); immunization = vaccine + date; procedure =
 /// code + date; encounter = its id (else start + class); diagnostic report = its id (else code + effective time).
-/// Code systems go through <c>canonicalSystem</c> (the worker passes the FHIR system URI) so `LN` from HL7 v2 and
+/// Code systems go through their FHIR system URI so `LN` from HL7 v2 and
 /// 2.16.840.1.113883.6.1 from a CDA name the same LOINC code; times are compared as UTC instants at the precision
 /// given; numbers without trailing zeros; texts trimmed and case-folded.
 /// </remarks>
@@ -21,9 +23,9 @@ public static class EntryFingerprint
 {
     /// <summary>The key of a model record (<see cref="Allergy"/>, <see cref="Observation"/>, <see cref="Medication"/> …).</summary>
     /// <exception cref="ArgumentException">The record is not a clinical entry.</exception>
-    public static EntryKey Of(object record, Func<string?, string?> canonicalSystem)
+    public static EntryKey Of(object record)
     {
-        ArgumentNullException.ThrowIfNull(canonicalSystem);
+        Func<string?, string?> canonicalSystem = MessageBundle.CodeSystemUri;
         return record switch
         {
             Allergy a => Key("AllergyIntolerance", a.Substance, a.IdentifiedAt, canonicalSystem,
@@ -54,21 +56,12 @@ public static class EntryFingerprint
         _ => "MedicationRequest",
     };
 
-    /// <summary>A partial date-time as a UTC instant (date-only values at midnight UTC), for the searchable columns.</summary>
-    public static DateTimeOffset? Instant(PartialDateTime? value)
-    {
-        if (value is null)
-            return null;
-        var local = DateTime.SpecifyKind(value.Value, DateTimeKind.Unspecified);
-        return new DateTimeOffset(local, value.Precision > DateTimePrecision.Day ? value.Offset ?? TimeSpan.Zero : TimeSpan.Zero);
-    }
-
     private static EntryKey Key(string kind, Code? code, PartialDateTime? effective, Func<string?, string?> canonicalSystem, params string?[] parts)
     {
         var text = kind + "\u001f" + string.Join('\u001f', parts.Select(p => p ?? ""));
         var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
         var codeValue = code is { Value.Length: > 0 } ? code.Value : null;
-        return new EntryKey(kind, fingerprint, codeValue, codeValue is null ? null : canonicalSystem(code!.System) ?? code!.System, Instant(effective));
+        return new EntryKey(kind, fingerprint, codeValue, codeValue is null ? null : canonicalSystem(code!.System) ?? code!.System, PartialInstant.Of(effective));
     }
 
     private static string? CodeText(Code? code, Func<string?, string?> canonicalSystem)
@@ -117,7 +110,7 @@ public static class EntryFingerprint
             DateTimePrecision.Second => "yyyy-MM-dd'T'HH:mm:ss'Z'",
             _ => "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'",
         };
-        return Instant(value)!.Value.UtcDateTime.ToString(format2, CultureInfo.InvariantCulture);
+        return PartialInstant.Of(value)!.Value.UtcDateTime.ToString(format2, CultureInfo.InvariantCulture);
     }
 
     private static string Fold(string? text) => (text ?? "").Trim().ToUpperInvariant();

@@ -1,0 +1,85 @@
+using Dapper;
+using Dmp.Model;
+
+namespace Dmp.Store.Dossier;
+
+/// <summary>
+/// The choices a facility recorded for a patient (ZFA): opposition to feeding the DMP, consent to consultation,
+/// opposition to emergency access; and whether one of a message's organisations is opposed.
+/// </summary>
+internal sealed class FacilityChoices(ApplyContext c)
+{
+    /// <summary>
+    /// ZFA as the organisation recorded it: ZFA-9 IO → opposes feeding, ZFA-11 IC → consents to consultation (INC →
+    /// not), a choice not collected (NA, empty) keeps the stored one; an older event changes nothing. ZFA-6 = Y sets
+    /// the dossier's opposition to emergency access (N leaves it: only the patient lifts it, through the API).
+    /// </summary>
+    public async Task ApplyChoicesAsync(long patientId, string organisation, DossierChoices choices, DateTimeOffset eventAt)
+    {
+        if (choices.OpposesEmergencyAccess == true)
+        {
+            await c.Execute(
+                "UPDATE dossier SET opposes_emergency = @True, updated_at = @Now WHERE patient_id = @Id AND opposes_emergency = @False;",
+                new { Id = patientId, True = true, False = false, Now = c.NowText }).ConfigureAwait(false);
+        }
+
+        if (choices.OpposesFeeding == Choice.NotCollected && choices.ConsentsToConsultation == Choice.NotCollected)
+            return;
+        var stored = await c.Connection.QuerySingleOrDefaultAsync<ChoiceRow?>(c.Command(
+            """
+            SELECT CASE WHEN opposes_feeding THEN 1 ELSE 0 END AS OpposesFeeding,
+                   CASE WHEN consents_consultation THEN 1 ELSE 0 END AS ConsentsConsultation, choice_at AS ChoiceAt
+            FROM dossier_facility_choice WHERE patient_id = @Id AND organisation = @Organisation;
+            """, new { Id = patientId, Organisation = organisation })).ConfigureAwait(false);
+        if (stored?.ChoiceAt is { } storedAt && StoreTime.Read(storedAt) > eventAt)
+        {
+            c.Notes.Add("older event than the stored DMP choices: choices kept");
+            return;
+        }
+
+        var opposes = choices.OpposesFeeding switch { Choice.Yes => true, Choice.No => false, _ => stored?.OpposesFeeding == 1 };
+        var consents = choices.ConsentsToConsultation switch { Choice.Yes => true, Choice.No => false, _ => stored?.ConsentsConsultation == 1 };
+        var args = new { Id = patientId, Organisation = organisation, Opposes = opposes, Consents = consents, At = StoreTime.Write(eventAt), Now = c.NowText };
+        if (stored is null)
+        {
+            await c.Execute(
+                """
+                INSERT INTO dossier_facility_choice (patient_id, organisation, opposes_feeding, consents_consultation, choice_at, updated_at)
+                VALUES (@Id, @Organisation, @Opposes, @Consents, @At, @Now)
+                ON CONFLICT DO NOTHING;
+                """, args).ConfigureAwait(false);
+        }
+        else if ((stored.OpposesFeeding == 1) != opposes || (stored.ConsentsConsultation == 1) != consents)
+        {
+            await c.Execute(
+                """
+                UPDATE dossier_facility_choice SET opposes_feeding = @Opposes, consents_consultation = @Consents, choice_at = @At, updated_at = @Now
+                WHERE patient_id = @Id AND organisation = @Organisation;
+                """, args).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The first of <paramref name="organisations"/> whose recorded choice opposes feeding, or null.</summary>
+    public async Task<string?> OpposedByAsync(long patientId, IEnumerable<string> organisations)
+    {
+        foreach (var organisation in organisations)
+        {
+            var opposes = await c.Connection.QuerySingleOrDefaultAsync<long?>(c.Command(
+                """
+                SELECT CASE WHEN opposes_feeding THEN 1 ELSE 0 END FROM dossier_facility_choice
+                WHERE patient_id = @Id AND organisation = @Organisation;
+                """, new { Id = patientId, Organisation = organisation })).ConfigureAwait(false);
+            if (opposes == 1)
+                return organisation;
+        }
+
+        return null;
+    }
+
+    private sealed record ChoiceRow
+    {
+        public long OpposesFeeding { get; init; }
+        public long ConsentsConsultation { get; init; }
+        public string? ChoiceAt { get; init; }
+    }
+}

@@ -1,0 +1,273 @@
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using Dmp.Model;
+
+namespace Dmp.Store.Dossier;
+
+/// <summary>
+/// Identity and merges in one message's apply: finds or creates the patient (INS first, then local identifiers),
+/// gives an IPP-only patient its INS, links its identifiers, keeps the newest demographics, and merges identities
+/// (ADT A40, or an IPP-only patient linked to its INS patient) without losing a document or an entry.
+/// </summary>
+internal sealed class PatientIdentities(ApplyContext c)
+{
+    public async Task<PatientRecord?> ResolvePatientAsync(Patient subject, bool qualified, bool create, bool updateDemographics, DateTimeOffset eventAt)
+    {
+        var byIns = subject.Ins is { } ins ? await FindByInsAsync(ins).ConfigureAwait(false) : null;
+        var owners = new List<(Identifier Id, PatientRecord? Owner)>();
+        foreach (var local in subject.LocalIdentifiers)
+            owners.Add((local, await FindByIdentifierAsync(local).ConfigureAwait(false)));
+
+        PatientRecord? patient = byIns;
+        var created = false;
+        if (patient is null && qualified)
+        {
+            // An IPP-only patient known by one of these identifiers gets the INS: the identity is now qualified.
+            var ippOnly = owners.Select(o => o.Owner).FirstOrDefault(o => o is { Ins: null });
+            if (ippOnly is not null)
+            {
+                await GiveInsAsync(ippOnly.Id, subject.Ins!, subject.IdentityStatus).ConfigureAwait(false);
+                patient = await ReadPatientAsync(ippOnly.Id).ConfigureAwait(false);
+            }
+        }
+
+        if (patient is null && !qualified)
+            patient = owners.Select(o => o.Owner).FirstOrDefault(o => o is not null);
+
+        if (patient is null)
+        {
+            if (!create || (subject.LocalIdentifiers.Count == 0 && !qualified))
+                return null;
+            patient = await CreatePatientAsync(subject, qualified, eventAt).ConfigureAwait(false);
+            created = true;
+        }
+
+        // Every identifier the message gives joins the patient; one owned by an IPP-only patient links that patient here.
+        foreach (var (id, owner) in owners)
+        {
+            if (owner is null)
+            {
+                await AddIdentifierAsync(patient.Id, id.System, id.Value, "local").ConfigureAwait(false);
+            }
+            else if (owner.Id != patient.Id)
+            {
+                if (qualified && owner.Ins is null)
+                    await MovePatientAsync(owner.Id, patient.Id, [IdentifierText(id.System, id.Value)]).ConfigureAwait(false);
+                else
+                    c.Notes.Add($"identifier {IdentifierText(id.System, id.Value)} belongs to another patient: not linked");
+            }
+        }
+
+        if (!created && (updateDemographics || (qualified && patient.DemographicsAt is null)))
+            await UpdateDemographicsAsync(patient, subject, eventAt).ConfigureAwait(false);
+        return await ReadPatientAsync(patient.Id).ConfigureAwait(false);
+    }
+
+    /// <summary>The patient with this INS, or the one it was merged into (<see cref="MergeChain"/>).</summary>
+    private Task<PatientRecord?> FindByInsAsync(Identifier ins) =>
+        c.Connection.QuerySingleOrDefaultAsync<PatientRecord?>(c.Command(
+            MergeChain.SurvivorSql("SELECT id FROM patient WHERE ins_system = @System AND ins = @Value"), new { ins.System, ins.Value }));
+
+    /// <summary>The patient a local identifier belongs to, or the one it was merged into.</summary>
+    private Task<PatientRecord?> FindByIdentifierAsync(Identifier identifier) =>
+        c.Connection.QuerySingleOrDefaultAsync<PatientRecord?>(c.Command(
+            MergeChain.SurvivorSql("SELECT patient_id FROM patient_identifier WHERE system = @System AND value = @Value"),
+            new { identifier.System, identifier.Value }));
+
+    private Task<PatientRecord?> ReadPatientAsync(long id) =>
+        c.Connection.QuerySingleOrDefaultAsync<PatientRecord?>(c.Command(
+            $"SELECT {DossierQueries.PatientColumns} FROM patient WHERE id = @Id;", new { Id = id }));
+
+    private async Task<PatientRecord> CreatePatientAsync(Patient subject, bool qualified, DateTimeOffset eventAt)
+    {
+        var d = Demographics.Of(subject);
+        var ins = qualified ? subject.Ins : null;
+        var id = await c.Connection.QuerySingleOrDefaultAsync<long?>(c.Command(
+            """
+            INSERT INTO patient (ins, ins_system, identity_status, family, given, birth_name, birth_date, sex, birth_place,
+                                 demographics_at, created_at, updated_at)
+            VALUES (@Ins, @InsSystem, @IdentityStatus, @Family, @Given, @BirthName, @BirthDate, @Sex, @BirthPlace, @At, @Now, @Now)
+            ON CONFLICT DO NOTHING
+            RETURNING id;
+            """,
+            new
+            {
+                Ins = ins?.Value, InsSystem = ins?.System, subject.IdentityStatus, d.Family, d.Given, d.BirthName, d.BirthDate, d.Sex,
+                d.BirthPlace, At = StoreTime.Write(eventAt), Now = c.NowText,
+            })).ConfigureAwait(false);
+        if (id is null)
+        {
+            // Another writer created the INS patient first: use it.
+            return await FindByInsAsync(ins!).ConfigureAwait(false)
+                ?? throw new InvalidOperationException("The patient insert conflicted but no patient has its INS.");
+        }
+
+        if (ins is not null)
+            await AddIdentifierAsync(id.Value, ins.System, ins.Value, "ins").ConfigureAwait(false);
+        // Opt-out since 2022: every patient has an open dossier unless they refuse.
+        await c.Connection.ExecuteAsync(c.Command(
+            "INSERT INTO dossier (patient_id, updated_at) VALUES (@Id, @Now) ON CONFLICT DO NOTHING;", new { Id = id, Now = c.NowText })).ConfigureAwait(false);
+        return (await ReadPatientAsync(id.Value).ConfigureAwait(false))!;
+    }
+
+    private async Task GiveInsAsync(long patientId, Identifier ins, string? identityStatus)
+    {
+        await c.Connection.ExecuteAsync(c.Command(
+            "UPDATE patient SET ins = @Value, ins_system = @System, identity_status = @Status, updated_at = @Now WHERE id = @Id;",
+            new { Id = patientId, ins.Value, ins.System, Status = identityStatus, Now = c.NowText })).ConfigureAwait(false);
+        await AddIdentifierAsync(patientId, ins.System, ins.Value, "ins").ConfigureAwait(false);
+        c.Notes.Add("identity qualified: the INS joined the patient known by its local identifier");
+    }
+
+    private Task AddIdentifierAsync(long patientId, string system, string value, string kind) =>
+        c.Connection.ExecuteAsync(c.Command(
+            """
+            INSERT INTO patient_identifier (system, value, patient_id, kind, created_at)
+            VALUES (@System, @Value, @PatientId, @Kind, @Now)
+            ON CONFLICT (system, value) DO NOTHING;
+            """, new { System = system, Value = value, PatientId = patientId, Kind = kind, Now = c.NowText }));
+
+    /// <summary>
+    /// Demographics follow the newest event: a message whose event time (EVN-2, else MSH-7) is older than the stored
+    /// one's changes nothing; an equal or newer one writes only when something differs (so a replay changes nothing).
+    /// </summary>
+    private async Task UpdateDemographicsAsync(PatientRecord patient, Patient subject, DateTimeOffset eventAt)
+    {
+        if (patient.DemographicsAt is { } storedAt && StoreTime.Read(storedAt) > eventAt)
+        {
+            c.Notes.Add("older event than the stored demographics: demographics kept");
+            return;
+        }
+
+        var d = Demographics.Of(subject);
+        var status = subject.IdentityStatus ?? patient.IdentityStatus;
+        if (d.Family == patient.Family && d.Given == patient.Given && d.BirthName == patient.BirthName && d.BirthDate == patient.BirthDate
+            && d.Sex == patient.Sex && d.BirthPlace == patient.BirthPlace && status == patient.IdentityStatus)
+        {
+            return;
+        }
+
+        await c.Connection.ExecuteAsync(c.Command(
+            """
+            UPDATE patient SET family = @Family, given = @Given, birth_name = @BirthName, birth_date = @BirthDate, sex = @Sex,
+                               birth_place = @BirthPlace, identity_status = @Status, demographics_at = @At, updated_at = @Now
+            WHERE id = @Id;
+            """,
+            new { patient.Id, d.Family, d.Given, d.BirthName, d.BirthDate, d.Sex, d.BirthPlace, Status = status, At = StoreTime.Write(eventAt), Now = c.NowText }))
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>ADT A40: each merged identity's patient moves to the survivor (the message's patient).</summary>
+    public async Task<PatientRecord> MergeAsync(PatientRecord survivor, PatientMerge merge)
+    {
+        foreach (var identifier in merge.MergedIdentifiers)
+        {
+            var merged = Oids.IsIns(identifier.System)
+                ? await FindByInsAsync(identifier).ConfigureAwait(false)
+                : await FindByIdentifierAsync(identifier).ConfigureAwait(false);
+            if (merged is null)
+            {
+                // Unknown so far: the identifier simply joins the survivor, so later messages under it find the survivor.
+                if (!Oids.IsIns(identifier.System))
+                    await AddIdentifierAsync(survivor.Id, identifier.System, identifier.Value, "local").ConfigureAwait(false);
+                continue;
+            }
+
+            if (merged.Id == survivor.Id)
+                continue;
+            await MovePatientAsync(merged.Id, survivor.Id, merge.MergedIdentifiers.Select(i => IdentifierText(i.System, i.Value)).ToList()).ConfigureAwait(false);
+        }
+
+        return (await ReadPatientAsync(survivor.Id).ConfigureAwait(false))!;
+    }
+
+    /// <summary>
+    /// Moves everything of patient <paramref name="from"/> to <paramref name="to"/>: identifiers, documents, entries
+    /// (an entry the survivor already has keeps one row with both provenances), facility choices and authorisations;
+    /// the merged patient points at the survivor and a <c>patient_merge</c> row records the link.
+    /// </summary>
+    private async Task MovePatientAsync(long from, long to, IReadOnlyList<string> identifiers)
+    {
+        var source = (await ReadPatientAsync(from).ConfigureAwait(false))!;
+        var target = (await ReadPatientAsync(to).ConfigureAwait(false))!;
+        var args = new { From = from, To = to, Now = c.NowText };
+        await c.Execute("UPDATE patient_identifier SET patient_id = @To WHERE patient_id = @From;", args).ConfigureAwait(false);
+        await c.Execute("UPDATE document SET patient_id = @To, updated_at = @Now WHERE patient_id = @From;", args).ConfigureAwait(false);
+
+        var duplicates = (await c.Connection.QueryAsync<(long FromId, long ToId)>(c.Command(
+            """
+            SELECT f.id, t.id FROM entry f
+            JOIN entry t ON t.patient_id = @To AND t.kind = f.kind AND t.fingerprint = f.fingerprint
+            WHERE f.patient_id = @From;
+            """, args)).ConfigureAwait(false)).AsList();
+        foreach (var (fromId, toId) in duplicates)
+        {
+            var pair = new { FromId = fromId, ToId = toId };
+            await c.Execute(
+                """
+                INSERT INTO entry_source (entry_id, inbound_message_id, sender, recorded_at)
+                SELECT @ToId, inbound_message_id, sender, recorded_at FROM entry_source WHERE entry_id = @FromId
+                ON CONFLICT DO NOTHING;
+                """, pair).ConfigureAwait(false);
+            await c.Execute("DELETE FROM entry_source WHERE entry_id = @FromId;", pair).ConfigureAwait(false);
+            await c.Execute("DELETE FROM entry WHERE id = @FromId;", pair).ConfigureAwait(false);
+        }
+
+        await c.Execute("UPDATE entry SET patient_id = @To, updated_at = @Now WHERE patient_id = @From;", args).ConfigureAwait(false);
+        // The survivor's own choices win over the merged identity's for the same organisation.
+        await c.Execute(
+            """
+            UPDATE dossier_facility_choice SET patient_id = @To
+            WHERE patient_id = @From AND organisation NOT IN (SELECT organisation FROM dossier_facility_choice WHERE patient_id = @To);
+            """, args).ConfigureAwait(false);
+        await c.Execute("DELETE FROM dossier_facility_choice WHERE patient_id = @From;", args).ConfigureAwait(false);
+        await c.Execute(
+            """
+            UPDATE dossier_authorization SET patient_id = @To
+            WHERE patient_id = @From AND rpps NOT IN (SELECT rpps FROM dossier_authorization WHERE patient_id = @To);
+            """, args).ConfigureAwait(false);
+        await c.Execute("DELETE FROM dossier_authorization WHERE patient_id = @From;", args).ConfigureAwait(false);
+
+        if (source.Ins is not null && target.Ins is null)
+        {
+            await c.Execute("UPDATE patient SET ins = NULL, ins_system = NULL WHERE id = @From;", args).ConfigureAwait(false);
+            await c.Execute(
+                "UPDATE patient SET ins = @Ins, ins_system = @InsSystem, identity_status = @Status, updated_at = @Now WHERE id = @To;",
+                new { To = to, source.Ins, source.InsSystem, Status = source.IdentityStatus, Now = c.NowText }).ConfigureAwait(false);
+        }
+
+        await c.Execute("UPDATE patient SET merged_into = @To, updated_at = @Now WHERE id = @From OR merged_into = @From;", args).ConfigureAwait(false);
+        await c.Execute(
+            """
+            INSERT INTO patient_merge (merged_patient_id, survivor_patient_id, inbound_message_id, merged_identifiers, merged_at)
+            VALUES (@From, @To, @MessageId, @Identifiers, @Now)
+            ON CONFLICT DO NOTHING;
+            """,
+            new { From = from, To = to, MessageId = c.MessageId, Identifiers = JsonSerializer.Serialize(identifiers), Now = c.NowText }).ConfigureAwait(false);
+        c.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"patient {from} merged into patient {to}"));
+    }
+
+    /// <summary>An identifier as merges record it: <c>system|value</c>.</summary>
+    private static string IdentifierText(string system, string value) => system + "|" + value;
+
+    /// <summary>The demographic columns as a patient record gives them.</summary>
+    private sealed record Demographics(string? Family, string? Given, string? BirthName, string? BirthDate, string? Sex, string? BirthPlace)
+    {
+        public static Demographics Of(Patient p)
+        {
+            var legal = p.Names.FirstOrDefault(n => n.Use == "L");
+            var used = p.Names.FirstOrDefault(n => n.Use == "D");
+            var main = used ?? legal ?? p.Names.FirstOrDefault();
+            var given = main is { Given.Count: > 0 } ? string.Join(' ', main.Given.Where(g => !string.IsNullOrWhiteSpace(g))) : null;
+            return new Demographics(main?.Family, string.IsNullOrEmpty(given) ? null : given, legal?.Family, Date(p.BirthDate), p.Sex, p.BirthPlace);
+        }
+
+        private static string? Date(PartialDateTime? value) => value is null ? null : value.Value.ToString(value.Precision switch
+        {
+            DateTimePrecision.Year => "yyyy",
+            DateTimePrecision.Month => "yyyy-MM",
+            _ => "yyyy-MM-dd",
+        }, CultureInfo.InvariantCulture);
+    }
+}

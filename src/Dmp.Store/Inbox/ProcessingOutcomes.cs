@@ -1,0 +1,135 @@
+using System.Data.Common;
+using Dapper;
+using Dmp.Model.Apply;
+using Dmp.Store.Dossier;
+using Dmp.Store.Sql;
+using Dmp.Store.Writing;
+
+namespace Dmp.Store.Inbox;
+
+/// <summary>
+/// Records what processing made of messages, in the caller's write transaction: each message's dossier apply under
+/// its own savepoint (retried once on a duplicate key or a deadlock), its status and history line, and what it holds
+/// or releases (<see cref="HeldMessages"/>).
+/// </summary>
+internal sealed class ProcessingOutcomes(SqlDialect connections)
+{
+    private readonly SqlDialect _connections = connections;
+
+    public async Task<IReadOnlyList<ProcessingResult>> WriteAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
+    {
+        var at = DateTimeOffset.UtcNow;
+        var now = _connections.WriteTime(at);
+        var final = new List<ProcessingResult>(results.Count);
+        foreach (var outcome in results)
+        {
+            var result = outcome;
+            var row = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
+                """
+                SELECT warnings AS Warnings, sender AS Sender,
+                       CASE WHEN EXISTS (SELECT 1 FROM held_document WHERE message_id = @Id) THEN 1 ELSE 0 END AS HeldDocuments,
+                       CASE WHEN EXISTS (SELECT 1 FROM held_identity WHERE message_id = @Id) THEN 1 ELSE 0 END AS HeldIdentities
+                FROM inbound_message WHERE id = @Id;
+                """, new { result.Id }, transaction,
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (row?.Warnings is null)
+            {
+                final.Add(result);
+                continue; // unknown id: nothing to record
+            }
+
+            // A replayed message starts afresh: it holds only what this outcome says.
+            var held = new HeldMessages(connection, transaction, _connections, cancellationToken);
+            await held.ForgetAsync(result.Id, row.HeldDocuments != 0, row.HeldIdentities != 0).ConfigureAwait(false);
+
+            IReadOnlyList<HeldKey> heldIdentities = [];
+            if (result.Apply is { } apply && result.Status == InboxStatus.Processed)
+            {
+                var applied = await ApplyUnderSavepointAsync(connection, transaction, result.Id, row.Sender, apply, at, cancellationToken).ConfigureAwait(false);
+                result = result with
+                {
+                    Status = applied.Status,
+                    Error = applied.Error,
+                    Detail = result.Detail is null ? applied.Detail : result.Detail + "; " + applied.Detail,
+                    Apply = null,
+                };
+                heldIdentities = applied.HeldIdentityKeys;
+            }
+
+            var merged = WarningList.Merge(WarningList.Parse(row.Warnings), result.Warnings);
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                UPDATE inbound_message
+                SET status = @Status, error = @Error, warnings = @Warnings, processed_at = @Now
+                WHERE id = @Id;
+                """,
+                new { result.Id, result.Status, result.Error, Warnings = WarningList.Serialize(merged), Now = now },
+                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(
+                GroupCommitWriter.InsertHistorySql,
+                new { MessageId = result.Id, At = now, result.Status, Detail = result.Detail ?? result.Error },
+                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+            if (result.Status == InboxStatus.Held)
+            {
+                await held.HoldAsync(result.Id, result.HeldDocumentKeys ?? [], heldIdentities).ConfigureAwait(false);
+            }
+
+            if (result.Status != InboxStatus.Held && result.ValidatedDocumentKeys is { Count: > 0 } validated)
+            {
+                await held.SupersedeDraftsAsync(result.Id, validated, now).ConfigureAwait(false);
+            }
+
+            final.Add(result);
+        }
+
+        return final;
+    }
+
+    /// <summary>
+    /// Applies one message to the dossier under its own savepoint: an exception rolls back this message's writes only
+    /// and fails it. A unique-key violation that still surfaces (another writer stored the same key between our read
+    /// and write) is retried once, re-reading what is now stored; so is a deadlock with another instance.
+    /// </summary>
+    private async Task<DossierApplyOutcome> ApplyUnderSavepointAsync(
+        DbConnection connection, DbTransaction transaction, long id, string sender, ApplyPlan apply, DateTimeOffset at,
+        CancellationToken cancellationToken)
+    {
+        const string savepoint = "dmp_apply";
+        for (var attempt = 1; ; attempt++)
+        {
+            await transaction.SaveAsync(savepoint, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var outcome = await DossierApply.ApplyAsync(connection, transaction, _connections, id, sender, apply, at, cancellationToken).ConfigureAwait(false);
+                await transaction.ReleaseAsync(savepoint, cancellationToken).ConfigureAwait(false);
+                return outcome;
+            }
+#pragma warning disable CA1031 // one message's failure must not abort the others in the batch
+            catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+            {
+                await transaction.RollbackAsync(savepoint, cancellationToken).ConfigureAwait(false);
+                var duplicate = _connections.IsUniqueViolation(ex);
+                if ((duplicate || _connections.IsTransientConflict(ex)) && attempt == 1)
+                {
+                    continue;
+                }
+
+                var reason = duplicate
+                    ? "applying to the dossier failed: another writer stored the same record at the same time (duplicate key); replay the message"
+                    : $"applying to the dossier failed: {ex.GetType().Name}: {ex.Message}";
+                return new DossierApplyOutcome(InboxStatus.Failed, reason, "dossier apply failed", []);
+            }
+        }
+    }
+
+    private sealed class MessageRow
+    {
+        public string? Warnings { get; set; }
+        public string Sender { get; set; } = "";
+        public long HeldDocuments { get; set; }
+        public long HeldIdentities { get; set; }
+    }
+}
