@@ -15,11 +15,11 @@ public sealed record ApplyPlan(IReadOnlyList<MessagePlan> Messages)
     public ApplyPlan WithBodies(IReadOnlyList<DocumentBody?> bodies)
     {
         ArgumentNullException.ThrowIfNull(bodies);
+        var count = Messages.Sum(m => m.Documents.Count);
+        if (count != bodies.Count)
+            throw new ArgumentException($"{bodies.Count} bodies for {count} documents.", nameof(bodies));
         var next = 0;
-        var messages = Messages.Select(m => m with { Documents = m.Documents.Select(d => d with { Body = bodies[next++] }).ToList() }).ToList();
-        if (next != bodies.Count)
-            throw new ArgumentException($"{bodies.Count} bodies for {next} documents.", nameof(bodies));
-        return new ApplyPlan(messages);
+        return new ApplyPlan(Messages.Select(m => m with { Documents = m.Documents.Select(d => d with { Body = bodies[next++] }).ToList() }).ToList());
     }
 }
 
