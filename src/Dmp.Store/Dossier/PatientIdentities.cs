@@ -12,6 +12,10 @@ namespace Dmp.Store.Dossier;
 /// </summary>
 internal sealed class PatientIdentities(ApplyContext c)
 {
+    /// <summary>
+    /// The message's patient as stored, after merges: found by INS, else by a local identifier; created when
+    /// <paramref name="create"/> (an ADT, or a qualified identity); null when unknown and not to be created.
+    /// </summary>
     public async Task<PatientRecord?> ResolvePatientAsync(Patient subject, bool qualified, bool create, bool updateDemographics, DateTimeOffset eventAt)
     {
         var byIns = subject.Ins is { } ins ? await FindByInsAsync(ins).ConfigureAwait(false) : null;

@@ -62,6 +62,7 @@ internal sealed class HeldMessages(DbConnection connection, DbTransaction transa
     public async Task<int> ReleaseIdentityAsync(long patientId, long qualifiedBy, DateTimeOffset now)
     {
         // One statement for all of the patient's identifiers: this runs for every message about a qualified patient.
+        // The keys are HeldKey.Identity's form, system|value, built here from the stored identifiers.
         var released = new SortedSet<long>(await connection.QueryAsync<long>(Command(
             """
             SELECT h.message_id FROM held_identity h JOIN inbound_message m ON m.id = h.message_id
