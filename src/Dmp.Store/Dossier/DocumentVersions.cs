@@ -13,6 +13,7 @@ namespace Dmp.Store.Dossier;
 /// </summary>
 internal sealed class DocumentVersions(ApplyContext c)
 {
+    /// <summary>Stores the document for the patient (or records one more source of it); returns its id, null when not stored.</summary>
     public async Task<long?> ApplyDocumentAsync(PatientRecord patient, DocumentPlan input, DateTimeOffset eventAt)
     {
         var d = input.Document;

@@ -16,6 +16,7 @@ internal sealed class ProcessingOutcomes(SqlDialect connections)
 {
     private readonly SqlDialect _connections = connections;
 
+    /// <summary>Records each outcome (applying its plan first); returns the final outcomes in the order given.</summary>
     public async Task<IReadOnlyList<ProcessingResult>> WriteAsync(
         DbConnection connection, DbTransaction transaction, IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
     {
