@@ -7,7 +7,7 @@ namespace Dmp.Model.Apply;
 /// <param name="Dossier">The dossier's form (see <see cref="DossierForm"/>); null when the identifier has no value.</param>
 /// <param name="FhirSystem">The system as FHIR writes the identifier (masterIdentifier), which held drafts are keyed by.</param>
 /// <param name="FhirValue">The value as FHIR writes it.</param>
-public sealed record DocumentKey(string? Dossier, string? FhirSystem, string FhirValue)
+public readonly record struct DocumentKey(string? Dossier, string? FhirSystem, string FhirValue)
 {
     /// <summary>The held key of a draft known by this uniqueId (or a parent a validated version replaces).</summary>
     public HeldKey AsUniqueId => HeldKey.UniqueId(FhirSystem, FhirValue);
