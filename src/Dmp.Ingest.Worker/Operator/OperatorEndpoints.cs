@@ -72,10 +72,11 @@ public static class OperatorEndpoints
                 return Problems.NotFound($"the raw bytes of message {id} are missing from the blob store");
             // Operator reads of raw messages are audited, durably before the bytes leave: in the chain of each dossier
             // the message fed (so the patient sees it in their trail), else in the operator chain.
-            var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
+            var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? AuditAgentKinds.Operator;
             var patients = await store.PatientLinks.PatientsFedByAsync(id, ct);
             var read = new AuditRecord(
-                null, "operator", subject, DmpClaims.Operator, "raw-read", "InboundMessage", id.ToString(CultureInfo.InvariantCulture), "success");
+                null, AuditAgentKinds.Operator, subject, DmpClaims.Operator, AuditActions.RawRead, AuditEntityTypes.InboundMessage,
+                id.ToString(CultureInfo.InvariantCulture), AuditOutcomes.Success);
             await store.Audit.AppendAsync(patients.Count == 0 ? [read] : patients.Select(p => read with { PatientId = p }).ToList(), ct);
             logs.CreateLogger("Dmp.Audit").LogInformation(new EventId(5001, "RawMessageRead"), "Operator {Operator} read the raw bytes of inbound message {MessageId}",
                 subject, id);

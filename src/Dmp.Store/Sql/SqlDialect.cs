@@ -73,6 +73,11 @@ public abstract class SqlDialect
 
     private string? _insertInboundMessageSql;
 
+    /// <summary>The audit chain's statements in this dialect.</summary>
+    internal Audit.AuditStatements AuditStatements => _auditStatements ??= new Audit.AuditStatements(this);
+
+    private Audit.AuditStatements? _auditStatements;
+
     /// <summary>Any one id of a sender's messages with a control id (only named in a warning): one index seek.</summary>
     internal virtual string AnyIdWithControlIdSql => Writing.GroupCommitWriter.LastIdWithControlIdSql;
 
