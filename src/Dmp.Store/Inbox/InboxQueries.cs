@@ -100,7 +100,7 @@ public sealed class InboxQueries
                 new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
             return new InboundMessageDetail(
                 row.ToSummary(),
-                history.Select(h => new HistoryEntry(SqlDialect.ReadTime(h.At), h.Status, h.Detail)).ToList());
+                history.Select(h => new HistoryEntry(StoreTime.Read(h.At), h.Status, h.Detail)).ToList());
         }
     }
 
@@ -160,7 +160,7 @@ public sealed class InboxQueries
 
     private sealed class HistoryRow
     {
-        public object At { get; set; } = "";
+        public string At { get; set; } = "";
         public string Status { get; set; } = "";
         public string? Detail { get; set; }
     }

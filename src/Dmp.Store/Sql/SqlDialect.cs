@@ -154,15 +154,10 @@ public abstract class SqlDialect
     /// </summary>
     internal virtual object WriteTime(DateTimeOffset value) => StoreTime.Write(value);
 
-    /// <summary>A timestamp read back from this dialect.</summary>
-    internal static DateTimeOffset ReadTime(object value) => value switch
-    {
-        DateTimeOffset dto => dto,
-        DateTime dt => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
-        string s => DateTimeOffset.Parse(s, System.Globalization.CultureInfo.InvariantCulture,
-            System.Globalization.DateTimeStyles.AssumeUniversal),
-        _ => throw new InvalidCastException($"Cannot read a timestamp from {value.GetType().Name}."),
-    };
+    /// <summary>A timestamp read back as <see cref="WriteTime"/> wrote it (a column read as <c>object</c>).</summary>
+    internal static DateTimeOffset ReadTime(object value) => value is string text
+        ? StoreTime.Read(text)
+        : throw new InvalidCastException($"A stored timestamp is text (StoreTime), not {value.GetType().Name}.");
 
     internal static DateTimeOffset? ReadNullableTime(object? value) =>
         value is null or DBNull ? null : ReadTime(value);
