@@ -51,15 +51,6 @@ internal sealed class PostgresDialect : SqlDialect
             "SELECT pg_advisory_xact_lock(@Key);", new { Key = MigrationLockKey }, transaction, cancellationToken: cancellationToken))
             .ConfigureAwait(false);
 
-    internal override string CreateSchemaVersionTableSql =>
-        """
-        CREATE TABLE IF NOT EXISTS schema_version (
-            version    INTEGER     NOT NULL PRIMARY KEY,
-            name       TEXT        NOT NULL,
-            applied_at TEXT        NOT NULL
-        );
-        """;
-
     internal override async Task<string> EnsureDurableAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         var fsync = await connection.ExecuteScalarAsync<string>(new CommandDefinition("SHOW fsync;", cancellationToken: cancellationToken)).ConfigureAwait(false);

@@ -4,8 +4,11 @@ using Dmp.Store.Inbox;
 namespace Dmp.Store.Sql;
 
 /// <summary>
-/// Opens configured connections to the store, and holds the few SQL statements and value
-/// encodings that differ between dialects (one subclass per provider).
+/// Opens configured connections to the store and owns everything that differs between SQL providers:
+/// transactions and locks, upserts and <c>RETURNING</c>, paging, duplicate-key and conflict errors,
+/// space reclaim, the timestamp encoding. One subclass per provider; the virtual members default to the
+/// syntax SQLite and PostgreSQL share, so another provider (SQL Server) is one more subclass that
+/// overrides them — the repositories keep writing plain SQL through these members.
 /// </summary>
 public abstract class SqlDialect
 {
@@ -51,8 +54,15 @@ public abstract class SqlDialect
     internal virtual Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
         Task.CompletedTask;
 
-    /// <summary>Creates the <c>schema_version</c> table when missing (inside the migration lock).</summary>
-    internal abstract string CreateSchemaVersionTableSql { get; }
+    /// <summary>Creates the <c>schema_version</c> table when missing (inside the migration lock); applied_at as every instant is written.</summary>
+    internal virtual string CreateSchemaVersionTableSql =>
+        """
+        CREATE TABLE IF NOT EXISTS schema_version (
+            version    INTEGER NOT NULL PRIMARY KEY,
+            name       TEXT    NOT NULL,
+            applied_at TEXT    NOT NULL
+        );
+        """;
 
     /// <summary>
     /// Inserts one inbound message, doing nothing on a dedup-key conflict, and returns the new id

@@ -87,15 +87,6 @@ internal sealed class SqliteDialect : SqlDialect
         return await sqlite.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    internal override string CreateSchemaVersionTableSql =>
-        """
-        CREATE TABLE IF NOT EXISTS schema_version (
-            version    INTEGER NOT NULL PRIMARY KEY,
-            name       TEXT    NOT NULL,
-            applied_at TEXT    NOT NULL
-        );
-        """;
-
     internal override async Task<string> EnsureDurableAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         var journalMode = await connection.ExecuteScalarAsync<string>(
