@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 
 namespace Dmp.Store.Tests;
 
-public abstract class InboxWriterTests(ITestOutputHelper output)
+public abstract class GroupCommitWriterTests(ITestOutputHelper output)
 {
     /// <summary>Opens a store on the provider under test.</summary>
     private protected abstract Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null);
@@ -387,7 +387,7 @@ public abstract class InboxWriterTests(ITestOutputHelper output)
 }
 
 /// <summary>The GroupCommitWriter suite on SQLite (the embedded default).</summary>
-public sealed class SqliteInboxWriterTests(ITestOutputHelper output) : InboxWriterTests(output)
+public sealed class SqliteGroupCommitWriterTests(ITestOutputHelper output) : GroupCommitWriterTests(output)
 {
     private protected override Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null) => TestStore.OpenAsync(configure);
 
@@ -403,7 +403,7 @@ public sealed class SqliteInboxWriterTests(ITestOutputHelper output) : InboxWrit
 
 /// <summary>The GroupCommitWriter suite on a real PostgreSQL server.</summary>
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresInboxWriterTests(PostgresServer server, ITestOutputHelper output) : InboxWriterTests(output)
+public sealed class PostgresGroupCommitWriterTests(PostgresServer server, ITestOutputHelper output) : GroupCommitWriterTests(output)
 {
     private protected override async Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null) =>
         await TestStore.OpenAsync(await server.CreateDatabaseAsync(), configure);

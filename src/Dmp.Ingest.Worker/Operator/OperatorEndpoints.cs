@@ -72,7 +72,7 @@ public static class OperatorEndpoints
                 return Problems.NotFound($"the raw bytes of message {id} are missing from the blob store");
             // Operator reads of raw messages are audited, durably before the bytes leave: in the chain of each dossier
             // the message fed (so the patient sees it in their trail), else in the operator chain.
-            var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? AuditAgentKinds.Operator;
+            var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
             var patients = await store.PatientLinks.PatientsFedByAsync(id, ct);
             var read = new AuditRecord(
                 null, AuditAgentKinds.Operator, subject, DmpClaims.Operator, AuditActions.RawRead, AuditEntityTypes.InboundMessage,

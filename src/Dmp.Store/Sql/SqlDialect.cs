@@ -93,11 +93,15 @@ public abstract class SqlDialect
 
     /// <summary>
     /// <c>INSERT INTO table (columns) VALUES (values)</c> that does nothing when a row with the same
-    /// <paramref name="conflictColumns"/> exists (dedup is a constraint, never a select then insert), and
-    /// returns <paramref name="returning"/> of the inserted row — no row when nothing was inserted.
+    /// <paramref name="conflictColumns"/> (null: any unique key) exists — dedup is a constraint, never a
+    /// select then insert — and returns <paramref name="returning"/> of the inserted row: no row when
+    /// nothing was inserted.
     /// </summary>
-    internal virtual string InsertIgnoringDuplicate(string table, string columns, string values, string conflictColumns, string? returning = null) =>
-        $"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({conflictColumns}) DO NOTHING"
+    internal virtual string InsertIgnoringDuplicate(
+        string table, string columns, string values, string? conflictColumns = null, string? returning = null) =>
+        $"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT"
+        + (conflictColumns is null ? "" : $" ({conflictColumns})")
+        + " DO NOTHING"
         + (returning is null ? ";" : $" RETURNING {returning};");
 
     /// <summary><c>INSERT INTO table (columns) VALUES (values)</c> returning <paramref name="returning"/> of the new row.</summary>
