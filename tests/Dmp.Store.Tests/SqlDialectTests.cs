@@ -57,6 +57,11 @@ public abstract class SqlDialectTests
 
         Assert.Equal([3L, 2L], await connection.QueryAsync<long>(
             "SELECT id FROM dialect_probe ORDER BY id DESC" + dialect.Limit("@Take") + ";", new { Take = 2 }));
+
+        await using var transaction = await dialect.BeginWriteAsync(connection, CancellationToken.None);
+        Assert.Equal([2L, 3L], await connection.QueryAsync<long>(
+            dialect.SelectPageLockingRows("id", "dialect_probe", "size = @Size AND id > 1", "id", "@Take"), new { Size = 1, Take = 5 }, transaction));
+        await transaction.CommitAsync();
     }
 
     [Fact]

@@ -33,6 +33,7 @@ public sealed class InboxRetention
     private readonly SqlDialect _connections;
     private readonly IBlobStore _blobs;
     private readonly TimeProvider _time;
+    private readonly string _candidatesSql;
 
     public InboxRetention(SqlDialect connections, IBlobStore blobs, TimeProvider? time = null)
     {
@@ -41,6 +42,9 @@ public sealed class InboxRetention
         _connections = connections;
         _blobs = blobs;
         _time = time ?? TimeProvider.System;
+        _candidatesSql = connections.SelectPageLockingRows(
+            "id AS Id, blob_key AS BlobKey", "inbound_message", $"raw_purged_at IS NULL AND {Finished} AND received_at < @Cutoff",
+            "received_at, id", "@Batch");
     }
 
     /// <summary>
@@ -92,8 +96,7 @@ public sealed class InboxRetention
             {
                 // Selected and emptied in one write transaction: a replay cannot requeue a row in between.
                 var candidates = (await connection.QueryAsync<Candidate>(new CommandDefinition(
-                    $"SELECT id AS Id, blob_key AS BlobKey FROM inbound_message WHERE raw_purged_at IS NULL AND {Finished}"
-                    + " AND received_at < @Cutoff ORDER BY received_at, id" + _connections.Limit("@Batch") + _connections.LockSelectedRowsSkippingLocked + ";",
+                    _candidatesSql,
                     new { Cutoff = _connections.WriteTime(olderThan), Batch = batchSize },
                     transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
                 if (candidates.Count == 0)

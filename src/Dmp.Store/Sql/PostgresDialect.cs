@@ -73,7 +73,7 @@ internal sealed class PostgresDialect : SqlDialect
         _ => WriteConflict.None,
     };
 
-    internal override string LockSelectedRowsSkippingLocked => " FOR UPDATE SKIP LOCKED";
+    private protected override string LockRowsSkippingLocked => " FOR UPDATE SKIP LOCKED";
 
     internal override SenderLeases CreateSenderLeases() => new PostgresSenderLeases(_leaseConnectionString);
 

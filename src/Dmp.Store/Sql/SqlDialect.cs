@@ -143,11 +143,17 @@ public abstract class SqlDialect
     internal virtual string InList(string column, string parameter) => $"{column} IN @{parameter}";
 
     /// <summary>
-    /// Appended to a <c>SELECT</c> inside a write transaction to lock the rows it returns until the
-    /// commit, passing over rows another transaction holds (PostgreSQL). Empty where the write
-    /// transaction already excludes every other writer (SQLite: <c>BEGIN IMMEDIATE</c>).
+    /// A page of rows selected inside a write transaction and locked until its commit, passing over rows
+    /// another transaction holds, so two instances never take the same rows (PostgreSQL: <c>FOR UPDATE
+    /// SKIP LOCKED</c>). Where the write transaction already excludes every other writer (SQLite:
+    /// <c>BEGIN IMMEDIATE</c>) it is a plain page; a dialect whose lock hints sit beside the table
+    /// (SQL Server) builds the statement its own way.
     /// </summary>
-    internal virtual string LockSelectedRowsSkippingLocked => "";
+    internal virtual string SelectPageLockingRows(string columns, string table, string condition, string orderBy, string count) =>
+        $"SELECT {columns} FROM {table} WHERE {condition} ORDER BY {orderBy}{Limit(count)}{LockRowsSkippingLocked};";
+
+    /// <summary>The clause that ends <see cref="SelectPageLockingRows"/>: empty, or the provider's row lock.</summary>
+    private protected virtual string LockRowsSkippingLocked => "";
 
     /// <summary>
     /// Gives the space freed by deleted or emptied rows back to the file system where the dialect
