@@ -12,21 +12,25 @@ namespace Dmp.Store;
 public sealed class DmpStore : IAsyncDisposable
 {
     private DmpStore(
-        StoreOptions options, SqlDialect connections, IBlobStore blobs, IReadOnlyList<int> appliedMigrations)
+        StoreOptions options, SqlDialect connections, IBlobStore blobs, IReadOnlyList<int> appliedMigrations, TimeProvider time)
     {
         Options = options;
+        Time = time;
         Connections = connections;
         Blobs = blobs;
         AppliedMigrations = appliedMigrations;
         Writer = new GroupCommitWriter(connections, blobs, options);
         Queries = new InboxQueries(connections, blobs);
-        Processing = new InboxProcessing(connections, blobs, Writer);
-        Audit = new AuditLog(connections, Writer);
-        Retention = new InboxRetention(connections, blobs);
+        Processing = new InboxProcessing(connections, blobs, Writer, time);
+        Audit = new AuditLog(connections, Writer, time);
+        Retention = new InboxRetention(connections, blobs, time);
         PatientLinks = new PatientLinks(connections);
     }
 
     public StoreOptions Options { get; }
+
+    /// <summary>The clock every write of the store reads (tests pass a fake one).</summary>
+    public TimeProvider Time { get; }
     public SqlDialect Connections { get; }
     public IBlobStore Blobs { get; }
     public GroupCommitWriter Writer { get; }
@@ -47,9 +51,16 @@ public sealed class DmpStore : IAsyncDisposable
     /// Validates the options, creates the data folder, applies pending migrations and starts the inbox writer.
     /// </summary>
     /// <exception cref="InvalidOperationException">The options are invalid or name a provider not in this build.</exception>
+    public static Task<DmpStore> OpenAsync(
+        StoreOptions store, BlobOptions blobs, string dataDir, CancellationToken cancellationToken) =>
+        OpenAsync(store, blobs, dataDir, TimeProvider.System, cancellationToken);
+
+    /// <inheritdoc cref="OpenAsync(StoreOptions, BlobOptions, string, CancellationToken)"/>
+    /// <param name="time">The clock of the store's writes (audit times, retention, migrations).</param>
     public static async Task<DmpStore> OpenAsync(
-        StoreOptions store, BlobOptions blobs, string dataDir, CancellationToken cancellationToken)
+        StoreOptions store, BlobOptions blobs, string dataDir, TimeProvider time, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(blobs);
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDir);
@@ -64,8 +75,8 @@ public sealed class DmpStore : IAsyncDisposable
         IBlobStore blobStore = blobs.Provider == BlobProvider.AzureBlob
             ? new AzureBlobStore(blobs.ConnectionString!, blobs.Container)
             : new FolderBlobStore(blobs.ResolvePath(dataDir));
-        var applied = await new MigrationRunner(connections).ApplyAsync(cancellationToken).ConfigureAwait(false);
-        return new DmpStore(store, connections, blobStore, applied);
+        var applied = await new MigrationRunner(connections, time).ApplyAsync(cancellationToken).ConfigureAwait(false);
+        return new DmpStore(store, connections, blobStore, applied, time);
     }
 
     public async ValueTask DisposeAsync()

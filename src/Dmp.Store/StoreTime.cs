@@ -3,8 +3,9 @@ using System.Globalization;
 namespace Dmp.Store;
 
 /// <summary>
-/// How the dossier tables write instants in every dialect: UTC, fixed-width ISO 8601 text, so that
-/// text order is time order and one SQL serves all providers.
+/// The store's one timestamp encoding, in every table of every dialect (inbox, dossier, audit, schema
+/// version; PostgreSQL's inbox columns since migration 0009): UTC, fixed-width ISO 8601 text with seven
+/// fraction digits, so that text order is time order and one SQL serves all providers.
 /// </summary>
 public static class StoreTime
 {

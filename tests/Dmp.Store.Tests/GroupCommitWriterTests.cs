@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 
 namespace Dmp.Store.Tests;
 
-public abstract class InboxWriterTests(ITestOutputHelper output)
+public abstract class GroupCommitWriterTests(ITestOutputHelper output)
 {
     /// <summary>Opens a store on the provider under test.</summary>
     private protected abstract Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null);
@@ -247,6 +247,34 @@ public abstract class InboxWriterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_failing_work_item_rolls_back_only_its_own_statements()
+    {
+        await using var t = await OpenStoreAsync();
+        var stored = await t.AcceptAsync(Frames.Make(Sender, "W0", Frames.Hl7("W0")));
+
+        var frames = Enumerable.Range(1, 20).Select(i => t.AcceptAsync(Frames.Make(Sender, $"W{i}", Frames.Hl7($"W{i}")))).ToList();
+        var failing = t.Writer.RunInWriteTransactionAsync(async (connection, transaction) =>
+        {
+            await connection.ExecuteAsync("UPDATE inbound_message SET error = 'not kept' WHERE id = @Id;", new { stored.Id }, transaction);
+            throw new InvalidOperationException("the work failed");
+        }, CancellationToken.None);
+        var succeeding = t.Writer.RunInWriteTransactionAsync(
+            (connection, transaction) => connection.ExecuteAsync(
+                "UPDATE inbound_message SET warnings = '[\"kept\"]' WHERE id = @Id;", new { stored.Id }, transaction),
+            CancellationToken.None);
+
+        Assert.Equal("the work failed", (await Assert.ThrowsAsync<InvalidOperationException>(() => failing)).Message);
+        await succeeding;
+        Assert.All(await Task.WhenAll(frames), r => Assert.False(r.Duplicate));
+        await using var admin = await t.Store.Connections.OpenAsync(CancellationToken.None);
+        var row = await admin.QuerySingleAsync<(string? Error, string Warnings)>(
+            "SELECT error, warnings FROM inbound_message WHERE id = @Id;", new { stored.Id });
+        Assert.Equal<(string?, string)>((null, "[\"kept\"]"), row);
+        Assert.Equal(21, await admin.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM inbound_message;"));
+        Assert.Equal(21, t.Writer.FramesWritten);
+    }
+
+    [Fact]
     public async Task A_failed_transaction_faults_its_batch_and_the_writer_keeps_running()
     {
         await using var t = await OpenStoreAsync();
@@ -359,7 +387,7 @@ public abstract class InboxWriterTests(ITestOutputHelper output)
 }
 
 /// <summary>The GroupCommitWriter suite on SQLite (the embedded default).</summary>
-public sealed class SqliteInboxWriterTests(ITestOutputHelper output) : InboxWriterTests(output)
+public sealed class SqliteGroupCommitWriterTests(ITestOutputHelper output) : GroupCommitWriterTests(output)
 {
     private protected override Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null) => TestStore.OpenAsync(configure);
 
@@ -375,7 +403,7 @@ public sealed class SqliteInboxWriterTests(ITestOutputHelper output) : InboxWrit
 
 /// <summary>The GroupCommitWriter suite on a real PostgreSQL server.</summary>
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresInboxWriterTests(PostgresServer server, ITestOutputHelper output) : InboxWriterTests(output)
+public sealed class PostgresGroupCommitWriterTests(PostgresServer server, ITestOutputHelper output) : GroupCommitWriterTests(output)
 {
     private protected override async Task<TestStore> OpenStoreAsync(Action<StoreOptions>? configure = null) =>
         await TestStore.OpenAsync(await server.CreateDatabaseAsync(), configure);

@@ -126,15 +126,16 @@ internal static class HeldDocumentMigration
             // A database as version 1 left it, with a held message in it.
             await connection.ExecuteAsync(connections.CreateSchemaVersionTableSql);
             await connection.ExecuteAsync(v1.Sql);
-            var at = connections.WriteTime(DateTimeOffset.UtcNow);
+            // An untyped literal: version 1's PostgreSQL columns are TIMESTAMPTZ, which refuse a text parameter.
+            const string At = "'2026-01-02T03:04:05.0000000Z'";
             await connection.ExecuteAsync(
-                "INSERT INTO schema_version (version, name, applied_at) VALUES (1, 'inbox', @At);", new { At = at });
+                $"INSERT INTO schema_version (version, name, applied_at) VALUES (1, 'inbox', {At});");
             messageId = await connection.ExecuteScalarAsync<long>(
-                """
+                $"""
                 INSERT INTO inbound_message (channel, sender, sha256, length, raw, status, received_at, last_received_at)
-                VALUES ('drop', 'drop', @Sha, 1, @Raw, 'held', @At, @At) RETURNING id;
+                VALUES ('drop', 'drop', @Sha, 1, @Raw, 'held', {At}, {At}) RETURNING id;
                 """,
-                new { Sha = new byte[32], Raw = new byte[] { 1 }, At = at });
+                new { Sha = new byte[32], Raw = new byte[] { 1 } });
         }
 
         var applied = await runner.ApplyAsync(CancellationToken.None);

@@ -26,7 +26,7 @@ public enum AccessBasis
 /// </summary>
 public sealed record DossierAccess
 {
-    public const string BreakGlass = "BTG";
+    public const string BreakGlass = AuditPurposes.BreakGlass;
 
     public required bool Allowed { get; init; }
     public AccessBasis? Basis { get; init; }
@@ -46,7 +46,7 @@ public sealed record DossierAccess
     /// <summary>The agent's role as the audit trail and the patient see it.</summary>
     public string AgentRole(FhirCaller caller) => Basis switch
     {
-        AccessBasis.Owner => "patient",
+        AccessBasis.Owner => AuditAgentKinds.Patient,
         AccessBasis.TreatingPhysician => "treating-physician",
         AccessBasis.Authorised => "authorised",
         AccessBasis.OrganisationConsent => "organisation-consent",

@@ -2,6 +2,7 @@ using System.Globalization;
 using Dmp.Mapping;
 using Dmp.Mapping.Rules;
 using Dmp.Store;
+using Dmp.Store.Audit;
 using Dmp.Store.Dossier;
 using Microsoft.Net.Http.Headers;
 using F = Hl7.Fhir.Model;
@@ -35,7 +36,7 @@ public static class DocumentEndpoints
         var search = SearchParameters.Read(http.Request, SearchParameterNames);
         var filter = ReadFilter(search);
         var page = search.Page();
-        var gated = await gate.ForSearchAsync(http, search, "search", "DocumentReference", ct);
+        var gated = await gate.ForSearchAsync(http, search, AuditActions.Search, AuditEntityTypes.DocumentReference, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
 
@@ -44,28 +45,28 @@ public static class DocumentEndpoints
         var resources = found.Items.Select(d => DossierResources.DocumentReference(d, ContentUrl(baseUrl, d.Id))).ToList();
         var bundle = SearchBundles.Searchset(http.Request, resources, found.Next);
         return await gate.AuditedAsync(
-            scope.Audit("search", "DocumentReference", null, "success", Returned(http, resources)), FhirResults.Resource(bundle), ct);
+            scope.Audit(AuditActions.Search, AuditEntityTypes.DocumentReference, null, AuditOutcomes.Success, Returned(http, resources)), FhirResults.Resource(bundle), ct);
     }
 
     private static async Task<IResult> ReadAsync(string id, HttpContext http, DossierGate gate, CancellationToken ct)
     {
-        var (document, failure) = await FindVisibleAsync(id, http, gate, "read", ct);
+        var (document, failure) = await FindVisibleAsync(id, http, gate, AuditActions.Read, ct);
         if (document is null)
             return failure!;
         var (row, scope) = document.Value;
         var resource = DossierResources.DocumentReference(row, ContentUrl(SearchBundles.BaseUrl(http.Request), row.Id));
-        return await gate.AuditedAsync(scope.Audit("read", "DocumentReference", id, "success"), FhirResults.Resource(resource), ct);
+        return await gate.AuditedAsync(scope.Audit(AuditActions.Read, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Success), FhirResults.Resource(resource), ct);
     }
 
     private static async Task<IResult> RetrieveAsync(string id, HttpContext http, DossierGate gate, DmpStore store, CancellationToken ct)
     {
-        var (document, failure) = await FindVisibleAsync(id, http, gate, "retrieve", ct);
+        var (document, failure) = await FindVisibleAsync(id, http, gate, AuditActions.Retrieve, ct);
         if (document is null)
             return failure!;
         var (row, scope) = document.Value;
         if (row.BlobKey is not { } key || await store.Blobs.GetAsync(key, ct) is not { } bytes)
         {
-            return await gate.AuditedAsync(scope.Audit("retrieve", "DocumentReference", id, "not-found", "the content is missing from the blob store"),
+            return await gate.AuditedAsync(scope.Audit(AuditActions.Retrieve, AuditEntityTypes.DocumentReference, id, AuditOutcomes.NotFound, "the content is missing from the blob store"),
                 FhirResults.NotFound($"the content of DocumentReference/{id} is not available"), ct);
         }
 
@@ -88,10 +89,10 @@ public static class DocumentEndpoints
                 _ => null,
             };
             if (answer is not null)
-                return await gate.AuditedAsync(scope.Audit("retrieve", "DocumentReference", id, "success", "as " + wanted), answer, ct);
+                return await gate.AuditedAsync(scope.Audit(AuditActions.Retrieve, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Success, "as " + wanted), answer, ct);
         }
 
-        return await gate.AuditedAsync(scope.Audit("retrieve", "DocumentReference", id, "not-found", "no acceptable representation"),
+        return await gate.AuditedAsync(scope.Audit(AuditActions.Retrieve, AuditEntityTypes.DocumentReference, id, AuditOutcomes.NotFound, "no acceptable representation"),
             FhirResults.NotAcceptable($"DocumentReference/{id} is served as {mediaType}, application/fhir+json (a Binary)" +
                                       (PdfBody(bytes) is not null ? " or application/pdf" : "")), ct);
     }
@@ -108,14 +109,14 @@ public static class DocumentEndpoints
         var any = await gate.Queries.GetDocumentAsync(documentId, null, ct);
         if (any is null)
             return (null, FhirResults.NotFound($"no DocumentReference/{id}"));
-        var gated = await gate.ForPatientAsync(http, any.PatientId, action, "DocumentReference", id, StatusCodes.Status404NotFound, ct);
+        var gated = await gate.ForPatientAsync(http, any.PatientId, action, AuditEntityTypes.DocumentReference, id, StatusCodes.Status404NotFound, ct);
         if (gated.Scope is not { } scope)
             return (null, gated.Response);
         var visible = await gate.Queries.GetDocumentAsync(documentId, scope.Access.Visibility, ct);
         if (visible is null)
         {
             var why = any.Status == DocumentStatuses.Deleted ? "the document was deleted" : "the document is not visible to this caller";
-            return (null, await gate.AuditedAsync(scope.Audit(action, "DocumentReference", id, "denied", why),
+            return (null, await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Denied, why),
                 FhirResults.NotFound($"no DocumentReference/{id} this caller may see"), ct));
         }
 

@@ -112,7 +112,7 @@ public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPo
         if (access.Allowed)
             return new GateResult(scope, null);
 
-        await store.Audit.AppendAsync(scope.Audit(action, entityType, entityId, "denied"), cancellationToken).ConfigureAwait(false);
+        await store.Audit.AppendAsync(scope.Audit(action, entityType, entityId, AuditOutcomes.Denied), cancellationToken).ConfigureAwait(false);
         return GateResult.End(deniedStatus == StatusCodes.Status404NotFound
             ? FhirResults.NotFound($"no {entityType}/{entityId} this caller may see")
             : FhirResults.Forbidden("this caller may not read this dossier: " + access.Denial));

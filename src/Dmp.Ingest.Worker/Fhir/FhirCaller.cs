@@ -1,4 +1,5 @@
 using Dmp.Ingest.Worker.Auth;
+using Dmp.Store.Audit;
 
 namespace Dmp.Ingest.Worker.Fhir;
 
@@ -22,9 +23,9 @@ public sealed record FhirCaller(string? Role, string? Ins, string? Rpps, string?
     /// <summary>The audit trail's agent kind: patient, professional or operator.</summary>
     public string AgentKind => Role switch
     {
-        DmpClaims.Patient => "patient",
-        DmpClaims.Professional => "professional",
-        DmpClaims.Operator => "operator",
+        DmpClaims.Patient => AuditAgentKinds.Patient,
+        DmpClaims.Professional => AuditAgentKinds.Professional,
+        DmpClaims.Operator => AuditAgentKinds.Operator,
         _ => "unknown",
     };
 

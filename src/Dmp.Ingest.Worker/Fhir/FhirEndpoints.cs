@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dmp.Store;
+using Dmp.Store.Audit;
 using Dmp.Store.Dossier;
 using F = Hl7.Fhir.Model;
 
@@ -57,11 +58,11 @@ public static class FhirEndpoints
         var addressed = await gate.FindByIdentifierAsync(identifier, "identifier", ct);
         if (addressed is null)
             return FhirResults.Resource(SearchBundles.Searchset(http.Request, [], null));
-        var gated = await gate.EvaluateAsync(http, addressed, "search", "Patient", null, StatusCodes.Status403Forbidden, ct);
+        var gated = await gate.EvaluateAsync(http, addressed, AuditActions.Search, AuditEntityTypes.Patient, null, StatusCodes.Status403Forbidden, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
         var resources = new List<F.Resource> { DossierResources.Patient(scope.Patient) };
-        return await gate.AuditedAsync(scope.Audit("search", "Patient", null, "success", DocumentEndpoints.Returned(http, resources)),
+        return await gate.AuditedAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.Patient, null, AuditOutcomes.Success, DocumentEndpoints.Returned(http, resources)),
             FhirResults.Resource(SearchBundles.Searchset(http.Request, resources, null)), ct);
     }
 
@@ -69,10 +70,10 @@ public static class FhirEndpoints
     {
         if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var patientId))
             return FhirResults.NotFound($"no Patient/{id}");
-        var gated = await gate.ForPatientAsync(http, patientId, "read", "Patient", id, StatusCodes.Status404NotFound, ct);
+        var gated = await gate.ForPatientAsync(http, patientId, AuditActions.Read, AuditEntityTypes.Patient, id, StatusCodes.Status404NotFound, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
-        return await gate.AuditedAsync(scope.Audit("read", "Patient", id, "success"), FhirResults.Resource(DossierResources.Patient(scope.Patient)), ct);
+        return await gate.AuditedAsync(scope.Audit(AuditActions.Read, AuditEntityTypes.Patient, id, AuditOutcomes.Success), FhirResults.Resource(DossierResources.Patient(scope.Patient)), ct);
     }
 
     private static async Task<IResult> SearchEntriesAsync(string kind, HttpContext http, DossierGate gate, CancellationToken ct)
@@ -80,12 +81,12 @@ public static class FhirEndpoints
         var search = SearchParameters.Read(http.Request, EntrySearchParameters);
         var filter = new EntryFilter { Kinds = [kind], Codes = search.Tokens("code"), Date = search.Dates("date") };
         var page = search.Page();
-        var gated = await gate.ForSearchAsync(http, search, "search", kind, ct);
+        var gated = await gate.ForSearchAsync(http, search, AuditActions.Search, kind, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
         var found = await gate.Queries.SearchEntriesAsync(filter with { PatientId = scope.PatientId }, scope.Access.Visibility!, page, ct);
         var (resources, warnings) = Entries(found.Items);
-        return await gate.AuditedAsync(scope.Audit("search", kind, null, "success", DocumentEndpoints.Returned(http, resources)),
+        return await gate.AuditedAsync(scope.Audit(AuditActions.Search, kind, null, AuditOutcomes.Success, DocumentEndpoints.Returned(http, resources)),
             FhirResults.Resource(SearchBundles.Searchset(http.Request, resources, found.Next, warnings)), ct);
     }
 
@@ -95,12 +96,12 @@ public static class FhirEndpoints
         var page = search.Page();
         if (page.Ascending)
             throw new SearchParameterException("the audit trail is served newest first only (_sort=-date)");
-        var gated = await gate.ForSearchAsync(http, search, "search", "AuditEvent", ct);
+        var gated = await gate.ForSearchAsync(http, search, AuditActions.Search, AuditEntityTypes.AuditEvent, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
         if (scope.Access.Basis != AccessBasis.Owner)
         {
-            return await gate.AuditedAsync(scope.Audit("search", "AuditEvent", null, "denied", "only the patient reads their audit trail"),
+            return await gate.AuditedAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.AuditEvent, null, AuditOutcomes.Denied, "only the patient reads their audit trail"),
                 FhirResults.Forbidden("only the patient reads their dossier's audit trail"), ct);
         }
 
@@ -110,11 +111,12 @@ public static class FhirEndpoints
         if (rows.Count > page.Limit)
             next = new PageKey("", served[^1].Id);
         var resources = served.Select(r => (F.Resource)DossierResources.AuditEvent(r)).ToList();
-        return await gate.AuditedAsync(scope.Audit("search", "AuditEvent", null, "success", $"returned {resources.Count} events"),
+        return await gate.AuditedAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.AuditEvent, null, AuditOutcomes.Success, $"returned {resources.Count} events"),
             FhirResults.Resource(SearchBundles.Searchset(http.Request, resources, next)), ct);
     }
 
-    private static async Task<IResult> PatientQueryOperationAsync(string id, string operation, HttpContext http, DossierGate gate, CancellationToken ct)
+    private static async Task<IResult> PatientQueryOperationAsync(
+        string id, string operation, HttpContext http, DossierGate gate, TimeProvider time, CancellationToken ct)
     {
         if (operation != "$recent-exams")
             return FhirResults.NotFound($"GET Patient/{id}/{operation} is not supported (GET $recent-exams; POST the patient's rights)");
@@ -126,11 +128,11 @@ public static class FhirEndpoints
         var count = search.Count();
         if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var patientId))
             return FhirResults.NotFound($"no Patient/{id}");
-        var gated = await gate.ForPatientAsync(http, patientId, "search", "Patient", id + "/$recent-exams", StatusCodes.Status403Forbidden, ct);
+        var gated = await gate.ForPatientAsync(http, patientId, AuditActions.Search, AuditEntityTypes.Patient, id + "/$recent-exams", StatusCodes.Status403Forbidden, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
 
-        var since = new[] { new TimeBound(TimeComparison.NotBefore, DateTimeOffset.UtcNow.AddDays(-days)) };
+        var since = new[] { new TimeBound(TimeComparison.NotBefore, time.GetUtcNow().AddDays(-days)) };
         var visibility = scope.Access.Visibility!;
         var entries = await gate.Queries.SearchEntriesAsync(
             new EntryFilter { PatientId = scope.PatientId, Kinds = ["Observation", "DiagnosticReport"], Codes = codes, Date = since },
@@ -146,7 +148,7 @@ public static class FhirEndpoints
         var (resources, warnings) = Entries(entries.Items);
         var baseUrl = SearchBundles.BaseUrl(http.Request);
         resources.AddRange(documents.Items.Select(d => DossierResources.DocumentReference(d, DocumentEndpoints.ContentUrl(baseUrl, d.Id))));
-        return await gate.AuditedAsync(scope.Audit("search", "Patient", id + "/$recent-exams", "success", DocumentEndpoints.Returned(http, resources)),
+        return await gate.AuditedAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.Patient, id + "/$recent-exams", AuditOutcomes.Success, DocumentEndpoints.Returned(http, resources)),
             FhirResults.Resource(SearchBundles.Searchset(http.Request, resources, null, warnings)), ct);
     }
 

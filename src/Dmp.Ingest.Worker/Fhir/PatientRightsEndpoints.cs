@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dmp.Mapping.Fhir;
+using Dmp.Store.Audit;
 using Dmp.Store.Dossier;
 using Hl7.Fhir.Serialization;
 using F = Hl7.Fhir.Model;
@@ -31,9 +32,9 @@ public static class PatientRightsEndpoints
     {
         var action = operation switch
         {
-            "$mask" => "mask",
-            "$unmask" => "unmask",
-            "$unhide" => "unhide",
+            "$mask" => AuditActions.Mask,
+            "$unmask" => AuditActions.Unmask,
+            "$unhide" => AuditActions.Unhide,
             _ => null,
         };
         if (action is null)
@@ -42,7 +43,7 @@ public static class PatientRightsEndpoints
     }
 
     private static Task<IResult> DeleteDocumentAsync(string id, HttpContext http, DossierGate gate, DossierRights rights, CancellationToken ct) =>
-        ChangeDocumentAsync(id, "delete", http, gate, rights, null, ct);
+        ChangeDocumentAsync(id, AuditActions.Delete, http, gate, rights, null, ct);
 
     /// <summary>A JSON Patch (RFC 6902) of securityLabel (adding or removing MASQUE_PS), or of status to entered-in-error (a delete).</summary>
     private static async Task<IResult> PatchDocumentAsync(string id, HttpContext http, DossierGate gate, DossierRights rights, CancellationToken ct)
@@ -60,7 +61,7 @@ public static class PatientRightsEndpoints
             return FhirResults.BadRequest("the body is not a JSON Patch: " + e.Message);
         }
 
-        return await ChangeDocumentAsync(id, "patch", http, gate, rights, patch, ct);
+        return await ChangeDocumentAsync(id, AuditActions.Patch, http, gate, rights, patch, ct);
     }
 
     private static async Task<IResult> ChangeDocumentAsync(
@@ -71,21 +72,21 @@ public static class PatientRightsEndpoints
         var any = await gate.Queries.GetDocumentAsync(documentId, null, ct);
         if (any is null)
             return FhirResults.NotFound($"no DocumentReference/{id}");
-        var gated = await gate.ForPatientAsync(http, any.PatientId, action, "DocumentReference", id, StatusCodes.Status404NotFound, ct);
+        var gated = await gate.ForPatientAsync(http, any.PatientId, action, AuditEntityTypes.DocumentReference, id, StatusCodes.Status404NotFound, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
         var visible = await gate.Queries.GetDocumentAsync(documentId, scope.Access.Visibility, ct);
         if (visible is null)
         {
-            return await gate.AuditedAsync(scope.Audit(action, "DocumentReference", id, "denied", "the document is not visible to this caller"),
+            return await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Denied, "the document is not visible to this caller"),
                 FhirResults.NotFound($"no DocumentReference/{id} this caller may see"), ct);
         }
 
-        var allowed = action == "unhide" ? scope.Access.MayUnhide : scope.Access.MayExerciseRights;
+        var allowed = action == AuditActions.Unhide ? scope.Access.MayUnhide : scope.Access.MayExerciseRights;
         if (!allowed)
         {
-            var who = action == "unhide" ? "only an authorised professional or the treating physician unhides a document" : "only the patient exercises this right";
-            return await gate.AuditedAsync(scope.Audit(action, "DocumentReference", id, "denied", who), FhirResults.Forbidden(who), ct);
+            var who = action == AuditActions.Unhide ? "only an authorised professional or the treating physician unhides a document" : "only the patient exercises this right";
+            return await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Denied, who), FhirResults.Forbidden(who), ct);
         }
 
         if (patch is not null)
@@ -97,23 +98,23 @@ public static class PatientRightsEndpoints
             action = patchedAction!;
             if (action == "none")
             {
-                return await gate.AuditedAsync(scope.Audit("patch", "DocumentReference", id, "success", "the patch changed nothing"),
+                return await gate.AuditedAsync(scope.Audit(AuditActions.Patch, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Success, "the patch changed nothing"),
                     FhirResults.Resource(DossierResources.DocumentReference(visible, contentUrl)), ct);
             }
         }
 
-        var audit = scope.Audit(action, "DocumentReference", id, "success");
+        var audit = scope.Audit(action, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Success);
         var done = action switch
         {
-            "mask" => await rights.SetMaskedAsync(documentId, true, audit, ct),
-            "unmask" => await rights.SetMaskedAsync(documentId, false, audit, ct),
-            "unhide" => await rights.UnhideAsync(documentId, audit, ct),
-            "delete" => await rights.DeleteDocumentAsync(documentId, audit, ct),
+            AuditActions.Mask => await rights.SetMaskedAsync(documentId, true, audit, ct),
+            AuditActions.Unmask => await rights.SetMaskedAsync(documentId, false, audit, ct),
+            AuditActions.Unhide => await rights.UnhideAsync(documentId, audit, ct),
+            AuditActions.Delete => await rights.DeleteDocumentAsync(documentId, audit, ct),
             _ => throw new InvalidOperationException("unknown document action " + action),
         };
         if (!done)
             return FhirResults.NotFound($"no DocumentReference/{id}");
-        if (action == "delete")
+        if (action == AuditActions.Delete)
             return FhirResults.Information($"DocumentReference/{id} is deleted: it no longer appears anywhere; the audit trail keeps the trace");
         var after = await gate.Queries.GetDocumentAsync(documentId, null, ct);
         return FhirResults.Resource(DossierResources.DocumentReference(after!, DocumentEndpoints.ContentUrl(SearchBundles.BaseUrl(http.Request), documentId)));
@@ -139,7 +140,7 @@ public static class PatientRightsEndpoints
 
         var status = document["status"]?.GetValue<string>();
         if (status == "entered-in-error")
-            return ("delete", null);
+            return (AuditActions.Delete, null);
         if (status != (current.Status == F.DocumentReferenceStatus.Superseded ? "superseded" : "current"))
             return (null, "status may only become entered-in-error (a delete)");
 
@@ -151,7 +152,7 @@ public static class PatientRightsEndpoints
         if (!others.SequenceEqual(Codes(before).Where(c => c != DocumentFilter.MaskedLabel)))
             return (null, "only the MASQUE_PS label may be added or removed (confidentiality and INVISIBLE_PATIENT are the sender's)");
         var masked = Codes(after).Contains(DocumentFilter.MaskedLabel);
-        return masked == Codes(before).Contains(DocumentFilter.MaskedLabel) ? ("none", null) : (masked ? "mask" : "unmask", null);
+        return masked == Codes(before).Contains(DocumentFilter.MaskedLabel) ? ("none", null) : (masked ? AuditActions.Mask : AuditActions.Unmask, null);
     }
 
     /// <summary>One RFC 6902 operation on /status or /securityLabel[/index|-] (add, remove, replace, test).</summary>
@@ -222,12 +223,12 @@ public static class PatientRightsEndpoints
     {
         var action = operation switch
         {
-            "$close" => "close",
-            "$reopen" => "reopen",
-            "$authorize" => "authorize",
-            "$revoke" => "revoke",
-            "$oppose-emergency" => "oppose-emergency",
-            "$allow-emergency" => "allow-emergency",
+            "$close" => AuditActions.Close,
+            "$reopen" => AuditActions.Reopen,
+            "$authorize" => AuditActions.Authorize,
+            "$revoke" => AuditActions.Revoke,
+            "$oppose-emergency" => AuditActions.OpposeEmergency,
+            "$allow-emergency" => AuditActions.AllowEmergency,
             _ => null,
         };
         if (action is null)
@@ -237,7 +238,7 @@ public static class PatientRightsEndpoints
 
         string? rpps = null;
         var treating = false;
-        if (action is "authorize" or "revoke")
+        if (action is AuditActions.Authorize or AuditActions.Revoke)
         {
             var (parsed, error) = await ReadProfessionalAsync(http, ct);
             if (error is not null)
@@ -245,25 +246,25 @@ public static class PatientRightsEndpoints
             (rpps, treating) = parsed;
         }
 
-        var gated = await gate.ForPatientAsync(http, patientId, action, "Patient", id, StatusCodes.Status403Forbidden, ct);
+        var gated = await gate.ForPatientAsync(http, patientId, action, AuditEntityTypes.Patient, id, StatusCodes.Status403Forbidden, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
         if (!scope.Access.MayExerciseRights)
         {
-            return await gate.AuditedAsync(scope.Audit(action, "Patient", id, "denied", "only the patient exercises this right"),
+            return await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.Patient, id, AuditOutcomes.Denied, "only the patient exercises this right"),
                 FhirResults.Forbidden("only the patient exercises the rights over their dossier"), ct);
         }
 
         var detail = rpps is null ? null : "rpps " + rpps + (treating ? " (treating physician)" : "");
-        var audit = scope.Audit(action, "Patient", DossierResources.Id(scope.PatientId), "success", detail);
+        var audit = scope.Audit(action, AuditEntityTypes.Patient, DossierResources.Id(scope.PatientId), AuditOutcomes.Success, detail);
         var done = action switch
         {
-            "close" => await rights.SetOpenAsync(scope.PatientId, false, audit, ct),
-            "reopen" => await rights.SetOpenAsync(scope.PatientId, true, audit, ct),
-            "authorize" => await rights.AuthorizeAsync(scope.PatientId, rpps!, treating, audit, ct),
-            "revoke" => await rights.RevokeAsync(scope.PatientId, rpps!, treating, audit, ct),
-            "oppose-emergency" => await rights.SetEmergencyOppositionAsync(scope.PatientId, true, audit, ct),
-            "allow-emergency" => await rights.SetEmergencyOppositionAsync(scope.PatientId, false, audit, ct),
+            AuditActions.Close => await rights.SetOpenAsync(scope.PatientId, false, audit, ct),
+            AuditActions.Reopen => await rights.SetOpenAsync(scope.PatientId, true, audit, ct),
+            AuditActions.Authorize => await rights.AuthorizeAsync(scope.PatientId, rpps!, treating, audit, ct),
+            AuditActions.Revoke => await rights.RevokeAsync(scope.PatientId, rpps!, treating, audit, ct),
+            AuditActions.OpposeEmergency => await rights.SetEmergencyOppositionAsync(scope.PatientId, true, audit, ct),
+            AuditActions.AllowEmergency => await rights.SetEmergencyOppositionAsync(scope.PatientId, false, audit, ct),
             _ => throw new InvalidOperationException("unknown dossier action " + action),
         };
         if (!done)

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using Dmp.Mapping.Fhir;
@@ -110,16 +111,14 @@ public sealed class SearchParameters
     {
         ArgumentNullException.ThrowIfNull(key);
         var text = key.SortKey + "~" + key.Id.ToString(CultureInfo.InvariantCulture);
-        return Convert.ToBase64String(Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return Base64Url.EncodeToString(Encoding.UTF8.GetBytes(text));
     }
 
     private static PageKey DecodeCursor(string cursor)
     {
         try
         {
-            var base64 = cursor.Replace('-', '+').Replace('_', '/');
-            base64 = base64.PadRight(base64.Length + (4 - base64.Length % 4) % 4, '=');
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(base64));
+            var text = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
             var cut = text.LastIndexOf('~');
             if (cut > 0 && long.TryParse(text.AsSpan(cut + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
                 return new PageKey(text[..cut], id);

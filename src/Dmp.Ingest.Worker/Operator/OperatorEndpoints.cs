@@ -75,7 +75,8 @@ public static class OperatorEndpoints
             var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
             var patients = await store.PatientLinks.PatientsFedByAsync(id, ct);
             var read = new AuditRecord(
-                null, "operator", subject, DmpClaims.Operator, "raw-read", "InboundMessage", id.ToString(CultureInfo.InvariantCulture), "success");
+                null, AuditAgentKinds.Operator, subject, DmpClaims.Operator, AuditActions.RawRead, AuditEntityTypes.InboundMessage,
+                id.ToString(CultureInfo.InvariantCulture), AuditOutcomes.Success);
             await store.Audit.AppendAsync(patients.Count == 0 ? [read] : patients.Select(p => read with { PatientId = p }).ToList(), ct);
             logs.CreateLogger("Dmp.Audit").LogInformation(new EventId(5001, "RawMessageRead"), "Operator {Operator} read the raw bytes of inbound message {MessageId}",
                 subject, id);

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Dapper;
+using Dmp.Store.Sql;
 
 namespace Dmp.Store.Audit;
 
@@ -28,9 +29,26 @@ public static class AuditChain
     public static string ChainOf(long? patientId) =>
         patientId is { } id ? "patient:" + id.ToString(System.Globalization.CultureInfo.InvariantCulture) : OperatorChain;
 
-    /// <summary>Appends events inside the caller's write transaction, in order; returns their ids.</summary>
-    public static async Task<IReadOnlyList<long>> AppendAsync(
+    /// <summary>
+    /// Appends events inside the caller's write transaction, in order; returns their ids. Written in the
+    /// SQL that SQLite and PostgreSQL share: callers that hold the store's dialect pass it instead.
+    /// </summary>
+    public static Task<IReadOnlyList<long>> AppendAsync(
         DbConnection connection, DbTransaction transaction, IReadOnlyList<AuditRecord> records, DateTimeOffset at,
+        CancellationToken cancellationToken) =>
+        AppendAsync(AuditStatements.Shared, connection, transaction, records, at, cancellationToken);
+
+    /// <summary>Appends events inside the caller's write transaction, in order, in the dialect's SQL; returns their ids.</summary>
+    public static Task<IReadOnlyList<long>> AppendAsync(
+        SqlDialect dialect, DbConnection connection, DbTransaction transaction, IReadOnlyList<AuditRecord> records, DateTimeOffset at,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(dialect);
+        return AppendAsync(dialect.AuditStatements, connection, transaction, records, at, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<long>> AppendAsync(
+        AuditStatements sql, DbConnection connection, DbTransaction transaction, IReadOnlyList<AuditRecord> records, DateTimeOffset at,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(records);
@@ -39,17 +57,11 @@ public static class AuditChain
         foreach (var record in records)
         {
             var chain = ChainOf(record.PatientId);
-            var head = await LockHeadAsync(connection, transaction, chain, cancellationToken).ConfigureAwait(false);
+            var head = await LockHeadAsync(sql, connection, transaction, chain, cancellationToken).ConfigureAwait(false);
             var seq = head.Seq + 1;
             var hash = Hash(head.Hash, Canonical(chain, seq, time, record));
             var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                """
-                INSERT INTO audit_event (chain, seq, at, patient_id, agent_kind, agent_id, agent_role, action, entity_type, entity_id,
-                                         outcome, purpose_of_use, reason, detail, prev_hash, hash)
-                VALUES (@Chain, @Seq, @At, @PatientId, @AgentKind, @AgentId, @AgentRole, @Action, @EntityType, @EntityId,
-                        @Outcome, @PurposeOfUse, @Reason, @Detail, @PrevHash, @Hash)
-                RETURNING id;
-                """,
+                sql.InsertEvent,
                 new
                 {
                     Chain = chain, Seq = seq, At = time, record.PatientId, record.AgentKind, record.AgentId, record.AgentRole,
@@ -123,21 +135,19 @@ public static class AuditChain
 
     /// <summary>The chain's head, locked for this transaction; created at genesis when the chain is new.</summary>
     private static async Task<(long Seq, byte[] Hash)> LockHeadAsync(
-        DbConnection connection, DbTransaction transaction, string chain, CancellationToken cancellationToken)
+        AuditStatements sql, DbConnection connection, DbTransaction transaction, string chain, CancellationToken cancellationToken)
     {
-        const string Lock = "UPDATE audit_head SET seq = seq WHERE chain = @Chain RETURNING seq, hash;";
         var head = await connection.QuerySingleOrDefaultAsync<(long Seq, byte[] Hash)?>(new CommandDefinition(
-            Lock, new { Chain = chain }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql.LockHead, new { Chain = chain }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (head is { } found)
         {
             return found;
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO audit_head (chain, seq, hash) VALUES (@Chain, 0, @Hash) ON CONFLICT (chain) DO NOTHING;",
-            new { Chain = chain, Hash = Genesis }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql.CreateHead, new { Chain = chain, Hash = Genesis }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return await connection.QuerySingleAsync<(long Seq, byte[] Hash)>(new CommandDefinition(
-            Lock, new { Chain = chain }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql.LockHead, new { Chain = chain }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     private static byte[] Hash(byte[] previous, byte[] canonical)

@@ -1,6 +1,5 @@
 using Dmp.Store.Writing;
 using Dapper;
-using Dmp.Store.Inbox;
 using Dmp.Store.Sql;
 
 namespace Dmp.Store.Audit;
@@ -24,7 +23,7 @@ public sealed class AuditLog(SqlDialect connections, GroupCommitWriter writer, T
 
         var at = _time.GetUtcNow();
         await writer.RunInWriteTransactionAsync(
-            (connection, transaction) => AuditChain.AppendAsync(connection, transaction, records, at, CancellationToken.None),
+            (connection, transaction) => AuditChain.AppendAsync(connections, connection, transaction, records, at, CancellationToken.None),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -52,8 +51,8 @@ public sealed class AuditLog(SqlDialect connections, GroupCommitWriter writer, T
                        agent_role AS AgentRole, action AS Action, entity_type AS EntityType, entity_id AS EntityId, outcome AS Outcome,
                        purpose_of_use AS PurposeOfUse, reason AS Reason, detail AS Detail, prev_hash AS PrevHash, hash AS Hash
                 FROM audit_event WHERE patient_id = @PatientId AND (@BeforeId IS NULL OR id < @BeforeId)
-                ORDER BY id DESC LIMIT @Limit;
-                """,
+                ORDER BY id DESC
+                """ + connections.Limit("@Limit") + ";",
                 new { PatientId = patientId, BeforeId = beforeId, Limit = limit }, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
         }
     }

@@ -4,11 +4,12 @@ namespace Dmp.Store.Audit;
 /// One audit event to append: who did what to which record, with what outcome and why.
 /// <paramref name="PatientId"/> names the dossier whose chain it joins; null chains it under <see cref="AuditChain.OperatorChain"/>.
 /// </summary>
-/// <param name="AgentKind">patient, professional, operator or system.</param>
+/// <param name="AgentKind">One of <see cref="AuditAgentKinds"/>.</param>
 /// <param name="AgentId">The INS, RPPS, operator subject, or the sender for deposits.</param>
-/// <param name="Action">read, search, retrieve, deposit, mask, unmask, delete, close, reopen, authorize, revoke, oppose-emergency, allow-emergency, unhide, raw-read …</param>
-/// <param name="Outcome">success, denied or not-found.</param>
-/// <param name="PurposeOfUse">BTG for emergency access.</param>
+/// <param name="Action">One of <see cref="AuditActions"/>.</param>
+/// <param name="EntityType">One of <see cref="AuditEntityTypes"/> (or another FHIR resource type searched).</param>
+/// <param name="Outcome">One of <see cref="AuditOutcomes"/>.</param>
+/// <param name="PurposeOfUse"><see cref="AuditPurposes.BreakGlass"/> for emergency access.</param>
 public sealed record AuditRecord(
     long? PatientId,
     string AgentKind,

@@ -1,5 +1,3 @@
-using Dmp.Store.Sql;
-
 namespace Dmp.Store.Inbox;
 
 /// <summary>The columns of <c>inbound_message</c> as read by Dapper, before conversion.</summary>
@@ -23,14 +21,14 @@ internal sealed class InboundMessageRow
     public string Status { get; set; } = "";
     public string? Warnings { get; set; }
     public string? Error { get; set; }
-    public object ReceivedAt { get; set; } = "";
-    public object LastReceivedAt { get; set; } = "";
+    public string ReceivedAt { get; set; } = "";
+    public string LastReceivedAt { get; set; } = "";
     public long Receipts { get; set; }
     public string? AckCode { get; set; }
     public byte[] Sha256 { get; set; } = [];
     public long Length { get; set; }
     public object Truncated { get; set; } = false;
-    public object? RawPurgedAt { get; set; }
+    public string? RawPurgedAt { get; set; }
 
     public InboundMessageSummary ToSummary() => new(
         Id,
@@ -43,12 +41,12 @@ internal sealed class InboundMessageRow
         Status,
         WarningList.Parse(Warnings),
         Error,
-        SqlDialect.ReadTime(ReceivedAt),
-        SqlDialect.ReadTime(LastReceivedAt),
+        StoreTime.Read(ReceivedAt),
+        StoreTime.Read(LastReceivedAt),
         checked((int)Receipts),
         AckCode,
         Convert.ToHexStringLower(Sha256),
         Length,
         Convert.ToBoolean(Truncated, System.Globalization.CultureInfo.InvariantCulture),
-        SqlDialect.ReadNullableTime(RawPurgedAt));
+        RawPurgedAt is null ? null : StoreTime.Read(RawPurgedAt));
 }

@@ -26,15 +26,16 @@ public sealed class InboxProcessing : IAsyncDisposable
     private readonly AckRecords _acks;
 
     /// <param name="writer">The store's grouped writer: outcomes and ACK records share its transactions with arriving frames.</param>
-    public InboxProcessing(SqlDialect connections, IBlobStore blobs, GroupCommitWriter writer)
+    /// <param name="time">The clock of history lines and outcomes (the store's).</param>
+    public InboxProcessing(SqlDialect connections, IBlobStore blobs, GroupCommitWriter writer, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(connections);
         ArgumentNullException.ThrowIfNull(blobs);
         ArgumentNullException.ThrowIfNull(writer);
         _writer = writer;
-        _outcomes = new ProcessingOutcomes(connections);
+        _outcomes = new ProcessingOutcomes(connections, time ?? TimeProvider.System);
         _claims = new InboxClaims(connections, blobs, _outcomes);
-        _replay = new InboxReplay(connections);
+        _replay = new InboxReplay(connections, time ?? TimeProvider.System);
         _acks = new AckRecords(writer);
     }
 

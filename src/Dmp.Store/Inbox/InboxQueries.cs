@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Buffers.Text;
 using System.Text;
 using Dapper;
 using Dmp.Store.Blobs;
@@ -66,7 +67,7 @@ public sealed class InboxQueries
         }
 
         // One row more than asked tells whether another page follows.
-        sql.Append(" ORDER BY id DESC LIMIT @Take;");
+        sql.Append(" ORDER BY id DESC").Append(_connections.Limit("@Take")).Append(';');
         parameters.Add("Take", limit + 1);
 
         var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -99,7 +100,7 @@ public sealed class InboxQueries
                 new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
             return new InboundMessageDetail(
                 row.ToSummary(),
-                history.Select(h => new HistoryEntry(SqlDialect.ReadTime(h.At), h.Status, h.Detail)).ToList());
+                history.Select(h => new HistoryEntry(StoreTime.Read(h.At), h.Status, h.Detail)).ToList());
         }
     }
 
@@ -131,16 +132,14 @@ public sealed class InboxQueries
         Span<byte> bytes = stackalloc byte[9];
         bytes[0] = 1;
         BinaryPrimitives.WriteInt64BigEndian(bytes[1..], lastId);
-        return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return Base64Url.EncodeToString(bytes);
     }
 
     internal static long DecodeCursor(string cursor)
     {
         try
         {
-            var base64 = cursor.Replace('-', '+').Replace('_', '/');
-            base64 += new string('=', (4 - base64.Length % 4) % 4);
-            var bytes = Convert.FromBase64String(base64);
+            var bytes = Base64Url.DecodeFromChars(cursor);
             if (bytes is [1, ..] && bytes.Length == 9)
             {
                 return BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(1));
@@ -161,7 +160,7 @@ public sealed class InboxQueries
 
     private sealed class HistoryRow
     {
-        public object At { get; set; } = "";
+        public string At { get; set; } = "";
         public string Status { get; set; } = "";
         public string? Detail { get; set; }
     }

@@ -5,7 +5,7 @@ using Dmp.Store.Writing;
 namespace Dmp.Store.Inbox;
 
 /// <summary>Puts a processed message back in the queue, to be processed again with the current rules.</summary>
-internal sealed class InboxReplay(SqlDialect connections)
+internal sealed class InboxReplay(SqlDialect connections, TimeProvider time)
 {
     private readonly SqlDialect _connections = connections;
 
@@ -41,7 +41,7 @@ internal sealed class InboxReplay(SqlDialect connections)
                     new
                     {
                         MessageId = id,
-                        At = _connections.WriteTime(DateTimeOffset.UtcNow),
+                        At = _connections.WriteTime(time.GetUtcNow()),
                         Status = InboxStatus.Accepted,
                         Detail = InboxHistoryDetail.ReplayRequested,
                     },

@@ -12,7 +12,7 @@ namespace Dmp.Store.Inbox;
 /// its own savepoint (retried once on a duplicate key or a deadlock), its status and history line, and what it holds
 /// or releases (<see cref="HeldMessages"/>).
 /// </summary>
-internal sealed class ProcessingOutcomes(SqlDialect connections)
+internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider time)
 {
     private readonly SqlDialect _connections = connections;
 
@@ -20,7 +20,7 @@ internal sealed class ProcessingOutcomes(SqlDialect connections)
     public async Task<IReadOnlyList<ProcessingResult>> WriteAsync(
         DbConnection connection, DbTransaction transaction, IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
     {
-        var at = DateTimeOffset.UtcNow;
+        var at = time.GetUtcNow();
         var now = _connections.WriteTime(at);
         var final = new List<ProcessingResult>(results.Count);
         foreach (var outcome in results)

@@ -32,13 +32,19 @@ public sealed class InboxRetention
 
     private readonly SqlDialect _connections;
     private readonly IBlobStore _blobs;
+    private readonly TimeProvider _time;
+    private readonly string _candidatesSql;
 
-    public InboxRetention(SqlDialect connections, IBlobStore blobs)
+    public InboxRetention(SqlDialect connections, IBlobStore blobs, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(connections);
         ArgumentNullException.ThrowIfNull(blobs);
         _connections = connections;
         _blobs = blobs;
+        _time = time ?? TimeProvider.System;
+        _candidatesSql = connections.SelectPageLockingRows(
+            "id AS Id, blob_key AS BlobKey", "inbound_message", $"raw_purged_at IS NULL AND {Finished} AND received_at < @Cutoff",
+            "received_at, id", "@Batch");
     }
 
     /// <summary>
@@ -90,8 +96,7 @@ public sealed class InboxRetention
             {
                 // Selected and emptied in one write transaction: a replay cannot requeue a row in between.
                 var candidates = (await connection.QueryAsync<Candidate>(new CommandDefinition(
-                    $"SELECT id AS Id, blob_key AS BlobKey FROM inbound_message WHERE raw_purged_at IS NULL AND {Finished}"
-                    + " AND received_at < @Cutoff ORDER BY received_at, id LIMIT @Batch" + _connections.LockSelectedRowsSkippingLocked + ";",
+                    _candidatesSql,
                     new { Cutoff = _connections.WriteTime(olderThan), Batch = batchSize },
                     transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
                 if (candidates.Count == 0)
@@ -102,7 +107,7 @@ public sealed class InboxRetention
                 await connection.ExecuteAsync(new CommandDefinition(
                     "UPDATE inbound_message SET raw = NULL, blob_key = NULL, raw_purged_at = @Now WHERE "
                     + _connections.InList("id", "Ids") + ";",
-                    new { Now = _connections.WriteTime(DateTimeOffset.UtcNow), Ids = candidates.Select(c => c.Id).ToArray() },
+                    new { Now = _connections.WriteTime(_time.GetUtcNow()), Ids = candidates.Select(c => c.Id).ToArray() },
                     transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return (candidates.Count, candidates.Select(c => c.BlobKey).OfType<string>().ToList());

@@ -16,11 +16,13 @@ public sealed record Migration(int Version, string Name, string Sql);
 public sealed partial class MigrationRunner
 {
     private readonly SqlDialect _connections;
+    private readonly TimeProvider _time;
 
-    public MigrationRunner(SqlDialect connections)
+    public MigrationRunner(SqlDialect connections, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(connections);
         _connections = connections;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>The scripts of this dialect, by version.</summary>
@@ -49,9 +51,11 @@ public sealed partial class MigrationRunner
                     {
                         await connection.ExecuteAsync(new CommandDefinition(
                             migration.Sql, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                        // The time as a literal, not a text parameter: a PostgreSQL database older than 0009 has a
+                        // TIMESTAMPTZ applied_at, which takes an untyped literal but refuses a text value.
                         await connection.ExecuteAsync(new CommandDefinition(
-                            "INSERT INTO schema_version (version, name, applied_at) VALUES (@Version, @Name, @AppliedAt);",
-                            new { migration.Version, migration.Name, AppliedAt = _connections.WriteTime(DateTimeOffset.UtcNow) },
+                            $"INSERT INTO schema_version (version, name, applied_at) VALUES (@Version, @Name, '{StoreTime.Write(_time.GetUtcNow())}');",
+                            new { migration.Version, migration.Name },
                             transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                         applied.Add(migration.Version);
                     }

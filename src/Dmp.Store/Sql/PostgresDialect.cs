@@ -51,15 +51,6 @@ internal sealed class PostgresDialect : SqlDialect
             "SELECT pg_advisory_xact_lock(@Key);", new { Key = MigrationLockKey }, transaction, cancellationToken: cancellationToken))
             .ConfigureAwait(false);
 
-    internal override string CreateSchemaVersionTableSql =>
-        """
-        CREATE TABLE IF NOT EXISTS schema_version (
-            version    INTEGER     NOT NULL PRIMARY KEY,
-            name       TEXT        NOT NULL,
-            applied_at TIMESTAMPTZ NOT NULL
-        );
-        """;
-
     internal override async Task<string> EnsureDurableAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         var fsync = await connection.ExecuteScalarAsync<string>(new CommandDefinition("SHOW fsync;", cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -75,17 +66,16 @@ internal sealed class PostgresDialect : SqlDialect
     }
 
     // 40P01 deadlock_detected, 40001 serialization_failure: two instances' batches crossed.
-    internal override bool IsTransientConflict(Exception exception) =>
-        exception is PostgresException { SqlState: "40P01" or "40001" };
+    internal override WriteConflict Classify(Exception exception) => exception switch
+    {
+        PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } => WriteConflict.DuplicateKey,
+        PostgresException { SqlState: "40P01" or "40001" } => WriteConflict.Transient,
+        _ => WriteConflict.None,
+    };
 
-    internal override string LockSelectedRowsSkippingLocked => " FOR UPDATE SKIP LOCKED";
+    private protected override string LockRowsSkippingLocked => " FOR UPDATE SKIP LOCKED";
 
     internal override SenderLeases CreateSenderLeases() => new PostgresSenderLeases(_leaseConnectionString);
 
-    internal override bool IsUniqueViolation(Exception exception) =>
-        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
-
     internal override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
-
-    internal override object WriteTime(DateTimeOffset value) => value.ToUniversalTime();
 }

@@ -4,8 +4,11 @@ using Dmp.Store.Inbox;
 namespace Dmp.Store.Sql;
 
 /// <summary>
-/// Opens configured connections to the store, and holds the few SQL statements and value
-/// encodings that differ between dialects (one subclass per provider).
+/// Opens configured connections to the store and owns everything that differs between SQL providers:
+/// transactions and locks, upserts and <c>RETURNING</c>, paging, duplicate-key and conflict errors,
+/// space reclaim, the timestamp encoding. One subclass per provider; the virtual members default to the
+/// syntax SQLite and PostgreSQL share, so another provider (SQL Server) is one more subclass that
+/// overrides them — the repositories keep writing plain SQL through these members.
 /// </summary>
 public abstract class SqlDialect
 {
@@ -51,39 +54,87 @@ public abstract class SqlDialect
     internal virtual Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
         Task.CompletedTask;
 
-    /// <summary>Creates the <c>schema_version</c> table when missing (inside the migration lock).</summary>
-    internal abstract string CreateSchemaVersionTableSql { get; }
+    /// <summary>Creates the <c>schema_version</c> table when missing (inside the migration lock); applied_at as every instant is written.</summary>
+    internal virtual string CreateSchemaVersionTableSql =>
+        """
+        CREATE TABLE IF NOT EXISTS schema_version (
+            version    INTEGER NOT NULL PRIMARY KEY,
+            name       TEXT    NOT NULL,
+            applied_at TEXT    NOT NULL
+        );
+        """;
 
     /// <summary>
     /// Inserts one inbound message, doing nothing on a dedup-key conflict, and returns the new id
     /// (no row when another writer stored the same key first).
     /// </summary>
-    internal virtual string InsertInboundMessageSql =>
+    internal string InsertInboundMessageSql => _insertInboundMessageSql ??= InsertIgnoringDuplicate(
+        "inbound_message",
         """
-        INSERT INTO inbound_message
-            (channel, sender, control_id, message_type, file_name, remote_endpoint, sha256, length, raw, blob_key,
-             truncated, status, warnings, error, received_at, last_received_at, receipts, ack, ack_code)
-        VALUES
-            (@Channel, @Sender, @ControlId, @MessageType, @FileName, @RemoteEndpoint, @Sha256, @Length, @Raw, @BlobKey,
-             @Truncated, @Status, @Warnings, @Error, @ReceivedAt, @ReceivedAt, 1, @Ack, @AckCode)
-        ON CONFLICT (sender, control_id, sha256) DO NOTHING
-        RETURNING id;
-        """;
+        channel, sender, control_id, message_type, file_name, remote_endpoint, sha256, length, raw, blob_key,
+        truncated, status, warnings, error, received_at, last_received_at, receipts, ack, ack_code
+        """,
+        """
+        @Channel, @Sender, @ControlId, @MessageType, @FileName, @RemoteEndpoint, @Sha256, @Length, @Raw, @BlobKey,
+        @Truncated, @Status, @Warnings, @Error, @ReceivedAt, @ReceivedAt, 1, @Ack, @AckCode
+        """,
+        "sender, control_id, sha256",
+        returning: "id");
+
+    private string? _insertInboundMessageSql;
+
+    /// <summary>The audit chain's statements in this dialect.</summary>
+    internal Audit.AuditStatements AuditStatements => _auditStatements ??= new Audit.AuditStatements(this);
+
+    private Audit.AuditStatements? _auditStatements;
+
+    /// <summary>Any one id of a sender's messages with a control id (only named in a warning): one index seek.</summary>
+    internal virtual string AnyIdWithControlIdSql => Writing.GroupCommitWriter.LastIdWithControlIdSql;
+
+    /// <summary>
+    /// <c>INSERT INTO table (columns) VALUES (values)</c> that does nothing when a row with the same
+    /// <paramref name="conflictColumns"/> (null: any unique key) exists — dedup is a constraint, never a
+    /// select then insert — and returns <paramref name="returning"/> of the inserted row: no row when
+    /// nothing was inserted.
+    /// </summary>
+    internal virtual string InsertIgnoringDuplicate(
+        string table, string columns, string values, string? conflictColumns = null, string? returning = null) =>
+        $"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT"
+        + (conflictColumns is null ? "" : $" ({conflictColumns})")
+        + " DO NOTHING"
+        + (returning is null ? ";" : $" RETURNING {returning};");
+
+    /// <summary><c>INSERT INTO table (columns) VALUES (values)</c> returning <paramref name="returning"/> of the new row.</summary>
+    internal virtual string InsertReturning(string table, string columns, string values, string returning) =>
+        $"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {returning};";
+
+    /// <summary><c>UPDATE table SET assignments WHERE condition</c> returning <paramref name="returning"/> of each updated row.</summary>
+    internal virtual string UpdateReturning(string table, string assignments, string condition, string returning) =>
+        $"UPDATE {table} SET {assignments} WHERE {condition} RETURNING {returning};";
+
+    /// <summary>
+    /// Keeps the first <paramref name="count"/> rows (a number or a parameter such as <c>@Limit</c>) of a
+    /// query: appended after its <c>ORDER BY</c>, which every paged query has so pages are stable.
+    /// </summary>
+    internal virtual string Limit(string count) => $" LIMIT {count}";
 
     /// <summary>Checks that a writer connection really commits durably; returns a description for diagnostics.</summary>
     internal abstract Task<string> EnsureDurableAsync(DbConnection connection, CancellationToken cancellationToken);
 
     /// <summary>
-    /// True for an error that only says "try the transaction again" (a deadlock between two
-    /// writers on one database, a serialization failure).
+    /// What a failed write says about the database, in one domain outcome whatever the provider:
+    /// a duplicate key (SQLite 19 with extended code 2067 UNIQUE or 1555 PRIMARY KEY, PostgreSQL 23505 —
+    /// another writer stored the same key between a read and a write), a transient conflict that only
+    /// says "write it again" (a deadlock between two writers on one database, a serialization failure),
+    /// or neither.
     /// </summary>
-    internal virtual bool IsTransientConflict(Exception exception) => false;
+    internal abstract WriteConflict Classify(Exception exception);
 
-    /// <summary>
-    /// True for a unique-key violation (SQLite 19 with extended code 2067 UNIQUE or 1555 PRIMARY KEY, PostgreSQL 23505):
-    /// another writer stored the same key between a read and a write. Callers translate it into one domain outcome.
-    /// </summary>
-    internal virtual bool IsUniqueViolation(Exception exception) => false;
+    /// <summary>True when <see cref="Classify"/> says <see cref="WriteConflict.Transient"/>.</summary>
+    internal bool IsTransientConflict(Exception exception) => Classify(exception) == WriteConflict.Transient;
+
+    /// <summary>True when <see cref="Classify"/> says <see cref="WriteConflict.DuplicateKey"/>.</summary>
+    internal bool IsUniqueViolation(Exception exception) => Classify(exception) == WriteConflict.DuplicateKey;
 
     /// <summary>
     /// "column is one of the values of parameter": Dapper expands a list for <c>IN</c> on most
@@ -92,11 +143,17 @@ public abstract class SqlDialect
     internal virtual string InList(string column, string parameter) => $"{column} IN @{parameter}";
 
     /// <summary>
-    /// Appended to a <c>SELECT</c> inside a write transaction to lock the rows it returns until the
-    /// commit, passing over rows another transaction holds (PostgreSQL). Empty where the write
-    /// transaction already excludes every other writer (SQLite: <c>BEGIN IMMEDIATE</c>).
+    /// A page of rows selected inside a write transaction and locked until its commit, passing over rows
+    /// another transaction holds, so two instances never take the same rows (PostgreSQL: <c>FOR UPDATE
+    /// SKIP LOCKED</c>). Where the write transaction already excludes every other writer (SQLite:
+    /// <c>BEGIN IMMEDIATE</c>) it is a plain page; a dialect whose lock hints sit beside the table
+    /// (SQL Server) builds the statement its own way.
     /// </summary>
-    internal virtual string LockSelectedRowsSkippingLocked => "";
+    internal virtual string SelectPageLockingRows(string columns, string table, string condition, string orderBy, string count) =>
+        $"SELECT {columns} FROM {table} WHERE {condition} ORDER BY {orderBy}{Limit(count)}{LockRowsSkippingLocked};";
+
+    /// <summary>The clause that ends <see cref="SelectPageLockingRows"/>: empty, or the provider's row lock.</summary>
+    private protected virtual string LockRowsSkippingLocked => "";
 
     /// <summary>
     /// Gives the space freed by deleted or emptied rows back to the file system where the dialect
@@ -111,21 +168,32 @@ public abstract class SqlDialect
     /// </summary>
     internal virtual SenderLeases CreateSenderLeases() => new InProcessSenderLeases();
 
-    /// <summary>A timestamp as this dialect stores it.</summary>
-    internal abstract object WriteTime(DateTimeOffset value);
+    /// <summary>
+    /// A timestamp as the store writes it: one encoding in every table of every dialect, UTC fixed-width
+    /// ISO 8601 text (<see cref="StoreTime"/>), so text order is time order and one SQL compares instants.
+    /// </summary>
+    internal virtual object WriteTime(DateTimeOffset value) => StoreTime.Write(value);
 
-    /// <summary>A timestamp read back from this dialect.</summary>
-    internal static DateTimeOffset ReadTime(object value) => value switch
-    {
-        DateTimeOffset dto => dto,
-        DateTime dt => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
-        string s => DateTimeOffset.Parse(s, System.Globalization.CultureInfo.InvariantCulture,
-            System.Globalization.DateTimeStyles.AssumeUniversal),
-        _ => throw new InvalidCastException($"Cannot read a timestamp from {value.GetType().Name}."),
-    };
+    /// <summary>A timestamp read back as <see cref="WriteTime"/> wrote it (a column read as <c>object</c>).</summary>
+    internal static DateTimeOffset ReadTime(object value) => value is string text
+        ? StoreTime.Read(text)
+        : throw new InvalidCastException($"A stored timestamp is text (StoreTime), not {value.GetType().Name}.");
 
     internal static DateTimeOffset? ReadNullableTime(object? value) =>
         value is null or DBNull ? null : ReadTime(value);
+}
+
+/// <summary>What a failed write means for the store, whatever the provider's error code.</summary>
+public enum WriteConflict
+{
+    /// <summary>Not a conflict: a bug or broken infrastructure.</summary>
+    None,
+
+    /// <summary>A unique key already holds the value: another writer stored it first.</summary>
+    DuplicateKey,
+
+    /// <summary>Two writers' transactions crossed (deadlock, serialization failure): nothing was committed, write it again.</summary>
+    Transient,
 }
 
 /// <summary>What <see cref="SqlDialect.ReclaimSpaceAsync"/> did.</summary>

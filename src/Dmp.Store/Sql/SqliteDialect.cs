@@ -87,15 +87,6 @@ internal sealed class SqliteDialect : SqlDialect
         return await sqlite.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    internal override string CreateSchemaVersionTableSql =>
-        """
-        CREATE TABLE IF NOT EXISTS schema_version (
-            version    INTEGER NOT NULL PRIMARY KEY,
-            name       TEXT    NOT NULL,
-            applied_at TEXT    NOT NULL
-        );
-        """;
-
     internal override async Task<string> EnsureDurableAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         var journalMode = await connection.ExecuteScalarAsync<string>(
@@ -167,9 +158,9 @@ internal sealed class SqliteDialect : SqlDialect
         return pages * pageSize;
     }
 
-    internal override bool IsUniqueViolation(Exception exception) =>
-        exception is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 or 1555 };
-
-    // Fixed-width UTC text sorts like the instant it names, so range filters can compare strings.
-    internal override object WriteTime(DateTimeOffset value) => StoreTime.Write(value);
+    // BEGIN IMMEDIATE makes the single writer exclusive: two transactions never cross, so nothing is transient.
+    internal override WriteConflict Classify(Exception exception) =>
+        exception is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 or 1555 }
+            ? WriteConflict.DuplicateKey
+            : WriteConflict.None;
 }

@@ -1,0 +1,176 @@
+using System.Runtime.InteropServices;
+using Dapper;
+using Dmp.Store.Inbox;
+
+namespace Dmp.Store.Writing;
+
+/// <summary>
+/// An inbound frame to store durably, or to recognise as a resend of a stored one (dedup is the
+/// unique key on sender, control id and SHA-256): the inbox's hot path, one item per frame.
+/// </summary>
+internal sealed class FrameAppend(
+    InboundFrame frame, Func<InboxDecisionContext, InboxDecision> decide, string? blobKey, CancellationToken cancellationToken)
+    : WriteItem(cancellationToken)
+{
+    private const string FindByIdentitySql =
+        """
+        SELECT id AS Id, status AS Status, ack AS Ack, ack_code AS AckCode, receipts AS Receipts, warnings AS Warnings
+        FROM inbound_message
+        WHERE sender = @Sender AND control_id = @ControlId AND sha256 = @Sha256;
+        """;
+
+    private const string RecordResendSql =
+        """
+        UPDATE inbound_message
+        SET receipts = receipts + 1,
+            last_received_at = CASE WHEN @At > last_received_at THEN @At ELSE last_received_at END
+        WHERE id = @Id;
+        """;
+
+    private readonly TaskCompletionSource<InboxReceipt> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private InboxReceipt? _receipt;
+    private Exception? _failure;
+
+    public Task<InboxReceipt> Completion => _completion.Task;
+
+    public override async Task WriteAsync(WriteContext context)
+    {
+        var (connection, transaction, dialect) = context;
+        var controlId = frame.ControlId ?? string.Empty;
+        var identity = new { frame.Sender, ControlId = controlId, frame.Sha256 };
+
+        var stored = await connection.QuerySingleOrDefaultAsync<StoredIdentity>(
+            new CommandDefinition(FindByIdentitySql, identity, transaction)).ConfigureAwait(false);
+        if (stored is not null)
+        {
+            _receipt = await RecordResendAsync(context, stored).ConfigureAwait(false);
+            return;
+        }
+
+        // Reuse of a control id with other bytes is only worth a warning: dedup is the unique key.
+        long? previousId = controlId.Length == 0
+            ? null
+            : await connection.ExecuteScalarAsync<long?>(
+                new CommandDefinition(dialect.AnyIdWithControlIdSql, new { frame.Sender, ControlId = controlId }, transaction))
+                .ConfigureAwait(false);
+
+        InboxDecision decision;
+        try
+        {
+            decision = decide(new InboxDecisionContext(frame, previousId is not null, previousId))
+                ?? throw new InvalidOperationException("The inbox decision callback returned null.");
+            if (!InboxStatus.IsArrivalStatus(decision.Status))
+            {
+                throw new InvalidOperationException(
+                    $"An arriving frame can only be accepted, ignored or rejected, not '{decision.Status}'.");
+            }
+        }
+#pragma warning disable CA1031 // the caller's exception fails its own frame only
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _failure = ex;
+            return;
+        }
+
+        IReadOnlyList<string> warnings = decision.Warnings ?? [];
+        if (previousId is not null)
+        {
+            warnings = WarningList.Merge(warnings, [InboxWarnings.ControlIdReused]);
+        }
+
+        var receivedAt = dialect.WriteTime(frame.ReceivedAt);
+        var id = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+            dialect.InsertInboundMessageSql,
+            new
+            {
+                frame.Channel,
+                frame.Sender,
+                ControlId = controlId,
+                frame.MessageType,
+                frame.FileName,
+                frame.RemoteEndpoint,
+                frame.Sha256,
+                frame.Length,
+                Raw = blobKey is null ? AsArray(frame.Raw) : null,
+                BlobKey = blobKey,
+                frame.Truncated,
+                decision.Status,
+                Warnings = WarningList.Serialize(warnings),
+                decision.Error,
+                ReceivedAt = receivedAt,
+                decision.Ack,
+                decision.AckCode,
+            },
+            transaction)).ConfigureAwait(false);
+
+        if (id is null)
+        {
+            // Another writer on the same database stored this identity first: answer as a resend.
+            stored = await connection.QuerySingleOrDefaultAsync<StoredIdentity>(
+                new CommandDefinition(FindByIdentitySql, identity, transaction)).ConfigureAwait(false)
+                ?? throw new InvalidOperationException("An inbound message conflicted on its identity but cannot be found.");
+            _receipt = await RecordResendAsync(context, stored).ConfigureAwait(false);
+            return;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            GroupCommitWriter.InsertHistorySql,
+            new { MessageId = id.Value, At = receivedAt, decision.Status, Detail = decision.Error ?? InboxHistoryDetail.Received },
+            transaction)).ConfigureAwait(false);
+
+        _receipt = new InboxReceipt(id.Value, false, decision.Status, decision.Ack, decision.AckCode, 1, warnings);
+    }
+
+    public override void Reset()
+    {
+        _receipt = null;
+        _failure = null;
+    }
+
+    public override bool Complete()
+    {
+        if (_receipt is { } receipt)
+        {
+            _completion.TrySetResult(receipt);
+            return true;
+        }
+
+        _completion.TrySetException(_failure ?? new InvalidOperationException("The frame was neither stored nor failed."));
+        return false;
+    }
+
+    public override void Fail(Exception batchFailure) => _completion.TrySetException(_failure ?? batchFailure);
+
+    public override void Cancel() => _completion.TrySetCanceled(CancellationToken);
+
+    private async Task<InboxReceipt> RecordResendAsync(WriteContext context, StoredIdentity stored)
+    {
+        var (connection, transaction, dialect) = context;
+        var at = dialect.WriteTime(frame.ReceivedAt);
+        await connection.ExecuteAsync(new CommandDefinition(RecordResendSql, new { stored.Id, At = at }, transaction))
+            .ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            GroupCommitWriter.InsertHistorySql,
+            new { MessageId = stored.Id, At = at, stored.Status, Detail = InboxHistoryDetail.Resent },
+            transaction)).ConfigureAwait(false);
+        return new InboxReceipt(
+            stored.Id, true, stored.Status, stored.Ack, stored.AckCode, checked((int)stored.Receipts + 1),
+            WarningList.Parse(stored.Warnings));
+    }
+
+    private static byte[] AsArray(ReadOnlyMemory<byte> bytes) =>
+        MemoryMarshal.TryGetArray(bytes, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : bytes.ToArray();
+
+    private sealed class StoredIdentity
+    {
+        public long Id { get; set; }
+        public string Status { get; set; } = "";
+        public byte[]? Ack { get; set; }
+        public string? AckCode { get; set; }
+        public long Receipts { get; set; }
+        public string? Warnings { get; set; }
+    }
+}
