@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Xml.Linq;
 using Dmp.Mapping.Cda;
 using Dmp.Mapping.Fhir;
+using Dmp.Mapping.Fhir.Projection;
 using Dmp.Mapping.Rules;
 using Dmp.Model;
 using F = Hl7.Fhir.Model;
@@ -162,7 +163,7 @@ public static class CdaMapper
         if (m.Patients.FirstOrDefault() is { } patient)
         {
             var key = patient.Ins ?? patient.LocalIdentifiers.FirstOrDefault();
-            var resource = FhirProjection.ToFhir(patient, DeterministicId.From("Patient", key?.System, key?.Value ?? header.Id?.Value));
+            var resource = PatientProjection.ToFhir(patient, DeterministicId.From("Patient", key?.System, key?.Value ?? header.Id?.Value));
             bundle.Entry.Add(new F.Bundle.EntryComponent { FullUrl = "urn:uuid:" + resource.Id, Resource = resource });
             subject = new F.ResourceReference("urn:uuid:" + resource.Id);
         }
@@ -182,8 +183,8 @@ public static class CdaMapper
         if (header.SetId is { } setId)
             reference.Identifier.Add(new F.Identifier(SystemUri(setId.System), setId.Value) { Use = F.Identifier.IdentifierUse.Secondary });
         if (header.Type is { } type)
-            reference.Type = new F.CodeableConcept(MessageBundle.CodeSystemUri(type.System), type.Value, type.Display, null);
-        if (MessageBundle.Concept(d.ClassCode) is { } category)
+            reference.Type = new F.CodeableConcept(CodeSystems.Uri(type.System), type.Value, type.Display, null);
+        if (FhirValues.Concept(d.ClassCode) is { } category)
             reference.Category.Add(category);
         if (d.Author is { } author)
             reference.Author.Add(Logical(author.Id, author));
@@ -194,7 +195,7 @@ public static class CdaMapper
         if (d.Custodian is not null || d.CustodianName is not null)
             reference.Custodian = Logical(d.Custodian, null, d.CustodianName);
         if (header.Confidentiality is { } conf)
-            reference.SecurityLabel.Add(new F.CodeableConcept(MessageBundle.CodeSystemUri(conf.System), conf.Value));
+            reference.SecurityLabel.Add(new F.CodeableConcept(CodeSystems.Uri(conf.System), conf.Value));
         AddRelations(reference, header.Replaces, F.DocumentRelationshipType.Replaces);
         AddRelations(reference, header.Appends, F.DocumentRelationshipType.Appends);
         AddRelations(reference, header.Transforms, F.DocumentRelationshipType.Transforms);
@@ -227,7 +228,7 @@ public static class CdaMapper
         if (subject is not null)
         {
             var key = $"{header.Id?.System}|{header.Id?.Value}|{Convert.ToHexString(SHA256.HashData(input))}";
-            encounters = MessageBundle.AppendEntries(bundle, m, subject, key);
+            encounters = BundleWriter.AppendDocumentEntries(bundle, m, subject, key);
         }
         var start = Date(d.ServiceStart);
         var stop = Date(d.ServiceStop);
@@ -238,14 +239,14 @@ public static class CdaMapper
                 reference.Context.Period = new F.Period { StartElement = start, EndElement = stop };
             if (header.Encounter is not null && encounters.Count > 0)
                 reference.Context.Encounter.Add(new F.ResourceReference(encounters[0].Reference));
-            if (MessageBundle.Concept(d.ServiceEvent) is { } serviceEvent)
+            if (FhirValues.Concept(d.ServiceEvent) is { } serviceEvent)
                 reference.Context.Event.Add(serviceEvent);
         }
         bundle.Entry.Insert(bundleAt, new F.Bundle.EntryComponent { FullUrl = "urn:uuid:" + reference.Id, Resource = reference });
 
-        var issues = m.Notes.Select(MessageBundle.Issue).ToList();
+        var issues = m.Notes.Select(NoteIssues.Issue).ToList();
         if (subject is null && m.Allergies.Count + m.Problems.Count + m.Medications.Count + m.Immunizations.Count + m.Procedures.Count + m.Observations.Count + m.Reports.Count > 0)
-            issues.Add(MessageBundle.Issue(new MappingNote(NoteSeverity.Warning, "clinical entries without a patient (no recordTarget) were not written")));
+            issues.Add(NoteIssues.Issue(new MappingNote(NoteSeverity.Warning, "clinical entries without a patient (no recordTarget) were not written")));
         if (issues.Count > 0)
         {
             var outcome = new F.OperationOutcome { Issue = issues };
