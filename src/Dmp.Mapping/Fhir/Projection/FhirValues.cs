@@ -37,6 +37,19 @@ public static class FhirValues
         return System.Uri.TryCreate(system, UriKind.Absolute, out _) ? system : null;
     }
 
+    /// <summary>An II root (a CDA id, an XDS uniqueId's root) as an identifier system: `urn:oid:` for an OID, `urn:uuid:` for a UUID.</summary>
+    public static string RootUri(string root)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        return root switch
+        {
+            "urn:ietf:rfc:3986" => root,
+            _ when Guid.TryParse(root, out _) => "urn:uuid:" + root.ToLowerInvariant(),
+            _ when Generic.PatientReader.IsOid(root) => "urn:oid:" + root,
+            _ => "urn:dmp-ingest:root:" + System.Uri.EscapeDataString(root),
+        };
+    }
+
     /// <summary>A person the Bundle does not carry, as a logical reference: their identifier and "given family" as display.</summary>
     public static F.ResourceReference PersonRef(Practitioner p)
     {
