@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Dmp.Ingest.Worker.Mllp;
-using System.Xml;
 using Dmp.Mapping;
+using Dmp.Mapping.Cda;
 using Dmp.Mapping.Generic;
 using Dmp.Mapping.Hl7v2;
 using Dmp.Ingest.Worker.Hosting;
@@ -213,32 +213,16 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
     /// <summary>Null when the root element is an HL7 v3 ClinicalDocument and there is no DTD; else why not (never the input's text).</summary>
     private static string? CdaDoorCheck(ReadOnlyMemory<byte> bytes)
     {
-        var settings = new XmlReaderSettings
-        {
-            DtdProcessing = DtdProcessing.Prohibit,
-            XmlResolver = null,
-            IgnoreComments = true,
-            IgnoreProcessingInstructions = true,
-            IgnoreWhitespace = true,
-        };
-        try
-        {
-            using var stream = new MemoryStream(bytes.ToArray(), writable: false);
-            using var reader = XmlReader.Create(stream, settings);
-            if (reader.MoveToContent() != XmlNodeType.Element)
-                return "no root element";
-            return reader.LocalName == "ClinicalDocument" && reader.NamespaceURI == "urn:hl7-org:v3"
-                ? null
-                : "the root element is not ClinicalDocument in namespace urn:hl7-org:v3";
-        }
-        catch (XmlException e) when (e.Message.Contains("DTD", StringComparison.OrdinalIgnoreCase))
-        {
+        var root = SafeXml.ReadRoot(bytes);
+        if (root.HasDocumentType)
             return "a DTD is not allowed";
-        }
-        catch (XmlException e)
-        {
+        if (root.Error is { } e)
             return $"malformed XML at line {e.LineNumber}, position {e.LinePosition}";
-        }
+        if (root.LocalName is null)
+            return "no root element";
+        return root.LocalName == "ClinicalDocument" && root.Namespace == "urn:hl7-org:v3"
+            ? null
+            : "the root element is not ClinicalDocument in namespace urn:hl7-org:v3";
     }
 
     private (byte[]? Ack, string? Code) BuildAck(Hl7Message? message, string status, Hl7Error? error, Hl7ErrorCode errorCode)
