@@ -34,7 +34,8 @@ public sealed record ReceivedInput(string Channel, ReadOnlyMemory<byte> Bytes, s
 /// input, builds its ACK, and hands both to the grouped-commit writer. The ACK goes back only once
 /// the row is durable; a resend gets the very ACK stored the first time.
 /// </summary>
-public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOptions> mllpOptions, ProcessingSignal signal, ProcessedAcknowledger processedAcks, ILogger<InboundReceiver> logger)
+public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOptions> mllpOptions, ProcessingSignal signal, ProcessedAcknowledger processedAcks,
+    TimeProvider time, ILogger<InboundReceiver> logger)
 {
     private static readonly HashSet<string> AcknowledgementTypes = new(StringComparer.Ordinal) { "ACK", "ZAM", "MCF" };
     private readonly HashSet<string> _strictSenders = new(mllpOptions.Value.StrictSenders, StringComparer.Ordinal);
@@ -118,7 +119,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         var controlId = header?.ControlId is { Length: > 0 } id ? id : input.FileName is { } file ? FileControlId(file) : header?.ControlId;
         var frame = new InboundFrame(
             input.Channel, sender, controlId, messageType, input.FileName, input.RemoteEndpoint,
-            input.Bytes, input.Length ?? input.Bytes.Length, sha, input.Length is { } full && full > input.Bytes.Length, DateTimeOffset.UtcNow);
+            input.Bytes, input.Length ?? input.Bytes.Length, sha, input.Length is { } full && full > input.Bytes.Length, time.GetUtcNow());
 
         var waitsForProcessing = processedAcks.Enabled && input.FileName is null && message is not null
             && !AcknowledgementTypes.Contains(message.MessageType ?? "");
@@ -182,7 +183,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         var status = refusal is null ? InboxStatus.Accepted : InboxStatus.Rejected;
         var frame = new InboundFrame(
             input.Channel, input.Channel, FileControlId(input.FileName!), CdaMessageType, input.FileName, input.RemoteEndpoint,
-            input.Bytes, input.Length ?? input.Bytes.Length, sha, false, DateTimeOffset.UtcNow);
+            input.Bytes, input.Length ?? input.Bytes.Length, sha, false, time.GetUtcNow());
         var receipt = await storeLifetime.Store.Writer.AppendAsync(
             frame, _ => new InboxDecision(status, refusal is null ? null : "not a CDA document: " + refusal, [], null, null), cancellationToken);
         if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
