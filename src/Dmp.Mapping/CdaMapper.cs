@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Xml.Linq;
 using Dmp.Mapping.Cda;
 using Dmp.Mapping.Fhir;
+using Dmp.Mapping.Fhir.Projection;
 using Dmp.Mapping.Rules;
 using Dmp.Model;
 using F = Hl7.Fhir.Model;
@@ -162,90 +163,26 @@ public static class CdaMapper
         if (m.Patients.FirstOrDefault() is { } patient)
         {
             var key = patient.Ins ?? patient.LocalIdentifiers.FirstOrDefault();
-            var resource = FhirProjection.ToFhir(patient, DeterministicId.From("Patient", key?.System, key?.Value ?? header.Id?.Value));
+            var resource = PatientProjection.ToFhir(patient, DeterministicId.From("Patient", key?.System, key?.Value ?? header.Id?.Value));
             bundle.Entry.Add(new F.Bundle.EntryComponent { FullUrl = "urn:uuid:" + resource.Id, Resource = resource });
             subject = new F.ResourceReference("urn:uuid:" + resource.Id);
         }
 
-        var reference = new F.DocumentReference
-        {
-            Id = DeterministicId.From("DocumentReference", header.Id?.System, header.Id?.Value, Convert.ToHexString(SHA256.HashData(input))),
-            Status = F.DocumentReferenceStatus.Current,
-            // The validated signal: final once legally authenticated, preliminary (held) otherwise.
-            DocStatus = d.IsValidated ? F.CompositionStatus.Final : F.CompositionStatus.Preliminary,
-            Subject = subject,
-            Description = header.Title,
-        };
         var bundleAt = bundle.Entry.Count;
-        if (header.Id is { } id)
-            reference.MasterIdentifier = new F.Identifier(SystemUri(id.System), id.Value);
-        if (header.SetId is { } setId)
-            reference.Identifier.Add(new F.Identifier(SystemUri(setId.System), setId.Value) { Use = F.Identifier.IdentifierUse.Secondary });
-        if (header.Type is { } type)
-            reference.Type = new F.CodeableConcept(MessageBundle.CodeSystemUri(type.System), type.Value, type.Display, null);
-        if (MessageBundle.Concept(d.ClassCode) is { } category)
-            reference.Category.Add(category);
-        if (d.Author is { } author)
-            reference.Author.Add(Logical(author.Id, author));
-        if (d.AuthorOrganisation is not null || d.SourceFacility is not null)
-            reference.Author.Add(Logical(d.AuthorOrganisation, null, d.SourceFacility));
-        if (d.LegalAuthenticator is { } authenticator && Logical(authenticator.Id, authenticator) is { } signer && (signer.Identifier is not null || signer.Display is not null))
-            reference.Authenticator = signer;
-        if (d.Custodian is not null || d.CustodianName is not null)
-            reference.Custodian = Logical(d.Custodian, null, d.CustodianName);
-        if (header.Confidentiality is { } conf)
-            reference.SecurityLabel.Add(new F.CodeableConcept(MessageBundle.CodeSystemUri(conf.System), conf.Value));
-        AddRelations(reference, header.Replaces, F.DocumentRelationshipType.Replaces);
-        AddRelations(reference, header.Appends, F.DocumentRelationshipType.Appends);
-        AddRelations(reference, header.Transforms, F.DocumentRelationshipType.Transforms);
-
-        var created = header.EffectiveTime is { } effective && FhirDates.ToDateTime(effective) is { } text ? new F.FhirDateTime(text) : null;
-        var attachment = mapped.NonXmlBody is { } nonXml
-            ? new F.Attachment
-            {
-                ContentType = nonXml.MediaType,
-                Language = header.Language,
-                Data = nonXml.Content,
-                SizeElement = new F.UnsignedInt(nonXml.Content.Length),
-                Hash = SHA1.HashData(nonXml.Content),
-                Title = header.Title,
-                CreationElement = created,
-            }
-            : new F.Attachment
-            {
-                ContentType = "text/xml",
-                Language = header.Language,
-                // R4 `size` is unsignedInt: set the element (the `Size` shortcut makes an R5 integer64, written as a string).
-                SizeElement = new F.UnsignedInt(input.Length),
-                Hash = SHA1.HashData(input),
-                Title = header.Title,
-                CreationElement = created,
-            };
-        reference.Content.Add(new F.DocumentReference.ContentComponent { Attachment = attachment });
-
         IReadOnlyList<F.ResourceReference> encounters = [];
         if (subject is not null)
         {
             var key = $"{header.Id?.System}|{header.Id?.Value}|{Convert.ToHexString(SHA256.HashData(input))}";
-            encounters = MessageBundle.AppendEntries(bundle, m, subject, key);
+            encounters = BundleWriter.AppendDocumentEntries(bundle, m, subject, key);
         }
-        var start = Date(d.ServiceStart);
-        var stop = Date(d.ServiceStop);
-        if (start is not null || stop is not null || encounters.Count > 0 || d.ServiceEvent is not null)
-        {
-            reference.Context = new F.DocumentReference.ContextComponent();
-            if (start is not null || stop is not null)
-                reference.Context.Period = new F.Period { StartElement = start, EndElement = stop };
-            if (header.Encounter is not null && encounters.Count > 0)
-                reference.Context.Encounter.Add(new F.ResourceReference(encounters[0].Reference));
-            if (MessageBundle.Concept(d.ServiceEvent) is { } serviceEvent)
-                reference.Context.Event.Add(serviceEvent);
-        }
+        var reference = DocumentReferenceProjection.FromCda(d, header.Title, mapped.NonXmlBody, input,
+            DeterministicId.From("DocumentReference", header.Id?.System, header.Id?.Value, Convert.ToHexString(SHA256.HashData(input))),
+            subject, encounters, firstIsStay: header.Encounter is not null);
         bundle.Entry.Insert(bundleAt, new F.Bundle.EntryComponent { FullUrl = "urn:uuid:" + reference.Id, Resource = reference });
 
-        var issues = m.Notes.Select(MessageBundle.Issue).ToList();
+        var issues = m.Notes.Select(NoteIssues.Issue).ToList();
         if (subject is null && m.Allergies.Count + m.Problems.Count + m.Medications.Count + m.Immunizations.Count + m.Procedures.Count + m.Observations.Count + m.Reports.Count > 0)
-            issues.Add(MessageBundle.Issue(new MappingNote(NoteSeverity.Warning, "clinical entries without a patient (no recordTarget) were not written")));
+            issues.Add(NoteIssues.Issue(new MappingNote(NoteSeverity.Warning, "clinical entries without a patient (no recordTarget) were not written")));
         if (issues.Count > 0)
         {
             var outcome = new F.OperationOutcome { Issue = issues };
@@ -254,35 +191,4 @@ public static class CdaMapper
         }
         return bundle;
     }
-
-    private static void AddRelations(F.DocumentReference reference, IReadOnlyList<Identifier> targets, F.DocumentRelationshipType code)
-    {
-        foreach (var parent in targets)
-        {
-            reference.RelatesTo.Add(new F.DocumentReference.RelatesToComponent
-            {
-                Code = code,
-                Target = new F.ResourceReference { Identifier = new F.Identifier(SystemUri(parent.System), parent.Value) },
-            });
-        }
-    }
-
-    /// <summary>A logical reference (identifier and display), for people and organisations the Bundle does not carry.</summary>
-    private static F.ResourceReference Logical(Identifier? id, Practitioner? person, string? display = null) => new()
-    {
-        Identifier = id is null ? null : new F.Identifier(SystemUri(id.System), id.Value),
-        Display = person is null ? display : string.Join(' ', new[] { person.Given, person.Family }.Where(s => !string.IsNullOrEmpty(s))) is { Length: > 0 } name ? name : null,
-    };
-
-    private static F.FhirDateTime? Date(PartialDateTime? value) =>
-        value is not null && FhirDates.ToDateTime(value) is { } text ? new F.FhirDateTime(text) : null;
-
-    /// <summary>An II root as an identifier system: `urn:oid:` for an OID, `urn:uuid:` for a UUID.</summary>
-    public static string SystemUri(string root) => root switch
-    {
-        "urn:ietf:rfc:3986" => root,
-        _ when Guid.TryParse(root, out _) => "urn:uuid:" + root.ToLowerInvariant(),
-        _ when Generic.PatientReader.IsOid(root) => "urn:oid:" + root,
-        _ => "urn:dmp-ingest:root:" + Uri.EscapeDataString(root),
-    };
 }

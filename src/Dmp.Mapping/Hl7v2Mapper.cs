@@ -74,7 +74,7 @@ public static class Hl7v2Mapper
         var mapped = MapOne(message, channel, rules, out var error);
         if (error is not null)
             return error;
-        MessageBundle.Append(bundle, outcome, mapped!, message.Raw.Span);
+        BundleWriter.AppendMessage(bundle, outcome, mapped!, message.Raw.Span);
         return null;
     }
 

@@ -24,6 +24,17 @@ public sealed record DocumentVisibility
     public bool? ChangesConfidentiality { get; init; }
 }
 
+/// <summary>The DMP's visibility codes (value set JDV_J08), as securityLabel codes and as the store's filters name them.</summary>
+public static class VisibilityCodes
+{
+    /// <summary>Masked to professionals.</summary>
+    public const string MaskedToProfessionals = "MASQUE_PS";
+    /// <summary>Hidden from the patient until the announcement consultation.</summary>
+    public const string HiddenFromPatient = "INVISIBLE_PATIENT";
+    /// <summary>Hidden from the patient's legal representatives.</summary>
+    public const string HiddenFromLegalRepresentatives = "INVISIBLE_REPRESENTANTS_LEGAUX";
+}
+
 /// <summary>Where a document goes (MetaDMPMSS routing flags).</summary>
 public sealed record DocumentRouting
 {

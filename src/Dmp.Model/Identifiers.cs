@@ -10,7 +10,9 @@ public static class Oids
     public const string InsNia = "1.2.250.1.213.1.4.9";
     public const string InsNirTest = "1.2.250.1.213.1.4.10";
     public const string InsNirDemo = "1.2.250.1.213.1.4.11";
-    public const string Rpps = "1.2.250.1.71.4.2.1";
+    /// <summary>RPPS, the professionals' national identifiers (see <see cref="global::Dmp.Model.Rpps"/>).</summary>
+    public const string Rpps = global::Dmp.Model.Rpps.Oid;
+    /// <summary>Structures (organisations): extension <c>1</c> + FINESS, or another national structure id.</summary>
     public const string Structure = "1.2.250.1.71.4.2.2";
 
     /// <summary>True when the OID names one of the INS identifier systems.</summary>

@@ -3,8 +3,17 @@ namespace Dmp.Model;
 /// <summary>How much a mapping note matters: information, or a warning kept on the message.</summary>
 public enum NoteSeverity { Information, Warning }
 
+/// <summary>What kind of note it is, for code that acts on notes (their text is for people and may change).</summary>
+public enum MappingNoteCode
+{
+    /// <summary>Any note no code acts on: its text says it all.</summary>
+    Other,
+    /// <summary>No mapping rule covers the message: only the generic reading (MessageHeader, Patient from PID) applied.</summary>
+    NoMappingRule,
+}
+
 /// <summary>Something the mapping wants the message to carry: a missing rule, an unmapped segment, a placeholder document.</summary>
-public sealed record MappingNote(NoteSeverity Severity, string Text);
+public sealed record MappingNote(NoteSeverity Severity, string Text, MappingNoteCode Code = MappingNoteCode.Other);
 
 /// <summary>What one inbound message means in the DMP model: its patients, choices, documents and entries.</summary>
 public sealed record MappedMessage

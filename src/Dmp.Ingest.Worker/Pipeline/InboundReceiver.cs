@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Dmp.Ingest.Worker.Mllp;
-using System.Xml;
 using Dmp.Mapping;
+using Dmp.Mapping.Cda;
 using Dmp.Mapping.Generic;
 using Dmp.Mapping.Hl7v2;
 using Dmp.Ingest.Worker.Hosting;
@@ -34,7 +34,8 @@ public sealed record ReceivedInput(string Channel, ReadOnlyMemory<byte> Bytes, s
 /// input, builds its ACK, and hands both to the grouped-commit writer. The ACK goes back only once
 /// the row is durable; a resend gets the very ACK stored the first time.
 /// </summary>
-public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOptions> mllpOptions, ProcessingSignal signal, ProcessedAcknowledger processedAcks, ILogger<InboundReceiver> logger)
+public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOptions> mllpOptions, ProcessingSignal signal, ProcessedAcknowledger processedAcks,
+    TimeProvider time, ILogger<InboundReceiver> logger)
 {
     private static readonly HashSet<string> AcknowledgementTypes = new(StringComparer.Ordinal) { "ACK", "ZAM", "MCF" };
     private readonly HashSet<string> _strictSenders = new(mllpOptions.Value.StrictSenders, StringComparer.Ordinal);
@@ -118,7 +119,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         var controlId = header?.ControlId is { Length: > 0 } id ? id : input.FileName is { } file ? FileControlId(file) : header?.ControlId;
         var frame = new InboundFrame(
             input.Channel, sender, controlId, messageType, input.FileName, input.RemoteEndpoint,
-            input.Bytes, input.Length ?? input.Bytes.Length, sha, input.Length is { } full && full > input.Bytes.Length, DateTimeOffset.UtcNow);
+            input.Bytes, input.Length ?? input.Bytes.Length, sha, input.Length is { } full && full > input.Bytes.Length, time.GetUtcNow());
 
         var waitsForProcessing = processedAcks.Enabled && input.FileName is null && message is not null
             && !AcknowledgementTypes.Contains(message.MessageType ?? "");
@@ -182,7 +183,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         var status = refusal is null ? InboxStatus.Accepted : InboxStatus.Rejected;
         var frame = new InboundFrame(
             input.Channel, input.Channel, FileControlId(input.FileName!), CdaMessageType, input.FileName, input.RemoteEndpoint,
-            input.Bytes, input.Length ?? input.Bytes.Length, sha, false, DateTimeOffset.UtcNow);
+            input.Bytes, input.Length ?? input.Bytes.Length, sha, false, time.GetUtcNow());
         var receipt = await storeLifetime.Store.Writer.AppendAsync(
             frame, _ => new InboxDecision(status, refusal is null ? null : "not a CDA document: " + refusal, [], null, null), cancellationToken);
         if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
@@ -213,32 +214,16 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
     /// <summary>Null when the root element is an HL7 v3 ClinicalDocument and there is no DTD; else why not (never the input's text).</summary>
     private static string? CdaDoorCheck(ReadOnlyMemory<byte> bytes)
     {
-        var settings = new XmlReaderSettings
-        {
-            DtdProcessing = DtdProcessing.Prohibit,
-            XmlResolver = null,
-            IgnoreComments = true,
-            IgnoreProcessingInstructions = true,
-            IgnoreWhitespace = true,
-        };
-        try
-        {
-            using var stream = new MemoryStream(bytes.ToArray(), writable: false);
-            using var reader = XmlReader.Create(stream, settings);
-            if (reader.MoveToContent() != XmlNodeType.Element)
-                return "no root element";
-            return reader.LocalName == "ClinicalDocument" && reader.NamespaceURI == "urn:hl7-org:v3"
-                ? null
-                : "the root element is not ClinicalDocument in namespace urn:hl7-org:v3";
-        }
-        catch (XmlException e) when (e.Message.Contains("DTD", StringComparison.OrdinalIgnoreCase))
-        {
+        var root = SafeXml.ReadRoot(bytes);
+        if (root.HasDocumentType)
             return "a DTD is not allowed";
-        }
-        catch (XmlException e)
-        {
+        if (root.Error is { } e)
             return $"malformed XML at line {e.LineNumber}, position {e.LinePosition}";
-        }
+        if (root.LocalName is null)
+            return "no root element";
+        return root.LocalName == "ClinicalDocument" && root.Namespace == "urn:hl7-org:v3"
+            ? null
+            : "the root element is not ClinicalDocument in namespace urn:hl7-org:v3";
     }
 
     private (byte[]? Ack, string? Code) BuildAck(Hl7Message? message, string status, Hl7Error? error, Hl7ErrorCode errorCode)

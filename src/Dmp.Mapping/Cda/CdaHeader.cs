@@ -132,7 +132,7 @@ public static class CdaHeaderReader
         if (assigned is null)
             return null;
         var ids = assigned.Elements(V3 + "id").Select(Ii).OfType<Identifier>().ToList();
-        var id = ids.Find(i => i.System == Oids.Rpps) ?? ids.FirstOrDefault();
+        var id = ids.Find(i => i.System == Rpps.Oid) ?? ids.FirstOrDefault();
         var name = assigned.Element(V3 + "assignedPerson")?.Element(V3 + "name");
         var family = Text(name?.Element(V3 + "family"));
         var given = name is null ? null : string.Join(' ', name.Elements(V3 + "given").Select(g => g.Value.Trim()).Where(g => g.Length > 0));

@@ -16,6 +16,25 @@ public static class FhirDates
         _ => value.Value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
     };
 
+    /// <summary>
+    /// A FHIR `date` (`yyyy`, `yyyy-MM` or `yyyy-MM-dd`, as <see cref="ToDate"/> writes it and the dossier stores it) at its
+    /// precision; null when the text is not one.
+    /// </summary>
+    public static PartialDateTime? ParseDate(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var (format, precision) = text.Length switch
+        {
+            4 => ("yyyy", DateTimePrecision.Year),
+            7 => ("yyyy-MM", DateTimePrecision.Month),
+            10 => ("yyyy-MM-dd", DateTimePrecision.Day),
+            _ => ("", DateTimePrecision.Day),
+        };
+        return format.Length > 0 && DateTime.TryParseExact(text, format, CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
+            ? new PartialDateTime(date, precision, null)
+            : null;
+    }
+
     public static string? ToDateTime(PartialDateTime value)
     {
         if (value.Precision <= DateTimePrecision.Day || value.Offset is null)

@@ -73,7 +73,6 @@ internal sealed class CdaRuleLoader(List<RuleError> errors)
 
     private readonly List<DocumentSpec> _documents = [];
     private readonly Dictionary<string, List<CdaSectionRule>> _sectionFiles = new(StringComparer.Ordinal);
-    private readonly RuleCompiler _keys = new(new Dictionary<string, CodeTable>(), errors);
 
     public static bool IsCdaFile(YamlMappingNode doc) => YamlNodes.Get(doc, "document") is not null || YamlNodes.Get(doc, "cda-sections") is not null;
 
@@ -81,13 +80,13 @@ internal sealed class CdaRuleLoader(List<RuleError> errors)
     {
         if (YamlNodes.Get(doc, "cda-sections") is not null)
         {
-            if (!_keys.CheckKeys(file, doc, SectionFileKeys))
+            if (!YamlNodes.CheckKeys(errors, file, doc, SectionFileKeys))
                 return;
             if (Sections(file, YamlNodes.Get(doc, "sections")) is { } list)
                 _sectionFiles[file] = list;
             return;
         }
-        if (!_keys.CheckKeys(file, doc, DocumentKeys))
+        if (!YamlNodes.CheckKeys(errors, file, doc, DocumentKeys))
             return;
         var id = YamlNodes.Scalar(YamlNodes.Get(doc, "document"));
         if (string.IsNullOrWhiteSpace(id))
@@ -108,7 +107,7 @@ internal sealed class CdaRuleLoader(List<RuleError> errors)
                 errors.Add(YamlNodes.At(file, when, "when: is a mapping (code, templateId)"));
                 return;
             }
-            if (!_keys.CheckKeys(file, w, WhenKeys))
+            if (!YamlNodes.CheckKeys(errors, file, w, WhenKeys))
                 return;
             codes = Set(YamlNodes.Get(w, "code"));
             templateIds = Set(YamlNodes.Get(w, "templateId"));
@@ -182,7 +181,7 @@ internal sealed class CdaRuleLoader(List<RuleError> errors)
         }
         foreach (var item in seq)
         {
-            if (item is not YamlMappingNode map || !_keys.CheckKeys(file, map, SectionKeys))
+            if (item is not YamlMappingNode map || !YamlNodes.CheckKeys(errors, file, map, SectionKeys))
             {
                 if (item is not YamlMappingNode)
                     errors.Add(YamlNodes.At(file, item, "a section is a mapping { entries:, templateIds:, codes: }"));

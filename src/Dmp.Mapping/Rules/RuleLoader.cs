@@ -19,7 +19,6 @@ internal sealed class RuleLoader(string root, List<RuleError> errors)
     /// <summary>CDA document rules and section files (`document:`, `cda-sections:`), compiled after the tables.</summary>
     public CdaRuleLoader Cda { get; } = new(errors);
 
-    private readonly RuleCompiler _keys = new(new Dictionary<string, CodeTable>(), errors);
 
     public void LoadAll()
     {
@@ -51,7 +50,7 @@ internal sealed class RuleLoader(string root, List<RuleError> errors)
 
     private void LoadTable(string file, YamlMappingNode doc)
     {
-        if (!_keys.CheckKeys(file, doc, TableKeys))
+        if (!YamlNodes.CheckKeys(errors, file, doc, TableKeys))
             return;
         var name = YamlNodes.Scalar(YamlNodes.Get(doc, "table"));
         if (string.IsNullOrWhiteSpace(name))
@@ -87,7 +86,7 @@ internal sealed class RuleLoader(string root, List<RuleError> errors)
 
     private void LoadPartial(string file, YamlMappingNode doc)
     {
-        if (!_keys.CheckKeys(file, doc, PartialKeys))
+        if (!YamlNodes.CheckKeys(errors, file, doc, PartialKeys))
             return;
         var records = Records(file, YamlNodes.Get(doc, "records"), requireKind: true);
         if (records is not null)
@@ -96,7 +95,7 @@ internal sealed class RuleLoader(string root, List<RuleError> errors)
 
     private void LoadRule(string file, YamlMappingNode doc)
     {
-        if (!_keys.CheckKeys(file, doc, RuleKeys))
+        if (!YamlNodes.CheckKeys(errors, file, doc, RuleKeys))
             return;
         var id = YamlNodes.Scalar(YamlNodes.Get(doc, "rule"));
         if (string.IsNullOrWhiteSpace(id))
@@ -133,7 +132,7 @@ internal sealed class RuleLoader(string root, List<RuleError> errors)
         }
         if (YamlNodes.Get(doc, "when") is { } when)
         {
-            if (when is not YamlMappingNode w || !_keys.CheckKeys(file, w, WhenKeys))
+            if (when is not YamlMappingNode w || !YamlNodes.CheckKeys(errors, file, w, WhenKeys))
             {
                 if (when is not YamlMappingNode)
                     errors.Add(YamlNodes.At(file, when, "when: is a mapping (message, triggers, version, profile, sender)"));
@@ -205,7 +204,7 @@ internal sealed class RuleLoader(string root, List<RuleError> errors)
                 errors.Add(YamlNodes.At(file, item, "a record is a mapping (record:, each:, fields: …)"));
                 return null;
             }
-            if (!_keys.CheckKeys(file, map, RecordKeys))
+            if (!YamlNodes.CheckKeys(errors, file, map, RecordKeys))
                 return null;
             var kind = YamlNodes.Scalar(YamlNodes.Get(map, "record"));
             var name = YamlNodes.Scalar(YamlNodes.Get(map, "name")) ?? kind;

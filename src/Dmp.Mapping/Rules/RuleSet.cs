@@ -151,7 +151,8 @@ public sealed class RuleSet
             foreach (var pid in message.SegmentsNamed("PID"))
                 run.Patients.Add(PatientReader.Read(pid));
             run.Notes.Add(new MappingNote(NoteSeverity.Information,
-                $"no mapping rule for {info.MessageType}^{info.TriggerEvent} (v{info.Version}) yet: generic rules applied (MessageHeader{(run.Patients.Count > 0 ? ", Patient from PID" : "")})"));
+                $"no mapping rule for {info.MessageType}^{info.TriggerEvent} (v{info.Version}) yet: generic rules applied (MessageHeader{(run.Patients.Count > 0 ? ", Patient from PID" : "")})",
+                MappingNoteCode.NoMappingRule));
             return new RuleMapResult(run.ToModel(null), null);
         }
 

@@ -61,4 +61,19 @@ internal static class YamlNodes
         }
         return null;
     }
+
+    /// <summary>True when every key of <paramref name="map"/> is allowed; else the first unknown key is an error and false.</summary>
+    public static bool CheckKeys(List<RuleError> errors, string file, YamlMappingNode map, IReadOnlyCollection<string> allowed)
+    {
+        foreach (var pair in map.Children)
+        {
+            var key = Scalar(pair.Key);
+            if (key is null || !allowed.Contains(key))
+            {
+                errors.Add(At(file, pair.Key, $"unknown key '{key}' (expected: {string.Join(", ", allowed)})"));
+                return false;
+            }
+        }
+        return true;
+    }
 }

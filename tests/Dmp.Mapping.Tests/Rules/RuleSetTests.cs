@@ -162,6 +162,15 @@ public sealed class RuleSetTests
     }
 
     [Fact]
+    public void The_missing_rule_note_carries_its_code_for_code_that_acts_on_it()
+    {
+        var mapped = MapOk(Corpus("fhirconv_SIU-S12-01.hl7"));
+
+        var note = Assert.Single(mapped.Notes, n => n.Code == MappingNoteCode.NoMappingRule);
+        Assert.StartsWith("no mapping rule for SIU^S12", note.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unused_lists_segments_and_fields_no_rule_reads()
     {
         var unused = RulesTestSupport.Rules.Unused(Corpus("french", "ans_PAMFR_consent_ConsentementConsultation_NonOppositionAlimentation.er7"));
