@@ -15,6 +15,7 @@ public static class GatewayCommandLine
         {
             TreatUnmatchedTokensAsErrors = false,
         };
+        root.Add(ServeVerb.Verbose);
         var serve = ServeVerb.Create(context);
         root.Add(serve);
         root.Add(MapVerb.Create(context));

@@ -53,7 +53,11 @@ public static class MapVerb
         }
 
         var rules = RuleSet.Empty;
-        if (RulesFolder.Resolve(rulesPath) is { } folder)
+        if (RulesFolder.Resolve(rulesPath) is not { } folder)
+        {
+            context.Stderr.WriteLine($"warning: {RulesFolder.Missing(rulesPath)}; mapped without rules");
+        }
+        else
         {
             var loaded = RuleSet.Load(folder);
             if (loaded.Rules is null)
