@@ -140,16 +140,33 @@ public static class GatewayHost
         return app;
     }
 
-    /// <summary>An unreadable certificate is a missing service (exit 69), named by its setting and path.</summary>
+    /// <summary>
+    /// A certificate file that is missing or cannot be opened is a missing service (exit 69); one that opens
+    /// but holds no usable certificate is a wrong setting (exit 64). Either way one line with the setting and path.
+    /// </summary>
     private static void ConfigureTls(ListenOptions listen, MllpTlsOptions tls)
     {
+        foreach (var (key, path) in new[] { ("CertificatePath", tls.CertificatePath), ("KeyPath", tls.KeyPath), ("ClientCaPath", tls.ClientCaPath) })
+        {
+            if (path is null)
+                continue;
+            try
+            {
+                using var _ = File.OpenRead(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                var reason = e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e is UnauthorizedAccessException ? "permission denied" : e.Message;
+                throw new StartupException($"{MllpOptions.Section}:Tls:{key} '{Path.GetFullPath(path)}': cannot read the certificate: {reason}", Cli.ExitCodes.Unavailable, e);
+            }
+        }
         try
         {
             MllpTls.Configure(listen, tls);
         }
         catch (InvalidOperationException e)
         {
-            throw new StartupException(e.Message, Cli.ExitCodes.Unavailable, e);
+            throw new StartupException(e.Message, Cli.ExitCodes.Usage, e);
         }
     }
 
