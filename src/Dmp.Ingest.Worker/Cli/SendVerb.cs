@@ -130,7 +130,8 @@ public static class SendVerb
     private static async Task<int> RunAsync(CliContext context, string[] files, SendSettings settings, CancellationToken ct)
     {
         // Read and split everything first: a bad file stops the run before anything is sent.
-        var messages = new List<(string File, int Index, ReadOnlyMemory<byte> Bytes)>();
+        // Each message with how the output names it: the file, and `#n` when the file holds several.
+        var messages = new List<(string Where, ReadOnlyMemory<byte> Bytes)>();
         foreach (var file in files)
         {
             byte[] bytes;
@@ -150,28 +151,26 @@ public static class SendVerb
                 return ExitCodes.DataError;
             }
             for (var i = 0; i < batch.Messages.Count; i++)
-                messages.Add((file, i + 1, WithCarriageReturns(batch.Messages[i])));
+                messages.Add((batch.Messages.Count == 1 ? file : $"{file}#{i + 1}", WithCarriageReturns(batch.Messages[i])));
         }
 
         var report = new SendReport(context, settings.Quiet);
         await using var connection = new SendConnection(settings);
-        var perFile = messages.GroupBy(m => m.File).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        var sending = messages.Select(m => (Where: perFile[m.File] == 1 ? m.File : $"{m.File}#{m.Index}", m.Bytes)).ToList();
         try
         {
-            if (SendReport.WantsProgress(context, sending.Count))
+            if (SendReport.WantsProgress(context, messages.Count))
             {
                 await AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
                     .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                     .StartAsync(async progress =>
                     {
-                        report.Attach(progress.AddTask($"sending {sending.Count} messages", maxValue: sending.Count));
-                        await SendAllAsync(sending, connection, settings, report, ct);
+                        report.Attach(progress.AddTask($"sending {messages.Count} messages", maxValue: messages.Count));
+                        await SendAllAsync(messages, connection, settings, report, ct);
                     });
             }
             else
             {
-                await SendAllAsync(sending, connection, settings, report, ct);
+                await SendAllAsync(messages, connection, settings, report, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
