@@ -41,8 +41,10 @@ public static class GatewayCommandLine
         }
         catch (Exception e)
         {
-            // A bug or broken infrastructure: one line for the user, never a stack trace.
+            // A bug or broken infrastructure: one line for the user; the stack trace only when asked for (a bug report).
             stderr.WriteLine($"error: {e.GetType().Name}: {e.Message}");
+            if (parse.GetValue(ServeVerb.Verbose))
+                stderr.WriteLine(e.ToString());
             return ExitCodes.Software;
         }
     }
