@@ -9,8 +9,11 @@ namespace Dmp.Ingest.Worker.Cli;
 /// <summary>`serve` (the default verb): run the gateway until stopped.</summary>
 public static class ServeVerb
 {
-    /// <summary>`--verbose`: stack traces on the console (for a bug report); without it every failure is one line.</summary>
-    public static readonly Option<bool> Verbose = new("--verbose") { Description = "show exceptions with their stack traces", Recursive = true };
+    /// <summary>
+    /// `--verbose`: stack traces on the console (for a bug report); without it every failure is one line.
+    /// One per command line: a symbol is not shared between parsers that may run at once (in-process tests).
+    /// </summary>
+    public static Option<bool> CreateVerbose() => new("--verbose") { Description = "show exceptions with their stack traces", Recursive = true };
 
     public static Command Create(CliContext context)
     {
@@ -29,7 +32,7 @@ public static class ServeVerb
             context.Stderr.WriteLine($"error: {usage}");
             return ExitCodes.Usage;
         }
-        var verbose = result.GetValue(Verbose);
+        var verbose = context.Verbose is { } option && result.GetValue(option);
         WebApplication app;
         try
         {
