@@ -173,6 +173,37 @@ public sealed class MapVerbTests
     }
 
     [Fact]
+    public async Task Explain_warns_about_an_INS_whose_assigning_authority_no_table_knows()
+    {
+        var dir = Directory.CreateTempSubdirectory("dmp-explain-");
+        try
+        {
+            var original = await File.ReadAllTextAsync(CliRunner.TestData("hl7v2", "french", "ans_PAMFR_SGL_admission_A01.er7"));
+            var path = Path.Combine(dir.FullName, "unknown-authority.er7");
+            await File.WriteAllTextAsync(path, original.Replace("^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS", "^^^MYSTERY^INS", StringComparison.Ordinal));
+
+            var (code, _, stderr) = await CliRunner.RunAsync("map", "--explain", path);
+
+            Assert.Equal(0, code);
+            Assert.Contains("assigning authority 'MYSTERY' is in no table (mappings/tables/assigning-authorities.yaml) and CX-4.2 gives no OID: it stays a local identifier, not an INS", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Explain_names_the_field_that_decides_the_outcome()
+    {
+        var opposition = await CliRunner.RunAsync("map", "--explain", CliRunner.TestData("hl7v2", "french", "ans_PAMFR_consent_NonConsentementConsultation_OppositionAlimentation.er7"));
+        var acknowledgement = await CliRunner.RunAsync("map", "--explain", CliRunner.TestData("hl7v2", "french", "ans_TDCDA-2.1_ZAM_Z01_reception_DMP.hl7"));
+
+        Assert.Contains("ZFA-9 IO: the patient opposes feeding the DMP from CHU-X: its documents are refused (refused-by-patient)", opposition.Stderr, StringComparison.Ordinal);
+        Assert.Contains("MSH-9 ZAM: no meaning for the dossier: the gateway marks it ignored", acknowledgement.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Configuration_overrides_are_accepted_after_the_verb()
     {
         var (code, _, stderr) = await CliRunner.RunAsync("map", CliRunner.TestData("hl7v2", "fhirconv_ADT-A04-02.hl7"), "--Dmp:Rules:Path=elsewhere", "--Dmp:DataDir=/tmp/x");

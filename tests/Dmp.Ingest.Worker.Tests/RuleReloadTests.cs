@@ -38,6 +38,37 @@ public sealed class RuleReloadTests
     }
 
     [Fact]
+    public async Task Reload_messages_name_the_file_that_was_edited()
+    {
+        var folder = Directory.CreateTempSubdirectory("dmp-rules-");
+        try
+        {
+            CopyFolder(Path.Combine(AppContext.BaseDirectory, "mappings"), folder.FullName);
+            var log = new Sftp.ListLogger<RuleSetReloader>();
+            var reloader = new RuleSetReloader(Options.Create(new RulesOptions { Path = folder.FullName, ReloadSeconds = 0 }), log);
+            await reloader.StartAsync(CancellationToken.None);
+            var table = Path.Combine(folder.FullName, "tables", "assigning-authorities.yaml");
+            var original = await File.ReadAllTextAsync(table);
+
+            await File.WriteAllTextAsync(table, original + "broken: [unclosed\n");
+            File.SetLastWriteTimeUtc(table, DateTime.UtcNow.AddSeconds(5));
+            Assert.False(reloader.TryReload());
+            await File.WriteAllTextAsync(table, original.Replace("entries:", "# edited\nentries:", StringComparison.Ordinal));
+            File.SetLastWriteTimeUtc(table, DateTime.UtcNow.AddSeconds(10));
+            Assert.True(reloader.TryReload());
+
+            var lines = log.Lines.Select(l => l.Text).ToList();
+            Assert.Contains(lines, l => l.StartsWith("Mapping rules changed (" + table + ") but do not load", StringComparison.Ordinal) && l.Contains(table + ":", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.EndsWith(table + " changed", StringComparison.Ordinal));
+            await reloader.StopAsync(CancellationToken.None);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_broken_rule_folder_stops_the_gateway_at_start_naming_file_line_and_column()
     {
         var folder = Directory.CreateTempSubdirectory("dmp-rules-");

@@ -62,7 +62,7 @@ public sealed class ServeTests
         var worker = Path.Combine(AppContext.BaseDirectory, "Dmp.Ingest.Worker.dll");
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { worker, $"--Dmp:Http:Port={port}", "--Dmp:Mllp:Port=0", $"--Dmp:DataDir={dataDir.FullName}" },
+            ArgumentList = { worker, $"--Dmp:Http:Port={port}", "--Dmp:Mllp:Port=0", $"--Dmp:DataDir={dataDir.FullName}", $"--Dmp:Rules:Path={Path.Combine(AppContext.BaseDirectory, "mappings")}" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = dataDir.FullName,

@@ -9,5 +9,7 @@ public static class ExitCodes
     public const int Usage = 64;
     public const int DataError = 65;
     public const int NoInput = 66;
+    /// <summary>A service the gateway needs is not there: the store, a port, a certificate.</summary>
+    public const int Unavailable = 69;
     public const int Software = 70;
 }

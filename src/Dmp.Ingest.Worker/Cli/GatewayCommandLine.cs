@@ -10,11 +10,12 @@ public static class GatewayCommandLine
 {
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
-        var context = new CliContext(stdout, stderr);
+        var context = new CliContext(stdout, stderr) { Verbose = ServeVerb.CreateVerbose() };
         var root = new RootCommand("dmp-ingest: the gateway that feeds the DMP (HL7 v2 over MLLP, CDA over SFTP, FHIR R4 API)")
         {
             TreatUnmatchedTokensAsErrors = false,
         };
+        root.Add(context.Verbose);
         var serve = ServeVerb.Create(context);
         root.Add(serve);
         root.Add(MapVerb.Create(context));
@@ -40,12 +41,18 @@ public static class GatewayCommandLine
         }
         catch (Exception e)
         {
-            // A bug or broken infrastructure: one line for the user, never a stack trace.
+            // A bug or broken infrastructure: one line for the user; the stack trace only when asked for (a bug report).
             stderr.WriteLine($"error: {e.GetType().Name}: {e.Message}");
+            if (parse.GetValue(context.Verbose))
+                stderr.WriteLine(e.ToString());
             return ExitCodes.Software;
         }
     }
 }
 
 /// <summary>The console streams a verb writes to (injectable so tests run verbs in-process).</summary>
-public sealed record CliContext(TextWriter Stdout, TextWriter Stderr);
+public sealed record CliContext(TextWriter Stdout, TextWriter Stderr)
+{
+    /// <summary>The `--verbose` option of this command line, when it has one.</summary>
+    public Option<bool>? Verbose { get; init; }
+}

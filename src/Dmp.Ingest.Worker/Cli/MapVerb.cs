@@ -53,7 +53,11 @@ public static class MapVerb
         }
 
         var rules = RuleSet.Empty;
-        if (RulesFolder.Resolve(rulesPath) is { } folder)
+        if (RulesFolder.Resolve(rulesPath) is not { } folder)
+        {
+            context.Stderr.WriteLine($"warning: {RulesFolder.Missing(rulesPath)}; mapped without rules");
+        }
+        else
         {
             var loaded = RuleSet.Load(folder);
             if (loaded.Rules is null)
@@ -71,14 +75,24 @@ public static class MapVerb
             return ExitCodes.DataError;
         }
         context.Stdout.WriteLine(FhirJson.Serialize(result.Bundle!));
-        if (explain && !InboundMapper.LooksLikeXml(bytes))
+        if (explain)
             Explain(context, path, bytes, rules);
         return ExitCodes.Ok;
     }
 
-    /// <summary>`--explain`: per message, the rule used and what no rule read, on stderr (stdout stays a Bundle).</summary>
+    /// <summary>
+    /// `--explain`: per message, the rule used, what no rule read, identifiers no table resolves and the fields
+    /// that decide the outcome (ignored, held, refused), on stderr (stdout stays a Bundle).
+    /// </summary>
     private static void Explain(CliContext context, string path, byte[] bytes, RuleSet rules)
     {
+        var model = InboundMapper.MapModel(bytes, "file", rules);
+        if (InboundMapper.LooksLikeXml(bytes))
+        {
+            foreach (var line in model.Messages.SelectMany(m => MapExplanation.Lines(m.Message)))
+                context.Stderr.WriteLine($"{path}: document: {line}");
+            return;
+        }
         var batch = Hl7Batch.Split(bytes);
         for (var i = 0; i < batch.Messages.Count; i++)
         {
@@ -89,6 +103,11 @@ public static class MapVerb
             context.Stderr.WriteLine(rule is null ? $"{prefix}: no rule" : $"{prefix}: rule {rule.Id} ({rule.File})");
             foreach (var line in rules.Unused(message))
                 context.Stderr.WriteLine($"{prefix}: {line}");
+            if (model.Messages.Count == batch.Messages.Count)
+            {
+                foreach (var line in MapExplanation.Lines(model.Messages[i].Message))
+                    context.Stderr.WriteLine($"{prefix}: {line}");
+            }
         }
     }
 }

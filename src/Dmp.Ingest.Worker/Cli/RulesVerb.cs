@@ -31,7 +31,7 @@ public static class RulesVerb
         var folder = RulesFolder.Resolve(configured);
         if (folder is null)
         {
-            context.Stderr.WriteLine($"{configured}: no such rules folder");
+            context.Stderr.WriteLine(RulesFolder.Missing(configured));
             return ExitCodes.NoInput;
         }
         var loaded = RuleSet.Load(folder);
@@ -41,12 +41,15 @@ public static class RulesVerb
             return ExitCodes.DataError;
         }
         var partials = set.Files.Count(f => f.StartsWith("partials/", StringComparison.Ordinal));
-        context.Stdout.WriteLine($"{folder}: {set.Rules.Count} message rules, {set.DocumentRules.Count} document rules, {partials} partials, {set.Tables.Count} code tables, {set.Files.Count} files: OK");
+        context.Stdout.WriteLine($"{RulesFolder.Display(folder)}: {set.Rules.Count} message rules, {set.DocumentRules.Count} document rules, {partials} partials, {set.Tables.Count} code tables, {set.Files.Count} files: OK");
         return ExitCodes.Ok;
     }
 }
 
-/// <summary>Where the rules are: `Dmp:Rules:Path` (override, environment, default `mappings`) from the working folder, else the copy beside the executable.</summary>
+/// <summary>
+/// Where the rules are: `Dmp:Rules:Path` (override, environment, appsettings, default `mappings`) from
+/// the current folder — never a copy beside the executable, which an edit of the user's files would not reach.
+/// </summary>
 public static class RulesFolder
 {
     public const string Key = "Dmp:Rules:Path";
@@ -55,16 +58,25 @@ public static class RulesFolder
     public static string Configured(IReadOnlyDictionary<string, string?> overrides) =>
         Hosting.GatewayConfiguration.Build(overrides)[Key] is { Length: > 0 } value ? value : "mappings";
 
-    /// <summary>The folder to load, or null when neither the configured path nor the shipped copy exists.</summary>
+    /// <summary>The folder to load, or null when the configured path is not a folder.</summary>
     public static string? Resolve(string configured)
     {
         var full = Path.GetFullPath(configured);
-        if (Directory.Exists(full))
-            return full;
-        var shipped = Path.Combine(AppContext.BaseDirectory, "mappings");
-        return Directory.Exists(shipped) ? shipped : null;
+        return Directory.Exists(full) ? full : null;
     }
 
+    /// <summary>The one line that says where the rules were looked for and how to point elsewhere.</summary>
+    public static string Missing(string configured) =>
+        $"{Key} is '{configured}' ({Path.GetFullPath(configured)}), which is not a folder: run from the folder that holds mappings/, or set --{Key}=<folder>";
+
     public static string Format(string folder, RuleError error) =>
-        (error with { File = Path.Combine(folder, error.File) }).ToString();
+        (error with { File = Display(Path.Combine(folder, error.File)) }).ToString();
+
+    /// <summary>A path as the user would type it: relative to the current folder when below it, else absolute.</summary>
+    public static string Display(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), full);
+        return relative == "." || relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? full : relative;
+    }
 }

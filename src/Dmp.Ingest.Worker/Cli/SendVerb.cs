@@ -3,13 +3,15 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Dmp.Ingest.Worker.Mllp;
 using Dmp.Mapping.Hl7v2;
+using Spectre.Console;
 
 namespace Dmp.Ingest.Worker.Cli;
 
 /// <summary>
 /// `send FILE… --host H --port P`: an MLLP client. Batches and multi-message files are split; each
-/// message is sent and its ACK awaited (timeout, retries — the gateway stores a resend once); each
-/// MSA line is printed; exit 1 when any message was not accepted.
+/// message is sent and its ACK awaited (timeout, retries — the gateway stores a resend once) unless
+/// none will come (acknowledgements, MSH-15 NE); one line per message `file[#n]: MSA|…`; totals at
+/// the end; exit 1 when any message that expected an answer was not accepted.
 /// </summary>
 public static class SendVerb
 {
@@ -97,7 +99,7 @@ public static class SendVerb
         return command;
     }
 
-    private sealed record SendSettings(string Host, int Port, TimeSpan Timeout, int Retries, MllpClientTls Tls, bool Quiet);
+    internal sealed record SendSettings(string Host, int Port, TimeSpan Timeout, int Retries, MllpClientTls Tls, bool Quiet);
 
     private sealed record FileError(int ExitCode, string Message);
 
@@ -123,111 +125,13 @@ public static class SendVerb
         }
     }
 
-    /// <summary>One connection at a time, and what was sent on it without waiting for an answer.</summary>
-    private sealed class Connection(SendSettings settings) : IAsyncDisposable
-    {
-        // Control ids sent with MSH-15 NE/ER: a peer that ACKs them anyway must not have that ACK taken for the next message's.
-        private readonly HashSet<string> _unanswered = new(StringComparer.Ordinal);
-
-        public MllpClient? Client { get; private set; }
-
-        public string Endpoint => $"{settings.Host}:{settings.Port}";
-
-        /// <summary>Connects (and shakes hands) within the timeout; failures become <see cref="SendFailure"/>.</summary>
-        public async Task<MllpClient> OpenAsync(CancellationToken ct)
-        {
-            if (Client is not null)
-                return Client;
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            cts.CancelAfter(settings.Timeout);
-            try
-            {
-                Client = await MllpClient.ConnectAsync(settings.Host, settings.Port, settings.Tls, cts.Token);
-                return Client;
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                throw new SendFailure($"cannot connect to {Endpoint} within {settings.Timeout.TotalSeconds:0.#} s{(settings.Tls.Enabled ? " (TCP connection and TLS handshake)" : "")}", retry: true);
-            }
-            catch (System.Net.Sockets.SocketException e)
-            {
-                throw new SendFailure($"cannot connect to {Endpoint}: {e.Message}", retry: true);
-            }
-            catch (System.Security.Authentication.AuthenticationException e)
-            {
-                // Certificates do not get better by retrying.
-                throw new SendFailure($"TLS handshake with {Endpoint} failed: {e.Message}{(e.InnerException is { } inner ? " (" + inner.Message + ")" : "")}", retry: false);
-            }
-            catch (IOException e) when (settings.Tls.Enabled)
-            {
-                throw new SendFailure($"TLS handshake with {Endpoint} failed: {e.Message} (is it a TLS listener? does it want a client certificate?)", retry: true);
-            }
-        }
-
-        public void SentWithoutAnswer(string? controlId)
-        {
-            if (controlId is not null)
-                _unanswered.Add(controlId);
-        }
-
-        /// <summary>The answer to <paramref name="controlId"/>, skipping ACKs of messages that asked for none; null when the connection closed.</summary>
-        public async Task<byte[]?> ReadAnswerAsync(string? controlId, TimeSpan timeout, CancellationToken ct)
-        {
-            var deadline = DateTime.UtcNow + timeout;
-            while (true)
-            {
-                var left = deadline - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero)
-                    throw new TimeoutException($"no answer within {timeout.TotalSeconds:0.#} s");
-                var frame = await Client!.ReadFrameAsync(left, ct);
-                if (frame is null)
-                    return null;
-                var acknowledged = Hl7Message.Parse(frame) is { Message: { } ack } ? AckBuilder.ReadAck(ack).AcknowledgedControlId : null;
-                if (acknowledged is not null && acknowledged != controlId && _unanswered.Remove(acknowledged))
-                    continue;
-                return frame;
-            }
-        }
-
-        public string? CloseReason => Client?.CloseReason;
-
-        public async ValueTask DisposeAsync()
-        {
-            _unanswered.Clear();
-            if (Client is not null)
-            {
-                try
-                {
-                    await Client.DisposeAsync();
-                }
-                catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
-                {
-                    // Closing a broken connection.
-                }
-                Client = null;
-            }
-        }
-    }
-
-    private sealed class SendFailure(string message, bool retry) : Exception(message)
-    {
-        public bool Retry { get; } = retry;
-    }
-
-    /// <summary>The usual reasons a listener closes without a word, as far as the TLS settings tell.</summary>
-    private static string ClosedHint(MllpClientTls tls) => tls switch
-    {
-        { Enabled: false } => "; if it is a TLS listener, add --tls",
-        { ClientCertificate: null } => "; if it requires a client certificate, give --tls-cert and --tls-key",
-        _ => "; if it requires a client certificate, it may not accept this one",
-    };
-
     private static TimeSpan Backoff(int attempt) => TimeSpan.FromMilliseconds(Math.Min(5000, 250 * (1 << Math.Min(attempt, 5))));
 
     private static async Task<int> RunAsync(CliContext context, string[] files, SendSettings settings, CancellationToken ct)
     {
         // Read and split everything first: a bad file stops the run before anything is sent.
-        var messages = new List<(string File, int Index, ReadOnlyMemory<byte> Bytes)>();
+        // Each message with how the output names it: the file, and `#n` when the file holds several.
+        var messages = new List<(string Where, ReadOnlyMemory<byte> Bytes)>();
         foreach (var file in files)
         {
             byte[] bytes;
@@ -247,110 +151,120 @@ public static class SendVerb
                 return ExitCodes.DataError;
             }
             for (var i = 0; i < batch.Messages.Count; i++)
-                messages.Add((file, i + 1, WithCarriageReturns(batch.Messages[i])));
+                messages.Add((batch.Messages.Count == 1 ? file : $"{file}#{i + 1}", WithCarriageReturns(batch.Messages[i])));
         }
 
-        int accepted = 0, notAccepted = 0;
-        await using var connection = new Connection(settings);
-        var progressEvery = messages.Count >= 50 ? Math.Max(10, messages.Count / 20) : int.MaxValue;
+        var report = new SendReport(context, settings.Quiet);
+        await using var connection = new SendConnection(settings);
         try
         {
-            for (var n = 0; n < messages.Count; n++)
+            if (SendReport.WantsProgress(context, messages.Count))
             {
-                var (file, index, bytes) = messages[n];
-                var where = messages.Count == files.Length ? file : $"{file} message {index}";
-                byte[]? answer = null;
-                string? failure = null;
-                var message = Hl7Message.Parse(bytes).Message;
-                var controlId = message?.ControlId;
-                // Enhanced mode: MSH-15 NE asks for no accept ACK, ER for one only on error.
-                var acceptAck = message?.AcceptAckType;
-                if (acceptAck is "NE" or "ER")
-                {
-                    try
+                await AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                    .StartAsync(async progress =>
                     {
-                        var client = await connection.OpenAsync(ct);
-                        await client.WriteFrameAsync(bytes, ct);
-                        connection.SentWithoutAnswer(controlId);
-                        if (acceptAck == "ER")
-                        {
-                            try
-                            {
-                                answer = await connection.ReadAnswerAsync(controlId, TimeSpan.FromSeconds(Math.Min(2, settings.Timeout.TotalSeconds)), ct);
-                            }
-                            catch (TimeoutException)
-                            {
-                                answer = null; // no error ACK: accepted.
-                            }
-                        }
-                    }
-                    catch (Exception e) when (e is SendFailure or IOException or System.Net.Sockets.SocketException)
-                    {
-                        notAccepted++;
-                        context.Stderr.WriteLine($"{where}: not sent: {e.Message}");
-                        await connection.DisposeAsync();
-                        continue;
-                    }
-                    if (answer is null)
-                    {
-                        accepted++;
-                        if (!settings.Quiet)
-                            context.Stdout.WriteLine($"{where}: sent; no ACK requested (MSH-15 {acceptAck})");
-                        continue;
-                    }
-                }
-                for (var attempt = 0; attempt <= settings.Retries && answer is null; attempt++)
-                {
-                    if (attempt > 0)
-                        await Task.Delay(Backoff(attempt), ct);
-                    var retry = true;
-                    try
-                    {
-                        var client = await connection.OpenAsync(ct);
-                        await client.WriteFrameAsync(bytes, ct);
-                        answer = await connection.ReadAnswerAsync(controlId, settings.Timeout, ct);
-                        failure = answer is null
-                            ? $"{connection.Endpoint} closed the connection before an ACK came{(connection.CloseReason is { } reason ? $" ({reason})" : "")}{ClosedHint(settings.Tls)}"
-                            : null;
-                    }
-                    catch (SendFailure e)
-                    {
-                        failure = e.Message;
-                        retry = e.Retry;
-                    }
-                    catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException)
-                    {
-                        failure = e is TimeoutException ? $"{connection.Endpoint} sent no ACK: {e.Message}" : $"{connection.Endpoint}: {e.Message}";
-                    }
-                    if (answer is null)
-                        await connection.DisposeAsync();
-                    if (!retry)
-                        break;
-                }
-                if (answer is null)
-                {
-                    notAccepted++;
-                    context.Stderr.WriteLine($"{where}: no ACK: {failure}");
-                    continue;
-                }
-                var reply = Hl7Message.Parse(answer) is { Message: { } ack } ? AckBuilder.ReadAck(ack) : null;
-                if (reply?.IsAccepted == true)
-                    accepted++;
-                else
-                    notAccepted++;
-                if (!settings.Quiet)
-                    context.Stdout.WriteLine(MsaLine(answer, reply));
-                if ((n + 1) % progressEvery == 0)
-                    context.Stderr.WriteLine($"sent {n + 1}/{messages.Count} ({accepted} accepted, {notAccepted} not)");
+                        report.Attach(progress.AddTask($"sending {messages.Count} messages", maxValue: messages.Count));
+                        await SendAllAsync(messages, connection, settings, report, ct);
+                    });
+            }
+            else
+            {
+                await SendAllAsync(messages, connection, settings, report, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            context.Stderr.WriteLine("interrupted");
+            report.Note("interrupted");
         }
         if (messages.Count > 1 || settings.Quiet)
-            context.Stderr.WriteLine($"{messages.Count} sent, {accepted} accepted, {notAccepted} not accepted");
-        return notAccepted == 0 && accepted == messages.Count ? ExitCodes.Ok : ExitCodes.NotAccepted;
+            context.Stderr.WriteLine(report.Totals(messages.Count));
+        return report.AllAccepted && report.Sent == messages.Count ? ExitCodes.Ok : ExitCodes.NotAccepted;
+    }
+
+    private static async Task SendAllAsync(List<(string Where, ReadOnlyMemory<byte> Bytes)> messages, SendConnection connection, SendSettings settings, SendReport report, CancellationToken ct)
+    {
+        foreach (var (where, bytes) in messages)
+        {
+            var message = Hl7Message.Parse(bytes).Message;
+            var controlId = message?.ControlId;
+            // No answer will come: an acknowledgement (ACK, ZAM, MCF) or MSH-15 NE. MSH-15 ER answers only an error.
+            var unanswered = message is null ? null : UnansweredMessages.Reason(message);
+            if (unanswered is not null || message?.AcceptAckType == "ER")
+            {
+                byte[]? errorAck = null;
+                try
+                {
+                    var client = await connection.OpenAsync(ct);
+                    await client.WriteFrameAsync(bytes, ct);
+                    connection.SentWithoutAnswer(controlId);
+                    if (unanswered is null)
+                    {
+                        try
+                        {
+                            errorAck = await connection.ReadAnswerAsync(controlId, TimeSpan.FromSeconds(Math.Min(2, settings.Timeout.TotalSeconds)), ct);
+                        }
+                        catch (TimeoutException)
+                        {
+                            errorAck = null; // no error ACK: accepted.
+                        }
+                    }
+                }
+                catch (Exception e) when (e is SendFailure or IOException or System.Net.Sockets.SocketException)
+                {
+                    report.NoAck(where, $"not sent: {e.Message}", sent: false);
+                    await connection.DisposeAsync();
+                    continue;
+                }
+                if (errorAck is null)
+                {
+                    report.NoAckExpected(where, unanswered ?? "MSH-15 ER, and no error");
+                    continue;
+                }
+                var errorReply = Hl7Message.Parse(errorAck) is { Message: { } parsed } ? AckBuilder.ReadAck(parsed) : null;
+                report.Answered(where, MsaLine(errorAck, errorReply), errorReply?.IsAccepted == true);
+                continue;
+            }
+            byte[]? answer = null;
+            string? failure = null;
+            var sent = false;
+            for (var attempt = 0; attempt <= settings.Retries && answer is null; attempt++)
+            {
+                if (attempt > 0)
+                    await Task.Delay(Backoff(attempt), ct);
+                var retry = true;
+                try
+                {
+                    var client = await connection.OpenAsync(ct);
+                    await client.WriteFrameAsync(bytes, ct);
+                    sent = true;
+                    answer = await connection.ReadAnswerAsync(controlId, settings.Timeout, ct);
+                    failure = answer is null
+                        ? $"{connection.Endpoint} closed the connection before an ACK came{(connection.CloseReason is { } reason ? $" ({reason})" : "")}{SendConnection.ClosedHint(settings.Tls)}"
+                        : null;
+                }
+                catch (SendFailure e)
+                {
+                    failure = e.Message;
+                    retry = e.Retry;
+                }
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException)
+                {
+                    failure = e is TimeoutException ? $"{connection.Endpoint} sent no ACK: {e.Message}" : $"{connection.Endpoint}: {e.Message}";
+                }
+                if (answer is null)
+                    await connection.DisposeAsync();
+                if (!retry)
+                    break;
+            }
+            if (answer is null)
+            {
+                report.NoAck(where, failure ?? "no answer", sent);
+                continue;
+            }
+            var reply = Hl7Message.Parse(answer) is { Message: { } ack } ? AckBuilder.ReadAck(ack) : null;
+            report.Answered(where, MsaLine(answer, reply), reply?.IsAccepted == true);
+        }
     }
 
     /// <summary>

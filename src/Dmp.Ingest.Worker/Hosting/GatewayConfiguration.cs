@@ -9,10 +9,17 @@ namespace Dmp.Ingest.Worker.Hosting;
 /// </summary>
 public static class GatewayConfiguration
 {
+    /// <summary>The settings files read, in order: the one shipped beside the executable, then the current folder's.</summary>
+    public static IReadOnlyList<string> SettingsFiles() =>
+        new[] { Path.Combine(AppContext.BaseDirectory, "appsettings.json"), Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json") }
+            .Select(Path.GetFullPath)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+
     public static void AddSources(IConfigurationBuilder builder, IReadOnlyDictionary<string, string?> overrides)
     {
-        builder.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false);
-        builder.AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true, reloadOnChange: false);
+        foreach (var file in SettingsFiles())
+            builder.AddJsonFile(file, optional: true, reloadOnChange: false);
         builder.AddEnvironmentVariables();
         builder.AddInMemoryCollection(overrides);
     }

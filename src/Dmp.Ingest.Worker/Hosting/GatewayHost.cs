@@ -22,7 +22,8 @@ namespace Dmp.Ingest.Worker.Hosting;
 /// </summary>
 public static class GatewayHost
 {
-    public static WebApplication Build(IReadOnlyDictionary<string, string?> overrides, Action<WebApplicationBuilder>? configure = null)
+    /// <param name="verbose">`serve --verbose`: exceptions with their stack traces on the console.</param>
+    public static WebApplication Build(IReadOnlyDictionary<string, string?> overrides, Action<WebApplicationBuilder>? configure = null, bool verbose = false)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
         {
@@ -31,14 +32,14 @@ public static class GatewayHost
         builder.Configuration.Sources.Clear();
         GatewayConfiguration.AddSources(builder.Configuration, overrides);
         var config = builder.Configuration;
+        // A value that does not convert is one line per key (exit 64), before the binder throws about .NET types.
+        SettingsCheck.ThrowIfInvalid(config);
 
         builder.Logging.AddConfiguration(config.GetSection("Logging"));
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
+        builder.Logging.AddConsole(o => o.FormatterName = GatewayConsoleFormatter.Name);
+        builder.Logging.AddConsoleFormatter<GatewayConsoleFormatter, GatewayConsoleOptions>(o => o.Verbose = verbose);
+        // The host logs a failed start with its exception; `serve` prints that failure as one clean line instead.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", level => level >= LogLevel.Information && (level < LogLevel.Error || verbose));
 
         var services = builder.Services;
         services.AddOptions<GatewayOptions>().Bind(config.GetSection(GatewayOptions.Section)).ValidateOnStart();
@@ -59,6 +60,7 @@ public static class GatewayHost
         services.AddOptions<AccessOptions>().Bind(config.GetSection(AccessOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AccessOptions>, AccessOptionsValidator>();
 
+        services.AddHostedService<StartupAnnouncer>();
         // The store opens (and migrates) when the host starts, before any listener accepts input.
         services.AddSingleton<StoreLifetime>();
         services.AddSingleton(sp => sp.GetRequiredService<StoreLifetime>().Store);
@@ -118,7 +120,7 @@ public static class GatewayHost
                 {
                     endpoints.Mllp = listen;
                     if (mllp.Tls.Enabled)
-                        MllpTls.Configure(listen, mllp.Tls);
+                        ConfigureTls(listen, mllp.Tls);
                     listen.Protocols = HttpProtocols.None;
                     listen.UseConnectionHandler<MllpConnectionHandler>();
                 });
@@ -136,6 +138,36 @@ public static class GatewayHost
         app.MapOperatorApi();
         app.MapDossierApi();
         return app;
+    }
+
+    /// <summary>
+    /// A certificate file that is missing or cannot be opened is a missing service (exit 69); one that opens
+    /// but holds no usable certificate is a wrong setting (exit 64). Either way one line with the setting and path.
+    /// </summary>
+    private static void ConfigureTls(ListenOptions listen, MllpTlsOptions tls)
+    {
+        foreach (var (key, path) in new[] { ("CertificatePath", tls.CertificatePath), ("KeyPath", tls.KeyPath), ("ClientCaPath", tls.ClientCaPath) })
+        {
+            if (path is null)
+                continue;
+            try
+            {
+                using var _ = File.OpenRead(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                var reason = e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e is UnauthorizedAccessException ? "permission denied" : e.Message;
+                throw new StartupException($"{MllpOptions.Section}:Tls:{key} '{Path.GetFullPath(path)}': cannot read the certificate: {reason}", Cli.ExitCodes.Unavailable, e);
+            }
+        }
+        try
+        {
+            MllpTls.Configure(listen, tls);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new StartupException(e.Message, Cli.ExitCodes.Usage, e);
+        }
     }
 
     private static IPAddress Address(string host) =>

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 
 namespace Dmp.Ingest.Worker.Hosting;
 
@@ -25,6 +26,24 @@ public sealed class ListenerAnnouncer(ListenerEndpoints endpoints, IHostApplicat
             if (endpoints.MllpEndPoint is { } mllp)
                 logger.LogInformation(new EventId(2000, "MllpListening"), "MLLP listening on {Endpoint}", mllp);
         });
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>
+/// The first line of a start: the absolute data, rules and settings paths, so a user sees at once
+/// which folder the gateway writes to and which files it reads.
+/// </summary>
+public sealed class StartupAnnouncer(IOptions<GatewayOptions> gateway, IOptions<RulesOptions> rules, ILogger<StartupAnnouncer> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = GatewayConfiguration.SettingsFiles().Where(File.Exists).ToList();
+        logger.LogInformation(new EventId(900, "Starting"), "Starting in {WorkingFolder}: data {DataDir}, rules {Rules}, settings {Settings}",
+            Directory.GetCurrentDirectory(), gateway.Value.DataDirFullPath, Path.GetFullPath(rules.Value.Path),
+            settings.Count == 0 ? "none (defaults)" : string.Join(" then ", settings));
         return Task.CompletedTask;
     }
 

@@ -13,7 +13,7 @@ public sealed class RuleSetReloader(IOptions<RulesOptions> options, ILogger<Rule
 {
     private RuleSet _current = RuleSet.Empty;
     private string? _folder;
-    private string _fingerprint = "";
+    private Dictionary<string, string> _fingerprint = [];
 
     /// <summary>The rule set in force; a reload replaces it whole.</summary>
     public RuleSet Current => Volatile.Read(ref _current);
@@ -24,11 +24,11 @@ public sealed class RuleSetReloader(IOptions<RulesOptions> options, ILogger<Rule
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         _folder = RulesFolder.Resolve(options.Value.Path)
-            ?? throw new InvalidOperationException($"Dmp:Rules:Path '{options.Value.Path}' does not exist: point it at the mappings folder");
+            ?? throw new StartupException(RulesFolder.Missing(options.Value.Path), ExitCodes.Usage);
         _fingerprint = Fingerprint(_folder);
         var loaded = RuleSet.Load(_folder);
         if (!loaded.Success)
-            throw new InvalidOperationException("the mapping rules do not load: " + RulesFolder.Format(_folder, loaded.Errors[0]));
+            throw new StartupException("the mapping rules do not load: " + RulesFolder.Format(_folder, loaded.Errors[0]), ExitCodes.DataError);
         Volatile.Write(ref _current, loaded.Rules!);
         logger.LogInformation("Mapping rules loaded from {Folder}", _folder);
         return base.StartAsync(cancellationToken);
@@ -50,27 +50,32 @@ public sealed class RuleSetReloader(IOptions<RulesOptions> options, ILogger<Rule
         if (_folder is null)
             return false;
         var fingerprint = Fingerprint(_folder);
-        if (fingerprint == _fingerprint)
+        var changed = Changed(_fingerprint, fingerprint);
+        if (changed.Count == 0)
             return false;
         _fingerprint = fingerprint;
+        var edited = string.Join(", ", changed.Select(RulesFolder.Display));
         var loaded = RuleSet.Load(_folder);
         if (!loaded.Success)
         {
-            logger.LogWarning("Mapping rules changed but do not load; the previous rules stay in force: {Error}", RulesFolder.Format(_folder, loaded.Errors[0]));
+            logger.LogWarning("Mapping rules changed ({Files}) but do not load; the previous rules stay in force: {Error}", edited, RulesFolder.Format(_folder, loaded.Errors[0]));
             return false;
         }
         Volatile.Write(ref _current, loaded.Rules!);
         Reloads++;
-        logger.LogInformation("Mapping rules reloaded from {Folder}", _folder);
+        logger.LogInformation("Mapping rules reloaded from {Folder}: {Files} changed", _folder, edited);
         return true;
     }
 
-    private static string Fingerprint(string folder)
-    {
-        var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
-            .Order(StringComparer.Ordinal)
+    /// <summary>Each file's length and write time, by full path: what changed is what the reload message names.</summary>
+    private static Dictionary<string, string> Fingerprint(string folder) =>
+        Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
             .Select(f => new FileInfo(f))
-            .Select(f => $"{f.FullName}|{f.Length}|{f.LastWriteTimeUtc.Ticks}");
-        return string.Join('\n', files);
-    }
+            .ToDictionary(f => f.FullName, f => $"{f.Length}|{f.LastWriteTimeUtc.Ticks}", StringComparer.Ordinal);
+
+    private static List<string> Changed(Dictionary<string, string> before, Dictionary<string, string> after) =>
+        after.Where(f => !before.TryGetValue(f.Key, out var was) || was != f.Value).Select(f => f.Key)
+            .Concat(before.Keys.Where(f => !after.ContainsKey(f)))
+            .Order(StringComparer.Ordinal)
+            .ToList();
 }

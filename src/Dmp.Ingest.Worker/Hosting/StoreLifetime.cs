@@ -13,12 +13,51 @@ public sealed class StoreLifetime(IOptions<StoreOptions> store, IOptions<BlobOpt
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _store = await DmpStore.OpenAsync(store.Value, blobs.Value, gateway.Value.DataDirFullPath, cancellationToken);
+        try
+        {
+            _store = await DmpStore.OpenAsync(store.Value, blobs.Value, gateway.Value.DataDirFullPath, cancellationToken);
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or System.Net.Sockets.SocketException or IOException or TimeoutException or UnauthorizedAccessException
+                                  || e.GetType().Namespace?.StartsWith("Azure", StringComparison.Ordinal) == true)
+        {
+            throw new StartupException($"cannot open the {store.Value.Provider} store at {Where()}: {Reason(e)}; check that it runs and that {StoreOptions.Section}:ConnectionString points at it", Cli.ExitCodes.Unavailable, e);
+        }
         logger.LogInformation("Store {Provider} open in {DataDir}; migrations applied: {Applied}", store.Value.Provider, gateway.Value.DataDirFullPath,
             _store.AppliedMigrations.Count == 0 ? "none (schema current)" : string.Join(", ", _store.AppliedMigrations));
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The store's address without its secrets: host, port and database, or the SQLite file.</summary>
+    private string Where()
+    {
+        var connection = store.Value.ResolveConnectionString(gateway.Value.DataDirFullPath);
+        try
+        {
+            var parts = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connection };
+            string? Part(string key) => parts.TryGetValue(key, out var v) ? v?.ToString() : null;
+            if ((Part("Data Source") ?? Part("DataSource") ?? Part("Filename")) is { } file)
+                return Path.GetFullPath(file);
+            var host = Part("Host") ?? Part("Server") ?? "localhost";
+            var port = Part("Port") ?? "5432";
+            return $"{host}:{port}/{Part("Database") ?? "(default database)"}";
+        }
+        catch (ArgumentException)
+        {
+            return "the configured connection string";
+        }
+    }
+
+    private static string Reason(Exception e)
+    {
+        var inner = e;
+        while (inner.InnerException is not null && inner.Message.Length == 0)
+            inner = inner.InnerException;
+        var message = inner.Message.ReplaceLineEndings(" ").TrimEnd('.');
+        return inner.InnerException is { } cause && !message.Contains(cause.Message, StringComparison.Ordinal)
+            ? $"{message} ({cause.Message.ReplaceLineEndings(" ").TrimEnd('.')})"
+            : message;
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -26,12 +26,14 @@ public sealed record PollResult(
 /// name, file name = its path); only once they are committed is it archived or deleted. A crash or a
 /// failed move between the two leaves the file where it was: the next poll stores nothing new (same sender,
 /// file name or control id, and SHA-256: a resend) and moves it then. A file refused at the door, or that
-/// cannot be read, goes to <c>error/</c> with <c>NAME.reason.txt</c> beside it.
+/// cannot be read, goes to <c>error/</c> with <c>NAME.reason.txt</c> beside it; so does an archived file
+/// whose message later ends <c>failed</c> or <c>rejected</c> (see <see cref="FileOutcomeWatch"/>).
 /// </summary>
 public sealed class FilePoller(
     InboundReceiver receiver,
     IOptions<SftpOptions> options,
     IFileSourceFactory factory,
+    FileOutcomeWatch outcomes,
     ILogger<FilePoller> logger)
 {
     public const string ArchiveFolder = "archive";
@@ -93,6 +95,8 @@ public sealed class FilePoller(
                 logger.LogError("File source {Source}: cannot list {Folder} at {Endpoint}: {Error}", source.Name, folder, files.Endpoint, e.GetType().Name);
                 return counts.Result(source.Name, $"cannot list {folder}: {e.GetType().Name}");
             }
+
+            await SetAsideFailedAsync(source, files, counts, ct);
 
             var pattern = source.PatternRegex();
             var present = listing.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
@@ -190,11 +194,35 @@ public sealed class FilePoller(
                 await SetAsideAsync(source, files, file, RejectionReason(rejected, outcomes.Count), counts, ct);
                 continue;
             }
-            await AfterIngestAsync(source, files, file, state, counts, ct);
+            await AfterIngestAsync(source, files, file, outcomes.Select(o => o.MessageId).ToList(), counts, ct);
         }
     }
 
-    private async Task AfterIngestAsync(FileSourceOptions source, IFileSource files, SourceFile file, SourceState state, Counts counts, CancellationToken ct)
+    /// <summary>Archived files whose messages ended failed or rejected since the last poll go to error/ with the reason.</summary>
+    private async Task SetAsideFailedAsync(FileSourceOptions source, IFileSource files, Counts counts, CancellationToken ct)
+    {
+        if (source.AfterIngest != AfterIngest.Archive)
+            return;
+        IReadOnlyList<(ArchivedFile File, string Reason)> due;
+        try
+        {
+            due = await outcomes.DueAsync(source.Name, SourcePath.Combine(source.Folder, ArchiveFolder), ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("File source {Source}: cannot look up the outcome of archived files ({Error}); trying again next poll", source.Name, e.GetType().Name);
+            return;
+        }
+        foreach (var (archived, reason) in due)
+        {
+            if (!await files.ExistsAsync(archived.Path, ct))
+                continue;
+            logger.LogWarning("File source {Source}: {File} ended failed or rejected: moved from archive/ to error/", source.Name, LogName(archived.Path));
+            await SetAsideAsync(source, files, new SourceFile(archived.Name, archived.Path, 0, default), reason, counts, ct, fromArchive: true);
+        }
+    }
+
+    private async Task AfterIngestAsync(FileSourceOptions source, IFileSource files, SourceFile file, IReadOnlyList<long> messageIds, Counts counts, CancellationToken ct)
     {
         try
         {
@@ -207,8 +235,10 @@ public sealed class FilePoller(
             {
                 var archive = SourcePath.Combine(source.Folder, ArchiveFolder);
                 await files.EnsureFolderAsync(archive, ct);
-                await files.MoveAsync(file.Path, await FreeNameAsync(files, archive, file.Name, ct), ct);
+                var target = await FreeNameAsync(files, archive, file.Name, ct);
+                await files.MoveAsync(file.Path, target, ct);
                 counts.Archived++;
+                outcomes.Watch(source.Name, new ArchivedFile(target, file.Name, messageIds));
             }
             await DeleteMarkerAsync(source, files, file, ct);
         }
@@ -221,7 +251,7 @@ public sealed class FilePoller(
         }
     }
 
-    private async Task SetAsideAsync(FileSourceOptions source, IFileSource files, SourceFile file, string reason, Counts counts, CancellationToken ct)
+    private async Task SetAsideAsync(FileSourceOptions source, IFileSource files, SourceFile file, string reason, Counts counts, CancellationToken ct, bool fromArchive = false)
     {
         try
         {
@@ -232,7 +262,8 @@ public sealed class FilePoller(
             var text = string.Create(CultureInfo.InvariantCulture,
                 $"{file.Name} from file source {source.Name}, set aside at {DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ssZ}\n{reason}\n");
             await files.WriteTextAsync(target + ReasonSuffix, text, ct);
-            await DeleteMarkerAsync(source, files, file, ct);
+            if (!fromArchive)
+                await DeleteMarkerAsync(source, files, file, ct);
             counts.SetAside++;
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -36,6 +36,7 @@ public static class FileSourceScheduling
         services.AddOptions<SftpOptions>().Bind(config.GetSection(SftpOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SftpOptions>, SftpOptionsValidator>();
         services.TryAddSingleton<IFileSourceFactory, FileSourceFactory>();
+        services.AddSingleton<FileOutcomeWatch>();
         services.AddSingleton<FilePoller>();
 
         var sources = config.GetSection(SftpOptions.Section).Get<SftpOptions>()?.Sources ?? [];

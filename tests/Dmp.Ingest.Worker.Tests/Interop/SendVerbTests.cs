@@ -30,8 +30,8 @@ public sealed class SendVerbTests
         var (code, stdout, stderr) = await CliRunner.RunAsync("send", batch, "--port", Port(gateway.MllpPort), "--timeout", "10");
 
         Assert.True(code == 0, $"exit {code}; stdout: {stdout}; stderr: {stderr}");
-        Assert.Equal(["MSA|AA|B-1", "MSA|AA|B-2", "MSA|AA|B-3"], SimpleHl7InteropTests.Lines(stdout));
-        Assert.Contains("3 sent, 3 accepted, 0 not accepted", stderr, StringComparison.Ordinal);
+        Assert.Equal([$"{batch}#1: MSA|AA|B-1", $"{batch}#2: MSA|AA|B-2", $"{batch}#3: MSA|AA|B-3"], SimpleHl7InteropTests.Lines(stdout));
+        Assert.Contains("3 sent, 3 accepted, 0 rejected, 0 not answered", stderr, StringComparison.Ordinal);
         foreach (var id in new[] { "B-1", "B-2", "B-3" })
             Assert.Equal("ADT^A08", Assert.Single(await gateway.FindAsync(id)).MessageType);
     }
@@ -47,7 +47,7 @@ public sealed class SendVerbTests
         Assert.True(code == 0, $"exit {code}; stdout: {stdout}; stderr: {stderr}");
         var lines = SimpleHl7InteropTests.Lines(stdout);
         Assert.Equal(2, lines.Length);
-        Assert.All(lines, l => Assert.EndsWith("sent; no ACK requested (MSH-15 NE)", l, StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.EndsWith("sent, no ACK expected (MSH-15 NE)", l, StringComparison.Ordinal));
         // `send` closes the connection right after the last frame (nothing to wait for): the gateway
         // must still store what it received (invariant: every input ends in one stored message).
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -56,6 +56,26 @@ public sealed class SendVerbTests
         foreach (var id in new[] { "371784", "612092" })
             Assert.True((await gateway.FindAsync(id)).Count == 1,
                 $"message {id} was sent (TCP delivered it) but is not stored: the listener dropped frames of a connection the sender closed right after writing them");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Acknowledgement_messages_are_sent_without_waiting_and_counted_as_not_answered()
+    {
+        // The gateway stores an ACK or a ZAM without answering it (answering would loop): `send` must not wait 30 s for one.
+        await using var gateway = await InteropGateway.StartAsync();
+        var ack = CliRunner.TestData("hl7v2", "french", "ans_TDCDA-2.1_ORU_INIT_ack.hl7");
+        var zam = CliRunner.TestData("hl7v2", "french", "ans_TDCDA-2.1_ZAM_Z01_reception_DMP.hl7");
+        var admission = CliRunner.TestData("hl7v2", "french", "ans_PAMFR_SGL_admission_A01.er7");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var (code, stdout, stderr) = await CliRunner.RunAsync("send", ack, zam, admission, "--port", Port(gateway.MllpPort), "--timeout", "30");
+
+        Assert.True(code == 0, $"exit {code}; stdout: {stdout}; stderr: {stderr}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"send waited for answers that never come: {clock.Elapsed}");
+        Assert.Equal(
+            [$"{ack}: sent, no ACK expected (ACK is an acknowledgement)", $"{zam}: sent, no ACK expected (ZAM is an acknowledgement)", $"{admission}: MSA|AA|3975"],
+            SimpleHl7InteropTests.Lines(stdout));
+        Assert.Contains("3 messages: 3 sent, 1 accepted, 0 rejected, 2 not answered", stderr, StringComparison.Ordinal);
     }
 
     [Fact(Timeout = 60_000)]
@@ -70,9 +90,9 @@ public sealed class SendVerbTests
 
         Assert.True(code == 1, $"exit {code}; stdout: {stdout}; stderr: {stderr}");
         var lines = SimpleHl7InteropTests.Lines(stdout);
-        Assert.Equal("MSA|AA|GOOD-1", lines[0]);
-        Assert.StartsWith("MSA|AR|BAD-1", lines[1], StringComparison.Ordinal);
-        Assert.Contains("2 sent, 1 accepted, 1 not accepted", stderr, StringComparison.Ordinal);
+        Assert.Equal($"{good}: MSA|AA|GOOD-1", lines[0]);
+        Assert.StartsWith($"{noType}: MSA|AR|BAD-1", lines[1], StringComparison.Ordinal);
+        Assert.Contains("2 sent, 1 accepted, 1 rejected", stderr, StringComparison.Ordinal);
         Assert.Equal("rejected", Assert.Single(await gateway.FindAsync("BAD-1")).Status);
     }
 
@@ -167,7 +187,7 @@ public sealed class SendVerbTests
                 "--port", Port(((IPEndPoint)relay.LocalEndpoint).Port), "--retries", "2", "--timeout", "10");
 
             Assert.True(code == 0, $"exit {code}; stdout: {stdout}; stderr: {stderr}");
-            Assert.Equal(["MSA|AA|MSG00001"], SimpleHl7InteropTests.Lines(stdout));
+            Assert.Equal([$"{CliRunner.TestData("hl7v2", "fhirconv_ADT-A01-01.hl7")}: MSA|AA|MSG00001"], SimpleHl7InteropTests.Lines(stdout));
             Assert.Equal(2, Volatile.Read(ref connections));
             Assert.Equal(1, Assert.Single(await gateway.FindAsync("MSG00001")).Receipts);
         }
@@ -192,7 +212,7 @@ public sealed class SendVerbTests
         var (code, stdout, stderr) = await sending.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.True(code == 0, $"exit {code}; stdout: {stdout}; stderr: {stderr}");
-        Assert.Equal(["MSA|AA|MSG00001"], SimpleHl7InteropTests.Lines(stdout));
+        Assert.Equal([$"{CliRunner.TestData("hl7v2", "fhirconv_ADT-A01-01.hl7")}: MSA|AA|MSG00001"], SimpleHl7InteropTests.Lines(stdout));
         Assert.Single(await gateway.FindAsync("MSG00001"));
     }
 

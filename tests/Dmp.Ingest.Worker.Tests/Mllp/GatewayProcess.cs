@@ -34,7 +34,9 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = dataDir,
         };
-        foreach (var arg in (string[])[worker, "--Dmp:Http:Port=0", "--Dmp:Mllp:Port=0", $"--Dmp:DataDir={dataDir}", $"--Dmp:Auth:SigningKey={TestGateway.SigningKey}", .. settings])
+        foreach (var arg in (string[])[worker, "--Dmp:Http:Port=0", "--Dmp:Mllp:Port=0", $"--Dmp:DataDir={dataDir}", $"--Dmp:Auth:SigningKey={TestGateway.SigningKey}",
+                     // Run from the data folder: the rules are named, as a deployment names them (no copy beside the executable is read).
+                     $"--Dmp:Rules:Path={Path.Combine(AppContext.BaseDirectory, "mappings")}", .. settings])
             start.ArgumentList.Add(arg);
         var process = new Process { StartInfo = start };
         var gateway = new GatewayProcess(process);

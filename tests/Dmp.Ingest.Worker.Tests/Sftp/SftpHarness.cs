@@ -69,6 +69,7 @@ internal sealed class SftpHarness : IAsyncDisposable
             services.GetRequiredService<InboundReceiver>(),
             Microsoft.Extensions.Options.Options.Create(copy),
             factory ?? services.GetRequiredService<IFileSourceFactory>(),
+            new FileOutcomeWatch(services.GetRequiredService<Dmp.Ingest.Worker.Hosting.StoreLifetime>(), services.GetRequiredService<ILogger<FileOutcomeWatch>>()),
             logger ?? services.GetRequiredService<ILogger<FilePoller>>());
     }
 
