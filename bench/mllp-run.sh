@@ -16,7 +16,7 @@ for f in "$gateway" "$loadgen" "$file"; do
 done
 data=$(mktemp -d /tmp/dmp-mllp-run.XXXXXX)
 mllp=$((42000 + RANDOM % 1000)); http=$((mllp + 1000))
-dotnet "$gateway" --Dmp:DataDir="$data" --Dmp:Mllp:Port=$mllp --Dmp:Http:Port=$http >"$data/gateway.log" 2>&1 &
+dotnet "$gateway" --Dmp:DataDir="$data" --Dmp:Rules:Path="$repo/mappings" --Dmp:Mllp:Port=$mllp --Dmp:Http:Port=$http >"$data/gateway.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 120); do (echo >/dev/tcp/127.0.0.1/$mllp) 2>/dev/null && break; sleep 0.5; done

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Dmp.Model;
+using Dmp.Model.Apply;
 
 namespace Dmp.Ingest.Worker.Cli;
 
@@ -12,13 +13,12 @@ namespace Dmp.Ingest.Worker.Cli;
 internal static partial class MapExplanation
 {
     /// <summary>MSH-9 types the gateway stores but gives no meaning in the dossier (marked ignored).</summary>
-    private static readonly HashSet<string> Ignored = new(StringComparer.Ordinal) { "ACK", "ZAM", "MCF", "QBP", "QRY", "RSP", "MFN", "MFK", "NMD", "NMQ", "NMR" };
 
     private const string AuthoritiesTable = "mappings/tables/assigning-authorities.yaml";
 
     public static IEnumerable<string> Lines(MappedMessage message)
     {
-        if (message.Info.MessageType is { } type && Ignored.Contains(type))
+        if (message.Info.MessageType is { } type && MessageTypes.NoDossierMeaning.Contains(type))
             yield return $"MSH-9 {type}: no meaning for the dossier: the gateway marks it ignored";
         foreach (var patient in message.Patients)
         {

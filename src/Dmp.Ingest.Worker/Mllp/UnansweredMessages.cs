@@ -1,4 +1,5 @@
 using Dmp.Mapping.Hl7v2;
+using Dmp.Model.Apply;
 
 namespace Dmp.Ingest.Worker.Mllp;
 
@@ -9,7 +10,7 @@ namespace Dmp.Ingest.Worker.Mllp;
 public static class UnansweredMessages
 {
     /// <summary>Message types (MSH-9.1) that are acknowledgements, stored but never answered.</summary>
-    public static readonly IReadOnlySet<string> AcknowledgementTypes = new HashSet<string>(StringComparer.Ordinal) { "ACK", "ZAM", "MCF" };
+    public static IReadOnlySet<string> AcknowledgementTypes => MessageTypes.Acknowledgements;
 
     /// <summary>Why no ACK will come for <paramref name="message"/>, or null when one will.</summary>
     public static string? Reason(Hl7Message message) =>

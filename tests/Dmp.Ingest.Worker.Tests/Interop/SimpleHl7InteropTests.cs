@@ -70,9 +70,9 @@ public sealed class SimpleHl7InteropTests
             // The batch's two ORU^R01 say MSH-15 NE: sent without waiting (simple-hl7 ACKs them anyway;
             // `send` must not take those ACKs for the next message's).
             Assert.Equal(
-                ["MSA|AA|MSG00001", $"{files[1]} message 1: sent; no ACK requested (MSH-15 NE)", $"{files[1]} message 2: sent; no ACK requested (MSH-15 NE)", "MSA|AA|3975"],
+                [$"{files[0]}: MSA|AA|MSG00001", $"{files[1]}#1: sent, no ACK expected (MSH-15 NE)", $"{files[1]}#2: sent, no ACK expected (MSH-15 NE)", $"{files[2]}: MSA|AA|3975"],
                 Lines(stdout));
-            Assert.Contains("4 sent, 4 accepted, 0 not accepted", stderr, StringComparison.Ordinal);
+            Assert.Contains("4 messages: 4 sent, 2 accepted, 0 rejected, 2 not answered", stderr, StringComparison.Ordinal);
             // The server saw every control id, each message with all its segments (segments end with CR on the wire).
             string[] expected = ["MSG00001", "371784", "612092", "3975"];
             var received = server.StdoutLines.Where(l => l.StartsWith("RECEIVED ", StringComparison.Ordinal)).Select(l => l.Split(' ')).ToArray();
@@ -107,8 +107,8 @@ public sealed class SimpleHl7InteropTests
                 var (code, stdout, stderr) = await CliRunner.RunAsync("send", ne, al, "--port", port, "--timeout", "10", "--retries", "0");
 
                 Assert.True(code == 0, $"send exited {code}; stdout: {stdout}; stderr: {stderr}");
-                Assert.Contains("sent; no ACK requested (MSH-15 NE)", stdout, StringComparison.Ordinal);
-                Assert.Equal(["MSA|AA|AL-2"], Lines(stdout).Where(l => l.StartsWith("MSA|", StringComparison.Ordinal)));
+                Assert.Contains($"{ne}: sent, no ACK expected (MSH-15 NE)", stdout, StringComparison.Ordinal);
+                Assert.Equal([$"{al}: MSA|AA|AL-2"], Lines(stdout).Where(l => l.Contains(": MSA|", StringComparison.Ordinal)));
             }
             finally
             {

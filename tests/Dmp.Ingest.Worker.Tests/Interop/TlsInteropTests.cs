@@ -43,7 +43,7 @@ public sealed class TlsInteropTests
         var insecure = await CliRunner.RunAsync("send", file, "--port", port, "--tls", "--tls-insecure", "--timeout", "10");
 
         Assert.True(trusted.ExitCode == 0, $"exit {trusted.ExitCode}; {trusted.Stdout} {trusted.Stderr}");
-        Assert.Equal("MSA|AA|TLS-SEND-1", trusted.Stdout.Trim());
+        Assert.Equal($"{file}: MSA|AA|TLS-SEND-1", trusted.Stdout.Trim());
         Assert.True(byIp.ExitCode == 0, $"exit {byIp.ExitCode}; {byIp.Stdout} {byIp.Stderr}");
         Assert.Equal(1, wrongName.ExitCode);
         Assert.Contains("TLS", wrongName.Stderr, StringComparison.Ordinal);
@@ -107,7 +107,7 @@ public sealed class TlsInteropTests
         var opensslAllowed = await OpenSslSendAsync(openssl, gateway.MllpPort, pki, "MTLS-OPENSSL-1", pki.ClientCertPem, pki.ClientKeyPem);
 
         Assert.True(allowed.ExitCode == 0, $"exit {allowed.ExitCode}; {allowed.Stdout} {allowed.Stderr}");
-        Assert.Equal("MSA|AA|MTLS-1", allowed.Stdout.Trim());
+        Assert.Equal($"{file}: MSA|AA|MTLS-1", allowed.Stdout.Trim());
         Assert.Equal("MSA|AA|MTLS-OPENSSL-1", opensslAllowed);
         foreach (var refused in new[] { noCertificate, rogue })
         {
@@ -139,7 +139,7 @@ public sealed class TlsInteropTests
         var opensslRogue = await OpenSslSendAsync(openssl, gateway.MllpPort, pki, "MTLS-CA-OPENSSL-2", pki.RogueCertPem, pki.RogueKeyPem);
 
         Assert.True(issued.ExitCode == 0, $"exit {issued.ExitCode}; {issued.Stdout} {issued.Stderr}");
-        Assert.Equal("MSA|AA|MTLS-CA-1", issued.Stdout.Trim());
+        Assert.Equal($"{file}: MSA|AA|MTLS-CA-1", issued.Stdout.Trim());
         Assert.Equal(1, rogue.ExitCode);
         Assert.Equal("MSA|AA|MTLS-CA-OPENSSL-1", opensslIssued);
         Assert.Null(opensslRogue);
