@@ -48,7 +48,7 @@ internal sealed class DocumentVersions(ApplyContext c)
                 TypeCode = d.TypeCode?.Value, TypeSystem = d.TypeCode?.System, TypeDisplay = d.TypeCode?.Display,
                 ClassCode = d.ClassCode?.Value, ClassSystem = d.ClassCode?.System, ClassDisplay = d.ClassCode?.Display,
                 d.Title, CreatedAt = Time(d.CreatedAt), ServiceStart = Time(d.ServiceStart), ServiceStop = Time(d.ServiceStop),
-                AuthorRpps = Rpps(d.Author?.Id), AuthorFamily = d.Author?.Family, AuthorGiven = d.Author?.Given, AuthorRole = d.Author?.Role,
+                AuthorRpps = AuthorRpps(d.Author?.Id), AuthorFamily = d.Author?.Family, AuthorGiven = d.Author?.Given, AuthorRole = d.Author?.Role,
                 AuthorOrg = d.AuthorOrganisation?.Value, Facility = d.SourceFacility ?? d.CustodianName, EventCode = d.ServiceEvent?.Value,
                 Confidentiality = d.Confidentiality?.Value, d.Language, MimeType = body?.MimeType ?? d.MimeType, d.FormatCode,
                 Size = body?.Size ?? d.Size, Sha256 = body?.Sha256 ?? d.Sha256, Sha1 = body?.Sha1, BlobKey = body?.BlobKey,
@@ -225,14 +225,9 @@ internal sealed class DocumentVersions(ApplyContext c)
             ON CONFLICT DO NOTHING;
             """, new { DocumentId = documentId, MessageId = c.MessageId, Sender = c.Sender, At = StoreTime.Write(recordedAt) });
 
-    /// <summary>RPPS without the `8` prefix the ANS identifier form adds (8 + 11 digits).</summary>
-    private static string? Rpps(Identifier? id)
-    {
-        var value = id?.Value?.Trim();
-        if (string.IsNullOrEmpty(value))
-            return null;
-        return value.Length == 12 && value[0] == '8' && value.All(char.IsAsciiDigit) ? value[1..] : value;
-    }
+    /// <summary>The author's RPPS as the dossier keeps it (without the `8` of the national identifier form); null when absent.</summary>
+    private static string? AuthorRpps(Identifier? id) =>
+        id?.Value?.Trim() is { Length: > 0 } value ? Rpps.Normalize(value) : null;
 
     private static string? Time(PartialDateTime? value) => PartialInstant.Of(value) is { } at ? StoreTime.Write(at) : null;
 }

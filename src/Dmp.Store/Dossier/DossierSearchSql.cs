@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Dapper;
+using Dmp.Model;
 using Dmp.Store.Sql;
 
 namespace Dmp.Store.Dossier;
@@ -70,10 +71,10 @@ internal sealed class DossierSearchSql(SqlDialect connections)
             {
                 switch (label)
                 {
-                    case DocumentFilter.MaskedLabel:
+                    case VisibilityCodes.MaskedToProfessionals:
                         any.Add($"d.masked = @{names.Add(parameters, true)}");
                         break;
-                    case DocumentFilter.HiddenFromPatientLabel:
+                    case VisibilityCodes.HiddenFromPatient:
                         any.Add($"d.hidden_from_patient = @{names.Add(parameters, true)}");
                         break;
                     default:
