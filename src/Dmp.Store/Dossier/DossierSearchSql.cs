@@ -14,6 +14,9 @@ internal sealed class DossierSearchSql(SqlDialect connections)
 {
     private readonly SqlDialect _connections = connections;
 
+    /// <summary>The page's row limit in the dialect (a parameter: one text whatever the page size).</summary>
+    private readonly string _limitClause = connections.Limit("@Limit");
+
     private const string DocumentSortKey = "COALESCE(d.created_at, d.stored_at)";
     private const string EntrySortKey = "COALESCE(e.effective_at, e.recorded_at)";
 
@@ -144,7 +147,7 @@ internal sealed class DossierSearchSql(SqlDialect connections)
     }
 
     /// <summary>Keyset paging: after the previous page's last (sort key, id), in the page's order, one row more than asked (to know there is a next page).</summary>
-    private static void AppendPage(StringBuilder sql, DynamicParameters parameters, string sortKey, string idColumn, PageRequest page)
+    private void AppendPage(StringBuilder sql, DynamicParameters parameters, string sortKey, string idColumn, PageRequest page)
     {
         var limit = Math.Clamp(page.Limit, 1, DossierQueries.MaxPage);
         var direction = page.Ascending ? "ASC" : "DESC";
@@ -156,7 +159,7 @@ internal sealed class DossierSearchSql(SqlDialect connections)
             parameters.Add("AfterId", after.Id);
         }
 
-        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {sortKey} {direction}, {idColumn} {direction} LIMIT @Limit;");
+        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {sortKey} {direction}, {idColumn} {direction}{_limitClause};");
         parameters.Add("Limit", limit + 1);
     }
 
