@@ -60,7 +60,7 @@ public sealed class MapVerbTests
         Assert.Equal(HumanName.NameUse.Official, patient.Name[0].Use);
         Assert.Equal("1979-03-28", patient.BirthDate);
         Assert.Equal(AdministrativeGender.Female, patient.Gender);
-        var reliability = Assert.Single(patient.Extension, e => e.Url == FhirProjection.IdentityReliabilityExtension);
+        var reliability = Assert.Single(patient.Extension, e => e.Url == Dmp.Mapping.Fhir.Projection.DmpFhir.IdentityReliabilityExtension);
         Assert.Equal("VALI", Assert.IsType<Coding>(reliability.Extension[0].Value).Code);
         var header = Assert.Single(bundle.Entry.Select(e => e.Resource).OfType<MessageHeader>());
         Assert.Equal("A01", ((Coding)header.Event).Code);

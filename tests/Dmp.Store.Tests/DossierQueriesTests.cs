@@ -137,7 +137,7 @@ public abstract class DossierQueriesTests
         await using var t = await OpenStoreAsync();
         var patient = await SeedAsync(t);
         var queries = new DossierQueries(t.Store.Connections);
-        var rights = new DossierRights(t.Writer);
+        var rights = new DossierRights(t.Writer, t.Store.Connections, TimeProvider.System);
 
         var facts = await queries.GetDossierAsync(patient, "10000000002", "CHU-X", CancellationToken.None);
         Assert.True(facts!.IsOpen && facts.ProfessionalAuthorised && facts.OrganisationConsents && !facts.OpposesEmergency);

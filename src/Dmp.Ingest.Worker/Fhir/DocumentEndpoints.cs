@@ -31,7 +31,7 @@ public static class DocumentEndpoints
         fhir.MapGet("/Binary/{id}", RetrieveAsync);
     }
 
-    private static async Task<IResult> SearchAsync(HttpContext http, DossierGate gate, CancellationToken ct)
+    private static async Task<IResult> SearchAsync(HttpContext http, DossierGate gate, TimeProvider time, CancellationToken ct)
     {
         var search = SearchParameters.Read(http.Request, SearchParameterNames);
         var filter = ReadFilter(search);
@@ -43,7 +43,7 @@ public static class DocumentEndpoints
         var found = await gate.Queries.SearchDocumentsAsync(filter with { PatientId = scope.PatientId }, scope.Access.Visibility!, page, ct);
         var baseUrl = SearchBundles.BaseUrl(http.Request);
         var resources = found.Items.Select(d => DossierResources.DocumentReference(d, ContentUrl(baseUrl, d.Id))).ToList();
-        var bundle = SearchBundles.Searchset(http.Request, resources, found.Next);
+        var bundle = SearchBundles.Searchset(http.Request, time, resources, found.Next);
         return await gate.AuditedAsync(
             scope.Audit(AuditActions.Search, AuditEntityTypes.DocumentReference, null, AuditOutcomes.Success, Returned(http, resources)), FhirResults.Resource(bundle), ct);
     }

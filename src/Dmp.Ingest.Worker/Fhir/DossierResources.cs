@@ -154,12 +154,12 @@ public static class DossierResources
             Subtype = [new F.Coding(AuditActionSystem, row.Action)],
             Action = row.Action switch
             {
-                "read" or "search" or "retrieve" or "raw-read" => F.AuditEvent.AuditEventAction.R,
-                "delete" => F.AuditEvent.AuditEventAction.D,
-                "deposit" => F.AuditEvent.AuditEventAction.C,
+                var action when AuditActions.IsRead(action) => F.AuditEvent.AuditEventAction.R,
+                AuditActions.Delete => F.AuditEvent.AuditEventAction.D,
+                AuditActions.Deposit => F.AuditEvent.AuditEventAction.C,
                 _ => F.AuditEvent.AuditEventAction.U,
             },
-            Outcome = row.Outcome == "success" ? F.AuditEvent.AuditEventOutcome.N0 : F.AuditEvent.AuditEventOutcome.N4,
+            Outcome = row.Outcome == AuditOutcomes.Success ? F.AuditEvent.AuditEventOutcome.N0 : F.AuditEvent.AuditEventOutcome.N4,
             OutcomeDesc = row.Detail is null ? row.Outcome : row.Outcome + ": " + row.Detail,
             Source = new F.AuditEvent.SourceComponent { Observer = new F.ResourceReference { Display = "dmp-ingest" } },
         };
@@ -181,8 +181,9 @@ public static class DossierResources
             agent.Role.Add(new F.CodeableConcept { Text = role });
         agent.Who = row.AgentKind switch
         {
-            "patient" when row.AgentId is { } ins => new F.ResourceReference { Identifier = new F.Identifier(null, ins), Display = "patient" },
-            "professional" when row.AgentId is { } rpps => new F.ResourceReference { Identifier = new F.Identifier(Rpps.SystemUri, Rpps.ToExtension(rpps)), Display = "professional" },
+            AuditAgentKinds.Patient when row.AgentId is { } ins => new F.ResourceReference { Identifier = new F.Identifier(null, ins), Display = AuditAgentKinds.Patient },
+            AuditAgentKinds.Professional when row.AgentId is { } rpps =>
+                new F.ResourceReference { Identifier = new F.Identifier(Rpps.SystemUri, Rpps.ToExtension(rpps)), Display = AuditAgentKinds.Professional },
             _ => new F.ResourceReference { Display = row.AgentKind },
         };
         if (purpose is not null)

@@ -45,25 +45,26 @@ public static class FhirEndpoints
         DocumentEndpoints.Map(fhir);
         PatientRightsEndpoints.Map(fhir);
         foreach (var kind in DossierResources.EntryKinds)
-            fhir.MapGet("/" + kind, (HttpContext http, DossierGate gate, CancellationToken ct) => SearchEntriesAsync(kind, http, gate, ct));
+            fhir.MapGet("/" + kind, (HttpContext http, DossierGate gate, TimeProvider time, CancellationToken ct) =>
+                SearchEntriesAsync(kind, http, gate, time, ct));
 
         // Anything else under /fhir is an unknown resource or interaction, said as FHIR.
         fhir.Map("/{**rest}", (string rest) => FhirResults.NotFound($"/fhir/{rest} is not supported by this server (see /fhir/metadata)"));
     }
 
-    private static async Task<IResult> SearchPatientsAsync(HttpContext http, DossierGate gate, CancellationToken ct)
+    private static async Task<IResult> SearchPatientsAsync(HttpContext http, DossierGate gate, TimeProvider time, CancellationToken ct)
     {
         var search = SearchParameters.Read(http.Request, PatientSearchParameters);
         var identifier = search.Single("identifier") ?? throw new SearchParameterException("identifier is required (the patient's INS: urn:oid:<INS OID>|<INS>)");
         var addressed = await gate.FindByIdentifierAsync(identifier, "identifier", ct);
         if (addressed is null)
-            return FhirResults.Resource(SearchBundles.Searchset(http.Request, [], null));
+            return FhirResults.Resource(SearchBundles.Searchset(http.Request, time, [], null));
         var gated = await gate.EvaluateAsync(http, addressed, AuditActions.Search, AuditEntityTypes.Patient, null, StatusCodes.Status403Forbidden, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
         var resources = new List<F.Resource> { DossierResources.Patient(scope.Patient) };
         return await gate.AuditedAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.Patient, null, AuditOutcomes.Success, DocumentEndpoints.Returned(http, resources)),
-            FhirResults.Resource(SearchBundles.Searchset(http.Request, resources, null)), ct);
+            FhirResults.Resource(SearchBundles.Searchset(http.Request, time, resources, null)), ct);
     }
 
     private static async Task<IResult> ReadPatientAsync(string id, HttpContext http, DossierGate gate, CancellationToken ct)
@@ -76,7 +77,7 @@ public static class FhirEndpoints
         return await gate.AuditedAsync(scope.Audit(AuditActions.Read, AuditEntityTypes.Patient, id, AuditOutcomes.Success), FhirResults.Resource(DossierResources.Patient(scope.Patient)), ct);
     }
 
-    private static async Task<IResult> SearchEntriesAsync(string kind, HttpContext http, DossierGate gate, CancellationToken ct)
+    private static async Task<IResult> SearchEntriesAsync(string kind, HttpContext http, DossierGate gate, TimeProvider time, CancellationToken ct)
     {
         var search = SearchParameters.Read(http.Request, EntrySearchParameters);
         var filter = new EntryFilter { Kinds = [kind], Codes = search.Tokens("code"), Date = search.Dates("date") };
@@ -87,10 +88,10 @@ public static class FhirEndpoints
         var found = await gate.Queries.SearchEntriesAsync(filter with { PatientId = scope.PatientId }, scope.Access.Visibility!, page, ct);
         var (resources, warnings) = Entries(found.Items);
         return await gate.AuditedAsync(scope.Audit(AuditActions.Search, kind, null, AuditOutcomes.Success, DocumentEndpoints.Returned(http, resources)),
-            FhirResults.Resource(SearchBundles.Searchset(http.Request, resources, found.Next, warnings)), ct);
+            FhirResults.Resource(SearchBundles.Searchset(http.Request, time, resources, found.Next, warnings)), ct);
     }
 
-    private static async Task<IResult> SearchAuditAsync(HttpContext http, DossierGate gate, DmpStore store, CancellationToken ct)
+    private static async Task<IResult> SearchAuditAsync(HttpContext http, DossierGate gate, DmpStore store, TimeProvider time, CancellationToken ct)
     {
         var search = SearchParameters.Read(http.Request, AuditSearchParameters);
         var page = search.Page();
@@ -112,7 +113,7 @@ public static class FhirEndpoints
             next = new PageKey("", served[^1].Id);
         var resources = served.Select(r => (F.Resource)DossierResources.AuditEvent(r)).ToList();
         return await gate.AuditedAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.AuditEvent, null, AuditOutcomes.Success, $"returned {resources.Count} events"),
-            FhirResults.Resource(SearchBundles.Searchset(http.Request, resources, next)), ct);
+            FhirResults.Resource(SearchBundles.Searchset(http.Request, time, resources, next)), ct);
     }
 
     private static async Task<IResult> PatientQueryOperationAsync(
@@ -149,7 +150,7 @@ public static class FhirEndpoints
         var baseUrl = SearchBundles.BaseUrl(http.Request);
         resources.AddRange(documents.Items.Select(d => DossierResources.DocumentReference(d, DocumentEndpoints.ContentUrl(baseUrl, d.Id))));
         return await gate.AuditedAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.Patient, id + "/$recent-exams", AuditOutcomes.Success, DocumentEndpoints.Returned(http, resources)),
-            FhirResults.Resource(SearchBundles.Searchset(http.Request, resources, null, warnings)), ct);
+            FhirResults.Resource(SearchBundles.Searchset(http.Request, time, resources, null, warnings)), ct);
     }
 
     private static (List<F.Resource> Resources, List<F.Resource> Warnings) Entries(IEnumerable<EntryRow> rows)

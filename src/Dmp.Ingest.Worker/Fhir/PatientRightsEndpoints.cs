@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dmp.Mapping.Fhir;
+using Dmp.Model;
 using Dmp.Store.Audit;
 using Dmp.Store.Dossier;
 using Hl7.Fhir.Serialization;
@@ -148,11 +149,11 @@ public static class PatientRightsEndpoints
             (labels as JsonArray ?? []).SelectMany(l => (l?["coding"] as JsonArray ?? []).Select(c => c?["code"]?.GetValue<string>() ?? "")).Order();
         var before = JsonNode.Parse(FhirJson.Serialize(current, pretty: false))!["securityLabel"];
         var after = document["securityLabel"];
-        var others = Codes(after).Where(c => c != DocumentFilter.MaskedLabel).ToList();
-        if (!others.SequenceEqual(Codes(before).Where(c => c != DocumentFilter.MaskedLabel)))
+        var others = Codes(after).Where(c => c != VisibilityCodes.MaskedToProfessionals).ToList();
+        if (!others.SequenceEqual(Codes(before).Where(c => c != VisibilityCodes.MaskedToProfessionals)))
             return (null, "only the MASQUE_PS label may be added or removed (confidentiality and INVISIBLE_PATIENT are the sender's)");
-        var masked = Codes(after).Contains(DocumentFilter.MaskedLabel);
-        return masked == Codes(before).Contains(DocumentFilter.MaskedLabel) ? ("none", null) : (masked ? AuditActions.Mask : AuditActions.Unmask, null);
+        var masked = Codes(after).Contains(VisibilityCodes.MaskedToProfessionals);
+        return masked == Codes(before).Contains(VisibilityCodes.MaskedToProfessionals) ? ("none", null) : (masked ? AuditActions.Mask : AuditActions.Unmask, null);
     }
 
     /// <summary>One RFC 6902 operation on /status or /securityLabel[/index|-] (add, remove, replace, test).</summary>
@@ -306,9 +307,7 @@ public static class PatientRightsEndpoints
             F.PrimitiveType primitive => primitive.ToString(),
             _ => null,
         };
-        if (rppsValue is { Length: 12 } && rppsValue[0] == '8')
-            rppsValue = rppsValue[1..];
-        if (rppsValue is not { Length: 11 } || !rppsValue.All(char.IsAsciiDigit))
+        if (!Rpps.TryParse(rppsValue, out var rpps))
             return ((null, false), "rpps must be the professional's 11-digit RPPS number");
         var treating = parameters.Parameter.FirstOrDefault(p => p.Name == "treating")?.Value switch
         {
@@ -317,6 +316,6 @@ public static class PatientRightsEndpoints
             null => false,
             _ => false,
         };
-        return ((rppsValue, treating), null);
+        return ((rpps.Number, treating), null);
     }
 }

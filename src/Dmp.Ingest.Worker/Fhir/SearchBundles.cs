@@ -12,12 +12,17 @@ public static class SearchBundles
         return $"{request.Scheme}://{request.Host}{request.PathBase}/fhir";
     }
 
-    /// <summary>A searchset of <paramref name="matches"/>; a next link when <paramref name="next"/> says where the next page starts.</summary>
-    public static F.Bundle Searchset(HttpRequest request, IEnumerable<F.Resource> matches, PageKey? next, IEnumerable<F.Resource>? outcomes = null)
+    /// <summary>
+    /// A searchset of <paramref name="matches"/>, stamped with <paramref name="time"/>'s now; a next link when
+    /// <paramref name="next"/> says where the next page starts.
+    /// </summary>
+    public static F.Bundle Searchset(
+        HttpRequest request, TimeProvider time, IEnumerable<F.Resource> matches, PageKey? next, IEnumerable<F.Resource>? outcomes = null)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(matches);
-        var bundle = new F.Bundle { Type = F.Bundle.BundleType.Searchset, Meta = new F.Meta { LastUpdated = DateTimeOffset.UtcNow } };
+        var bundle = new F.Bundle { Type = F.Bundle.BundleType.Searchset, Meta = new F.Meta { LastUpdated = time.GetUtcNow() } };
         var baseUrl = BaseUrl(request);
         foreach (var resource in matches)
         {

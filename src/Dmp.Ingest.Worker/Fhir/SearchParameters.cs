@@ -1,7 +1,7 @@
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
-using Dmp.Mapping.Fhir;
+using Dmp.Mapping.Fhir.Projection;
 using Dmp.Store;
 using Dmp.Store.Dossier;
 
@@ -159,11 +159,11 @@ public sealed class SearchParameters
         var spellings = new HashSet<string>(StringComparer.Ordinal) { system };
         if (system.StartsWith("urn:oid:", StringComparison.Ordinal))
             spellings.Add(system["urn:oid:".Length..]);
-        var uri = MessageBundle.CodeSystemUri(system.StartsWith("urn:oid:", StringComparison.Ordinal) ? system["urn:oid:".Length..] : system) ?? system;
+        var uri = CodeSystems.Uri(system.StartsWith("urn:oid:", StringComparison.Ordinal) ? system["urn:oid:".Length..] : system) ?? system;
         spellings.Add(uri);
         foreach (var alias in KnownSystemAliases)
         {
-            if (MessageBundle.CodeSystemUri(alias) == uri)
+            if (CodeSystems.Uri(alias) == uri)
                 spellings.Add(alias);
         }
 

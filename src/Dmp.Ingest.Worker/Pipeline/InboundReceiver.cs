@@ -4,6 +4,7 @@ using Dmp.Mapping;
 using Dmp.Mapping.Cda;
 using Dmp.Mapping.Generic;
 using Dmp.Mapping.Hl7v2;
+using Dmp.Model.Apply;
 using Dmp.Ingest.Worker.Hosting;
 using Dmp.Store;
 using Dmp.Store.Inbox;
@@ -37,7 +38,6 @@ public sealed record ReceivedInput(string Channel, ReadOnlyMemory<byte> Bytes, s
 public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOptions> mllpOptions, ProcessingSignal signal, ProcessedAcknowledger processedAcks,
     TimeProvider time, ILogger<InboundReceiver> logger)
 {
-    private static readonly HashSet<string> AcknowledgementTypes = new(StringComparer.Ordinal) { "ACK", "ZAM", "MCF" };
     private readonly HashSet<string> _strictSenders = new(mllpOptions.Value.StrictSenders, StringComparer.Ordinal);
     private readonly AckMode _ackMode = mllpOptions.Value.AckMode;
 
@@ -104,7 +104,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             refusal = "empty MSH-9";
             errorCode = Hl7ErrorCode.RequiredFieldMissing;
         }
-        else if (AcknowledgementTypes.Contains(message.MessageType))
+        else if (MessageTypes.Acknowledgements.Contains(message.MessageType))
         {
             // Acknowledgements are kept but never acknowledged back.
             status = InboxStatus.Ignored;
@@ -122,7 +122,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             input.Bytes, input.Length ?? input.Bytes.Length, sha, input.Length is { } full && full > input.Bytes.Length, time.GetUtcNow());
 
         var waitsForProcessing = processedAcks.Enabled && input.FileName is null && message is not null
-            && !AcknowledgementTypes.Contains(message.MessageType ?? "");
+            && !MessageTypes.Acknowledgements.Contains(message.MessageType ?? "");
         var strict = _strictSenders.Contains(sender);
         InboxDecision Decide(InboxDecisionContext context)
         {

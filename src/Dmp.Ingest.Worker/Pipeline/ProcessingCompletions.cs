@@ -15,9 +15,12 @@ public sealed class ProcessingCompletions
     /// <summary>True when a receiver may be waiting (Processed mode); otherwise the worker records nothing.</summary>
     public bool Enabled { get; init; }
 
+    /// <summary>The clock that ages outcomes nobody waited for (the host's TimeProvider).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     public async Task<ProcessingResult?> WaitAsync(long messageId, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var entry = _entries.GetOrAdd(messageId, static _ => new Entry());
+        var entry = _entries.GetOrAdd(messageId, static (_, time) => new Entry(time.GetUtcNow()), Time);
         try
         {
             return await entry.Source.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
@@ -37,20 +40,20 @@ public sealed class ProcessingCompletions
         if (!Enabled)
             return;
         foreach (var result in results)
-            _entries.GetOrAdd(result.Id, static _ => new Entry()).Source.TrySetResult(result);
+            _entries.GetOrAdd(result.Id, static (_, time) => new Entry(time.GetUtcNow()), Time).Source.TrySetResult(result);
         // Outcomes nobody waited for (replays, resends answered from storage) are dropped after a while.
         if (_entries.Count > 1024)
         {
-            var old = DateTime.UtcNow - TimeSpan.FromMinutes(5);
+            var old = Time.GetUtcNow() - TimeSpan.FromMinutes(5);
             foreach (var pair in _entries)
                 if (pair.Value.Created < old)
                     _entries.TryRemove(pair);
         }
     }
 
-    private sealed class Entry
+    private sealed class Entry(DateTimeOffset created)
     {
         public TaskCompletionSource<ProcessingResult> Source { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public DateTime Created { get; } = DateTime.UtcNow;
+        public DateTimeOffset Created { get; } = created;
     }
 }

@@ -1,4 +1,5 @@
 using Dmp.Mapping.Fhir;
+using Dmp.Mapping.Fhir.Projection;
 using Dmp.Model;
 using Dmp.Model.Apply;
 using F = Hl7.Fhir.Model;
@@ -59,7 +60,7 @@ public static class ApplyPlanner
     public static DocumentKey Key(Identifier id)
     {
         ArgumentNullException.ThrowIfNull(id);
-        var fhir = MessageBundle.DocumentIdentifier(id);
+        var fhir = DocumentReferenceProjection.MasterIdentifier(id);
         return new DocumentKey(DocumentKey.DossierForm(id), fhir.System, fhir.Value ?? id.Value);
     }
 
@@ -71,7 +72,7 @@ public static class ApplyPlanner
         {
             var key = EntryFingerprint.Of(record);
             var id = DeterministicId.From(key.Kind, key.Fingerprint);
-            var resource = project?.Invoke(id) ?? MessageBundle.ToResource(record, id);
+            var resource = project?.Invoke(id) ?? ResourceProjection.ToResource(record, id);
             entries.Add(new EntryPlan(key with { Kind = resource.TypeName }, FhirJson.Serialize(resource, pretty: false), DocumentIndex(m, provenance), eventAt));
             return id;
         }
@@ -86,7 +87,7 @@ public static class ApplyPlanner
                 results.Add(new F.ResourceReference("Observation/" + Add(observation, observation.Provenance)));
             Add(report, report.Provenance, id =>
             {
-                var resource = MessageBundle.ToFhir(report, id, null, laboratoryCategory: report.Provenance.DocumentId is not null);
+                var resource = DiagnosticReportProjection.ToFhir(report, id, null, laboratoryCategory: report.Provenance.DocumentId is not null);
                 resource.Result = results;
                 return resource;
             });

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using Dmp.Mapping.Fhir;
+using Dmp.Mapping.Fhir.Projection;
 using Dmp.Model;
 using Dmp.Model.Apply;
 
@@ -25,7 +25,7 @@ public static class EntryFingerprint
     /// <exception cref="ArgumentException">The record is not a clinical entry.</exception>
     public static EntryKey Of(object record)
     {
-        Func<string?, string?> canonicalSystem = MessageBundle.CodeSystemUri;
+        Func<string?, string?> canonicalSystem = CodeSystems.Uri;
         return record switch
         {
             Allergy a => Key("AllergyIntolerance", a.Substance, a.IdentifiedAt, canonicalSystem,

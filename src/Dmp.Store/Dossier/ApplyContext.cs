@@ -27,6 +27,9 @@ internal sealed class ApplyContext
     public DbConnection Connection { get; }
     public DbTransaction Transaction { get; }
     public SqlDialect Dialect { get; }
+
+    /// <summary>The dossier's statements in <see cref="Dialect"/>, built once per dialect.</summary>
+    public DossierStatements Sql => Dialect.DossierStatements;
     public long MessageId { get; }
     public string Sender { get; }
     public DateTimeOffset Now { get; }

@@ -30,25 +30,14 @@ internal sealed class DocumentVersions(ApplyContext c)
         var setId = input.SetId;
         var body = input.Body;
         var id = await c.Connection.QuerySingleOrDefaultAsync<long?>(c.Command(
-            $"""
-            INSERT INTO document (patient_id, unique_id, set_id, version, status, type_code, type_system, type_display, class_code, class_system,
-                                  class_display, title, created_at, service_start, service_stop, author_rpps, author_family, author_given,
-                                  author_role, author_org, facility, setting, event_code, confidentiality, language, mime_type, format_code,
-                                  size, sha256, sha1, blob_key, masked, hidden_from_patient, inbound_message_id, stored_at, updated_at)
-            VALUES (@PatientId, @UniqueId, @SetId, @Version, '{DocumentStatuses.Current}', @TypeCode, @TypeSystem, @TypeDisplay, @ClassCode, @ClassSystem,
-                    @ClassDisplay, @Title, @CreatedAt, @ServiceStart, @ServiceStop, @AuthorRpps, @AuthorFamily, @AuthorGiven,
-                    @AuthorRole, @AuthorOrg, @Facility, NULL, @EventCode, @Confidentiality, @Language, @MimeType, @FormatCode,
-                    @Size, @Sha256, @Sha1, @BlobKey, @Masked, @Hidden, @MessageId, @Now, @Now)
-            ON CONFLICT DO NOTHING
-            RETURNING id;
-            """,
+            c.Sql.InsertDocument,
             new
             {
                 PatientId = patient.Id, UniqueId = uniqueId, SetId = setId, d.Version,
                 TypeCode = d.TypeCode?.Value, TypeSystem = d.TypeCode?.System, TypeDisplay = d.TypeCode?.Display,
                 ClassCode = d.ClassCode?.Value, ClassSystem = d.ClassCode?.System, ClassDisplay = d.ClassCode?.Display,
                 d.Title, CreatedAt = Time(d.CreatedAt), ServiceStart = Time(d.ServiceStart), ServiceStop = Time(d.ServiceStop),
-                AuthorRpps = Rpps(d.Author?.Id), AuthorFamily = d.Author?.Family, AuthorGiven = d.Author?.Given, AuthorRole = d.Author?.Role,
+                AuthorRpps = AuthorRpps(d.Author?.Id), AuthorFamily = d.Author?.Family, AuthorGiven = d.Author?.Given, AuthorRole = d.Author?.Role,
                 AuthorOrg = d.AuthorOrganisation?.Value, Facility = d.SourceFacility ?? d.CustodianName, EventCode = d.ServiceEvent?.Value,
                 Confidentiality = d.Confidentiality?.Value, d.Language, MimeType = body?.MimeType ?? d.MimeType, d.FormatCode,
                 Size = body?.Size ?? d.Size, Sha256 = body?.Sha256 ?? d.Sha256, Sha1 = body?.Sha1, BlobKey = body?.BlobKey,
@@ -81,9 +70,9 @@ internal sealed class DocumentVersions(ApplyContext c)
 
         await AddDocumentSourceAsync(id.Value, eventAt).ConfigureAwait(false);
         await LinkVersionsAsync(patient.Id, id.Value, d, setId).ConfigureAwait(false);
-        await AuditChain.AppendAsync(c.Connection, c.Transaction,
-            [new AuditRecord(patient.Id, "system", c.Sender, null, "deposit", "DocumentReference",
-                id.Value.ToString(CultureInfo.InvariantCulture), "success")],
+        await AuditChain.AppendAsync(c.Dialect, c.Connection, c.Transaction,
+            [new AuditRecord(patient.Id, AuditAgentKinds.System, c.Sender, null, AuditActions.Deposit, AuditEntityTypes.DocumentReference,
+                id.Value.ToString(CultureInfo.InvariantCulture), AuditOutcomes.Success)],
             c.Now, c.CancellationToken).ConfigureAwait(false);
         return id.Value;
     }
@@ -111,7 +100,7 @@ internal sealed class DocumentVersions(ApplyContext c)
         if (setId is not null && d.Version is { } version)
         {
             newer = await c.Connection.QuerySingleOrDefaultAsync<long?>(c.Command(
-                "SELECT id FROM document WHERE set_id = @SetId AND version > @Version AND patient_id = @PatientId AND id <> @Id ORDER BY version LIMIT 1;",
+                c.Sql.NewerVersionInSet,
                 new { SetId = setId, Version = version, PatientId = patientId, Id = id })).ConfigureAwait(false);
             parents.AddRange(await c.Connection.QueryAsync<long>(c.Command(
                 $"SELECT id FROM document WHERE set_id = @SetId AND version < @Version AND patient_id = @PatientId AND status = '{DocumentStatuses.Current}' AND id <> @Id;",
@@ -120,7 +109,7 @@ internal sealed class DocumentVersions(ApplyContext c)
 
         var uniqueId = DocumentKey.DossierForm(d.UniqueId);
         newer ??= uniqueId is null ? null : await c.Connection.QuerySingleOrDefaultAsync<long?>(c.Command(
-            "SELECT id FROM document WHERE replaces_unique_id = @UniqueId AND patient_id = @PatientId AND id <> @Id ORDER BY id LIMIT 1;",
+            c.Sql.NewerReplacement,
             new { UniqueId = uniqueId, PatientId = patientId, Id = id })).ConfigureAwait(false);
         parents = parents.Where(p => p != id).Distinct().ToList();
         if (newer is { } next)
@@ -183,9 +172,10 @@ internal sealed class DocumentVersions(ApplyContext c)
         if (changed == 0)
             return;
         c.Notes.Add("the document's confidentiality changed (MODIF_CONF_CODE)");
-        var action = d.Visibility.MaskedToProfessionals switch { true => "mask", false => "unmask", _ => "update" };
-        await AuditChain.AppendAsync(c.Connection, c.Transaction,
-            [new AuditRecord(patientId, "system", c.Sender, null, action, "DocumentReference", documentId.ToString(CultureInfo.InvariantCulture), "success",
+        var action = d.Visibility.MaskedToProfessionals switch { true => AuditActions.Mask, false => AuditActions.Unmask, _ => AuditActions.Update };
+        await AuditChain.AppendAsync(c.Dialect, c.Connection, c.Transaction,
+            [new AuditRecord(patientId, AuditAgentKinds.System, c.Sender, null, action, AuditEntityTypes.DocumentReference,
+                documentId.ToString(CultureInfo.InvariantCulture), AuditOutcomes.Success,
                 Detail: "MODIF_CONF_CODE")],
             c.Now, c.CancellationToken).ConfigureAwait(false);
     }
@@ -205,8 +195,9 @@ internal sealed class DocumentVersions(ApplyContext c)
             await AddDocumentSourceAsync(id, c.Now).ConfigureAwait(false);
             if (changed > 0)
             {
-                await AuditChain.AppendAsync(c.Connection, c.Transaction,
-                    [new AuditRecord(patient.Id, "system", c.Sender, null, "delete", "DocumentReference", id.ToString(CultureInfo.InvariantCulture), "success")],
+                await AuditChain.AppendAsync(c.Dialect, c.Connection, c.Transaction,
+                    [new AuditRecord(patient.Id, AuditAgentKinds.System, c.Sender, null, AuditActions.Delete, AuditEntityTypes.DocumentReference,
+                        id.ToString(CultureInfo.InvariantCulture), AuditOutcomes.Success)],
                     c.Now, c.CancellationToken).ConfigureAwait(false);
             }
 
@@ -218,21 +209,11 @@ internal sealed class DocumentVersions(ApplyContext c)
     }
 
     private Task AddDocumentSourceAsync(long documentId, DateTimeOffset recordedAt) =>
-        c.Execute(
-            """
-            INSERT INTO document_source (document_id, inbound_message_id, sender, recorded_at)
-            VALUES (@DocumentId, @MessageId, @Sender, @At)
-            ON CONFLICT DO NOTHING;
-            """, new { DocumentId = documentId, MessageId = c.MessageId, Sender = c.Sender, At = StoreTime.Write(recordedAt) });
+        c.Execute(c.Sql.InsertDocumentSource, new { DocumentId = documentId, MessageId = c.MessageId, Sender = c.Sender, At = StoreTime.Write(recordedAt) });
 
-    /// <summary>RPPS without the `8` prefix the ANS identifier form adds (8 + 11 digits).</summary>
-    private static string? Rpps(Identifier? id)
-    {
-        var value = id?.Value?.Trim();
-        if (string.IsNullOrEmpty(value))
-            return null;
-        return value.Length == 12 && value[0] == '8' && value.All(char.IsAsciiDigit) ? value[1..] : value;
-    }
+    /// <summary>The author's RPPS as the dossier keeps it (without the `8` of the national identifier form); null when absent.</summary>
+    private static string? AuthorRpps(Identifier? id) =>
+        id?.Value?.Trim() is { Length: > 0 } value ? Rpps.Normalize(value) : null;
 
     private static string? Time(PartialDateTime? value) => PartialInstant.Of(value) is { } at ? StoreTime.Write(at) : null;
 }

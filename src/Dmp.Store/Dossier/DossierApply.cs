@@ -14,8 +14,8 @@ namespace Dmp.Store.Dossier;
 /// Every write is idempotent: applying the same message again adds nothing but the history line its caller writes.
 /// </summary>
 /// <remarks>
-/// Dedup is the schema's unique keys: <c>INSERT … ON CONFLICT DO NOTHING … RETURNING id</c>, then a select when no
-/// row came back. Times in the dossier tables are fixed-width UTC text in every dialect (<see cref="StoreTime"/>).
+/// Dedup is the schema's unique keys: the dialect's insert-ignoring-duplicate returning the id
+/// (<see cref="DossierStatements"/>), then a select when no row came back. Times in the dossier tables are fixed-width UTC text in every dialect (<see cref="StoreTime"/>).
 /// </remarks>
 internal sealed class DossierApply
 {

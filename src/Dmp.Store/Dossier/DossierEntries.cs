@@ -23,13 +23,7 @@ internal sealed class DossierEntries(ApplyContext c)
                 EffectiveAt = e.Key.EffectiveAt is { } at ? StoreTime.Write(at) : null, DocumentId = documentId, e.Resource,
                 RecordedAt = recordedAt, Now = c.NowText,
             };
-            var id = await c.Connection.QuerySingleOrDefaultAsync<long?>(c.Command(
-                """
-                INSERT INTO entry (patient_id, kind, fingerprint, code, code_system, effective_at, document_id, resource, recorded_at, updated_at)
-                VALUES (@PatientId, @Kind, @Fingerprint, @Code, @CodeSystem, @EffectiveAt, @DocumentId, @Resource, @RecordedAt, @Now)
-                ON CONFLICT DO NOTHING
-                RETURNING id;
-                """, args)).ConfigureAwait(false);
+            var id = await c.Connection.QuerySingleOrDefaultAsync<long?>(c.Command(c.Sql.InsertEntry, args)).ConfigureAwait(false);
             if (id is null)
             {
                 var stored = await c.Connection.QuerySingleAsync<(long Id, string RecordedAt)>(c.Command(
@@ -45,12 +39,7 @@ internal sealed class DossierEntries(ApplyContext c)
                 }
             }
 
-            await c.Execute(
-                """
-                INSERT INTO entry_source (entry_id, inbound_message_id, sender, recorded_at)
-                VALUES (@EntryId, @MessageId, @Sender, @At)
-                ON CONFLICT DO NOTHING;
-                """, new { EntryId = id, MessageId = c.MessageId, Sender = c.Sender, At = recordedAt }).ConfigureAwait(false);
+            await c.Execute(c.Sql.InsertEntrySource, new { EntryId = id, MessageId = c.MessageId, Sender = c.Sender, At = recordedAt }).ConfigureAwait(false);
         }
     }
 }

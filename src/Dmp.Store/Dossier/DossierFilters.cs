@@ -1,3 +1,5 @@
+using Dmp.Model;
+
 namespace Dmp.Store.Dossier;
 
 /// <summary>
@@ -32,9 +34,6 @@ public sealed record TimeBound(TimeComparison Comparison, DateTimeOffset Value)
 /// </summary>
 public sealed record DocumentFilter
 {
-    public const string MaskedLabel = "MASQUE_PS";
-    public const string HiddenFromPatientLabel = "INVISIBLE_PATIENT";
-
     public long PatientId { get; init; }
     public IReadOnlyList<string> Statuses { get; init; } = [DocumentStatuses.Current];
     public IReadOnlyList<IReadOnlyList<CodeMatch>> Types { get; init; } = [];
@@ -44,7 +43,7 @@ public sealed record DocumentFilter
     public IReadOnlyList<IReadOnlyList<CodeMatch>> Settings { get; init; } = [];
     public IReadOnlyList<IReadOnlyList<CodeMatch>> Events { get; init; } = [];
     public IReadOnlyList<IReadOnlyList<CodeMatch>> UniqueIds { get; init; } = [];
-    /// <summary>Confidentiality codes, or <see cref="MaskedLabel"/> / <see cref="HiddenFromPatientLabel"/>.</summary>
+    /// <summary>Confidentiality codes, or <see cref="VisibilityCodes.MaskedToProfessionals"/> / <see cref="VisibilityCodes.HiddenFromPatient"/>.</summary>
     public IReadOnlyList<IReadOnlyList<string>> SecurityLabels { get; init; } = [];
     public IReadOnlyList<IReadOnlyList<string>> AuthorGiven { get; init; } = [];
     public IReadOnlyList<IReadOnlyList<string>> AuthorFamily { get; init; } = [];

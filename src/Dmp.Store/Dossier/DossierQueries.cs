@@ -61,7 +61,7 @@ public sealed class DossierQueries
         await using (connection.ConfigureAwait(false))
         {
             return await connection.QuerySingleOrDefaultAsync<PatientRecord>(new CommandDefinition(
-                MergeChain.SurvivorSql("SELECT @Id"), new { Id = patient.Id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                _connections.DossierStatements.SurvivorOfId, new { Id = patient.Id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
     }
 
@@ -77,7 +77,7 @@ public sealed class DossierQueries
         {
             var byIns = await connection.QueryFirstOrDefaultAsync<PatientRecord>(new CommandDefinition(
                 system is null
-                    ? $"SELECT {PatientColumns} FROM patient WHERE ins = @Value ORDER BY id LIMIT 1;"
+                    ? _connections.DossierStatements.FirstPatientWithIns
                     : $"SELECT {PatientColumns} FROM patient WHERE ins_system = @System AND ins = @Value;",
                 new { System = system, Value = value }, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (byIns is not null || system is null)

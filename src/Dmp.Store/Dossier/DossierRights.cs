@@ -3,6 +3,7 @@ using System.Data.Common;
 using Dapper;
 using Dmp.Store.Audit;
 using Dmp.Store.Inbox;
+using Dmp.Store.Sql;
 
 namespace Dmp.Store.Dossier;
 
@@ -14,13 +15,30 @@ namespace Dmp.Store.Dossier;
 public sealed class DossierRights
 {
     private readonly GroupCommitWriter _writer;
+    private readonly SqlDialect? _dialect;
     private readonly TimeProvider _time;
+    private readonly string _insertAuthorization;
 
+    /// <summary>Rights written in the SQL SQLite and PostgreSQL share; hosts that hold the store's dialect pass it.</summary>
     public DossierRights(GroupCommitWriter writer, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
         _writer = writer;
         _time = time ?? TimeProvider.System;
+        _insertAuthorization =
+            "INSERT INTO dossier_authorization (patient_id, rpps, granted_at) VALUES (@Id, @Rpps, @Now) ON CONFLICT (patient_id, rpps) DO NOTHING;";
+    }
+
+    /// <summary>Rights written in <paramref name="dialect"/>'s SQL (the store's: <see cref="DmpStore.Connections"/>).</summary>
+    public DossierRights(GroupCommitWriter writer, SqlDialect dialect, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(dialect);
+        ArgumentNullException.ThrowIfNull(time);
+        _writer = writer;
+        _dialect = dialect;
+        _time = time;
+        _insertAuthorization = dialect.DossierStatements.InsertAuthorization;
     }
 
     /// <summary>Masks the document from professionals (MASQUE_PS), or unmasks it; false when it is gone (deleted or unknown).</summary>
@@ -69,10 +87,7 @@ public sealed class DossierRights
             if (found == 0)
                 return false;
             await connection.ExecuteAsync(new CommandDefinition(
-                """
-                INSERT INTO dossier_authorization (patient_id, rpps, granted_at) VALUES (@Id, @Rpps, @Now)
-                ON CONFLICT (patient_id, rpps) DO NOTHING;
-                """,
+                _insertAuthorization,
                 new { Id = patientId, Rpps = rpps, Now = now }, transaction)).ConfigureAwait(false);
             return true;
         }, audit, cancellationToken);
@@ -116,7 +131,7 @@ public sealed class DossierRights
 
     /// <summary>
     /// Runs the change and appends its audit event in one grouped write transaction; the event says
-    /// "not-found" instead of its outcome when the change found nothing to change.
+    /// <see cref="AuditOutcomes.NotFound"/> instead of its outcome when the change found nothing to change.
     /// </summary>
     private async Task<bool> RunAsync(
         Func<DbConnection, DbTransaction, string, Task<bool>> change, AuditRecord audit, CancellationToken cancellationToken)
@@ -129,8 +144,10 @@ public sealed class DossierRights
         {
             // The writer may run the work again when its batch is retried: start from scratch each time.
             changed = await change(connection, transaction, now).ConfigureAwait(false);
-            var record = changed ? audit : audit with { Outcome = "not-found" };
-            await AuditChain.AppendAsync(connection, transaction, [record], at, CancellationToken.None).ConfigureAwait(false);
+            var record = changed ? audit : audit with { Outcome = AuditOutcomes.NotFound };
+            await (_dialect is null
+                ? AuditChain.AppendAsync(connection, transaction, [record], at, CancellationToken.None)
+                : AuditChain.AppendAsync(_dialect, connection, transaction, [record], at, CancellationToken.None)).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
         return changed;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Dapper;
+using Dmp.Model;
 using Dmp.Store.Sql;
 
 namespace Dmp.Store.Dossier;
@@ -12,6 +13,9 @@ namespace Dmp.Store.Dossier;
 internal sealed class DossierSearchSql(SqlDialect connections)
 {
     private readonly SqlDialect _connections = connections;
+
+    /// <summary>The page's row limit in the dialect (a parameter: one text whatever the page size).</summary>
+    private readonly string _limitClause = connections.Limit("@Limit");
 
     private const string DocumentSortKey = "COALESCE(d.created_at, d.stored_at)";
     private const string EntrySortKey = "COALESCE(e.effective_at, e.recorded_at)";
@@ -70,10 +74,10 @@ internal sealed class DossierSearchSql(SqlDialect connections)
             {
                 switch (label)
                 {
-                    case DocumentFilter.MaskedLabel:
+                    case VisibilityCodes.MaskedToProfessionals:
                         any.Add($"d.masked = @{names.Add(parameters, true)}");
                         break;
-                    case DocumentFilter.HiddenFromPatientLabel:
+                    case VisibilityCodes.HiddenFromPatient:
                         any.Add($"d.hidden_from_patient = @{names.Add(parameters, true)}");
                         break;
                     default:
@@ -143,7 +147,7 @@ internal sealed class DossierSearchSql(SqlDialect connections)
     }
 
     /// <summary>Keyset paging: after the previous page's last (sort key, id), in the page's order, one row more than asked (to know there is a next page).</summary>
-    private static void AppendPage(StringBuilder sql, DynamicParameters parameters, string sortKey, string idColumn, PageRequest page)
+    private void AppendPage(StringBuilder sql, DynamicParameters parameters, string sortKey, string idColumn, PageRequest page)
     {
         var limit = Math.Clamp(page.Limit, 1, DossierQueries.MaxPage);
         var direction = page.Ascending ? "ASC" : "DESC";
@@ -155,7 +159,7 @@ internal sealed class DossierSearchSql(SqlDialect connections)
             parameters.Add("AfterId", after.Id);
         }
 
-        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {sortKey} {direction}, {idColumn} {direction} LIMIT @Limit;");
+        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {sortKey} {direction}, {idColumn} {direction}{_limitClause};");
         parameters.Add("Limit", limit + 1);
     }
 

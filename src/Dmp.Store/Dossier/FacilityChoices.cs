@@ -42,12 +42,7 @@ internal sealed class FacilityChoices(ApplyContext c)
         var args = new { Id = patientId, Organisation = organisation, Opposes = opposes, Consents = consents, At = StoreTime.Write(eventAt), Now = c.NowText };
         if (stored is null)
         {
-            await c.Execute(
-                """
-                INSERT INTO dossier_facility_choice (patient_id, organisation, opposes_feeding, consents_consultation, choice_at, updated_at)
-                VALUES (@Id, @Organisation, @Opposes, @Consents, @At, @Now)
-                ON CONFLICT DO NOTHING;
-                """, args).ConfigureAwait(false);
+            await c.Execute(c.Sql.InsertFacilityChoice, args).ConfigureAwait(false);
         }
         else if ((stored.OpposesFeeding == 1) != opposes || (stored.ConsentsConsultation == 1) != consents)
         {

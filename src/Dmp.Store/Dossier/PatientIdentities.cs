@@ -71,12 +71,12 @@ internal sealed class PatientIdentities(ApplyContext c)
     /// <summary>The patient with this INS, or the one it was merged into (<see cref="MergeChain"/>).</summary>
     private Task<PatientRecord?> FindByInsAsync(Identifier ins) =>
         c.Connection.QuerySingleOrDefaultAsync<PatientRecord?>(c.Command(
-            MergeChain.SurvivorSql("SELECT id FROM patient WHERE ins_system = @System AND ins = @Value"), new { ins.System, ins.Value }));
+            c.Sql.SurvivorOfIns, new { ins.System, ins.Value }));
 
     /// <summary>The patient a local identifier belongs to, or the one it was merged into.</summary>
     private Task<PatientRecord?> FindByIdentifierAsync(Identifier identifier) =>
         c.Connection.QuerySingleOrDefaultAsync<PatientRecord?>(c.Command(
-            MergeChain.SurvivorSql("SELECT patient_id FROM patient_identifier WHERE system = @System AND value = @Value"),
+            c.Sql.SurvivorOfIdentifier,
             new { identifier.System, identifier.Value }));
 
     private Task<PatientRecord?> ReadPatientAsync(long id) =>
@@ -88,13 +88,7 @@ internal sealed class PatientIdentities(ApplyContext c)
         var d = Demographics.Of(subject);
         var ins = qualified ? subject.Ins : null;
         var id = await c.Connection.QuerySingleOrDefaultAsync<long?>(c.Command(
-            """
-            INSERT INTO patient (ins, ins_system, identity_status, family, given, birth_name, birth_date, sex, birth_place,
-                                 demographics_at, created_at, updated_at)
-            VALUES (@Ins, @InsSystem, @IdentityStatus, @Family, @Given, @BirthName, @BirthDate, @Sex, @BirthPlace, @At, @Now, @Now)
-            ON CONFLICT DO NOTHING
-            RETURNING id;
-            """,
+            c.Sql.InsertPatient,
             new
             {
                 Ins = ins?.Value, InsSystem = ins?.System, subject.IdentityStatus, d.Family, d.Given, d.BirthName, d.BirthDate, d.Sex,
@@ -111,7 +105,7 @@ internal sealed class PatientIdentities(ApplyContext c)
             await AddIdentifierAsync(id.Value, ins.System, ins.Value, "ins").ConfigureAwait(false);
         // Opt-out since 2022: every patient has an open dossier unless they refuse.
         await c.Connection.ExecuteAsync(c.Command(
-            "INSERT INTO dossier (patient_id, updated_at) VALUES (@Id, @Now) ON CONFLICT DO NOTHING;", new { Id = id, Now = c.NowText })).ConfigureAwait(false);
+            c.Sql.InsertDossier, new { Id = id, Now = c.NowText })).ConfigureAwait(false);
         return (await ReadPatientAsync(id.Value).ConfigureAwait(false))!;
     }
 
@@ -126,11 +120,7 @@ internal sealed class PatientIdentities(ApplyContext c)
 
     private Task AddIdentifierAsync(long patientId, string system, string value, string kind) =>
         c.Connection.ExecuteAsync(c.Command(
-            """
-            INSERT INTO patient_identifier (system, value, patient_id, kind, created_at)
-            VALUES (@System, @Value, @PatientId, @Kind, @Now)
-            ON CONFLICT (system, value) DO NOTHING;
-            """, new { System = system, Value = value, PatientId = patientId, Kind = kind, Now = c.NowText }));
+            c.Sql.InsertPatientIdentifier, new { System = system, Value = value, PatientId = patientId, Kind = kind, Now = c.NowText }));
 
     /// <summary>
     /// Demographics follow the newest event: a message whose event time (EVN-2, else MSH-7) is older than the stored
@@ -208,12 +198,7 @@ internal sealed class PatientIdentities(ApplyContext c)
         foreach (var (fromId, toId) in duplicates)
         {
             var pair = new { FromId = fromId, ToId = toId };
-            await c.Execute(
-                """
-                INSERT INTO entry_source (entry_id, inbound_message_id, sender, recorded_at)
-                SELECT @ToId, inbound_message_id, sender, recorded_at FROM entry_source WHERE entry_id = @FromId
-                ON CONFLICT DO NOTHING;
-                """, pair).ConfigureAwait(false);
+            await c.Execute(c.Sql.CopyEntrySources, pair).ConfigureAwait(false);
             await c.Execute("DELETE FROM entry_source WHERE entry_id = @FromId;", pair).ConfigureAwait(false);
             await c.Execute("DELETE FROM entry WHERE id = @FromId;", pair).ConfigureAwait(false);
         }
@@ -243,11 +228,7 @@ internal sealed class PatientIdentities(ApplyContext c)
 
         await c.Execute("UPDATE patient SET merged_into = @To, updated_at = @Now WHERE id = @From OR merged_into = @From;", args).ConfigureAwait(false);
         await c.Execute(
-            """
-            INSERT INTO patient_merge (merged_patient_id, survivor_patient_id, inbound_message_id, merged_identifiers, merged_at)
-            VALUES (@From, @To, @MessageId, @Identifiers, @Now)
-            ON CONFLICT DO NOTHING;
-            """,
+            c.Sql.InsertPatientMerge,
             new { From = from, To = to, MessageId = c.MessageId, Identifiers = JsonSerializer.Serialize(identifiers), Now = c.NowText }).ConfigureAwait(false);
         c.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"patient {from} merged into patient {to}"));
     }

@@ -31,7 +31,7 @@ public sealed class PatientLinks(SqlDialect connections)
         await using (connection.ConfigureAwait(false))
         {
             var survivor = await connection.QuerySingleOrDefaultAsync<PatientRecord>(new CommandDefinition(
-                MergeChain.SurvivorSql("SELECT patient_id FROM patient_identifier WHERE system = @System AND value = @Value"),
+                connections.DossierStatements.SurvivorOfIdentifier,
                 new { System = system, Value = value }, cancellationToken: cancellationToken)).ConfigureAwait(false);
             return survivor?.Id;
         }

@@ -104,6 +104,20 @@ public abstract class SqlDialect
         + " DO NOTHING"
         + (returning is null ? ";" : $" RETURNING {returning};");
 
+    /// <summary>
+    /// <c>INSERT INTO table (columns) select</c> that skips each selected row whose unique key
+    /// (<paramref name="conflictColumns"/>; null: any) is already held, as <see cref="InsertIgnoringDuplicate"/> does for one row.
+    /// </summary>
+    internal virtual string InsertSelectIgnoringDuplicate(string table, string columns, string select, string? conflictColumns = null) =>
+        $"INSERT INTO {table} ({columns}) {select} ON CONFLICT"
+        + (conflictColumns is null ? "" : $" ({conflictColumns})")
+        + " DO NOTHING;";
+
+    /// <summary>The dossier's statements in this dialect.</summary>
+    internal Dossier.DossierStatements DossierStatements => _dossierStatements ??= new Dossier.DossierStatements(this);
+
+    private Dossier.DossierStatements? _dossierStatements;
+
     /// <summary><c>INSERT INTO table (columns) VALUES (values)</c> returning <paramref name="returning"/> of the new row.</summary>
     internal virtual string InsertReturning(string table, string columns, string values, string returning) =>
         $"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {returning};";

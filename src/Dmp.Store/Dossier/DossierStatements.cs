@@ -1,0 +1,128 @@
+using Dmp.Store.Sql;
+
+namespace Dmp.Store.Dossier;
+
+/// <summary>
+/// The dossier's statements whose syntax differs between dialects (insert-ignoring-duplicate, <c>RETURNING</c>,
+/// row limits, the merge-chain walk), built once per dialect so applying a message never rebuilds SQL text.
+/// </summary>
+internal sealed class DossierStatements
+{
+    public DossierStatements(SqlDialect dialect)
+    {
+        ArgumentNullException.ThrowIfNull(dialect);
+        InsertDocument = dialect.InsertIgnoringDuplicate(
+            "document",
+            """
+            patient_id, unique_id, set_id, version, status, type_code, type_system, type_display, class_code, class_system,
+            class_display, title, created_at, service_start, service_stop, author_rpps, author_family, author_given,
+            author_role, author_org, facility, setting, event_code, confidentiality, language, mime_type, format_code,
+            size, sha256, sha1, blob_key, masked, hidden_from_patient, inbound_message_id, stored_at, updated_at
+            """,
+            $"""
+            @PatientId, @UniqueId, @SetId, @Version, '{DocumentStatuses.Current}', @TypeCode, @TypeSystem, @TypeDisplay, @ClassCode, @ClassSystem,
+            @ClassDisplay, @Title, @CreatedAt, @ServiceStart, @ServiceStop, @AuthorRpps, @AuthorFamily, @AuthorGiven,
+            @AuthorRole, @AuthorOrg, @Facility, NULL, @EventCode, @Confidentiality, @Language, @MimeType, @FormatCode,
+            @Size, @Sha256, @Sha1, @BlobKey, @Masked, @Hidden, @MessageId, @Now, @Now
+            """,
+            returning: "id");
+        InsertDocumentSource = dialect.InsertIgnoringDuplicate(
+            "document_source", "document_id, inbound_message_id, sender, recorded_at", "@DocumentId, @MessageId, @Sender, @At");
+        NewerVersionInSet =
+            "SELECT id FROM document WHERE set_id = @SetId AND version > @Version AND patient_id = @PatientId AND id <> @Id ORDER BY version"
+            + dialect.Limit("1") + ";";
+        NewerReplacement =
+            "SELECT id FROM document WHERE replaces_unique_id = @UniqueId AND patient_id = @PatientId AND id <> @Id ORDER BY id"
+            + dialect.Limit("1") + ";";
+
+        InsertEntry = dialect.InsertIgnoringDuplicate(
+            "entry",
+            "patient_id, kind, fingerprint, code, code_system, effective_at, document_id, resource, recorded_at, updated_at",
+            "@PatientId, @Kind, @Fingerprint, @Code, @CodeSystem, @EffectiveAt, @DocumentId, @Resource, @RecordedAt, @Now",
+            returning: "id");
+        InsertEntrySource = dialect.InsertIgnoringDuplicate(
+            "entry_source", "entry_id, inbound_message_id, sender, recorded_at", "@EntryId, @MessageId, @Sender, @At");
+        CopyEntrySources = dialect.InsertSelectIgnoringDuplicate(
+            "entry_source", "entry_id, inbound_message_id, sender, recorded_at",
+            "SELECT @ToId, inbound_message_id, sender, recorded_at FROM entry_source WHERE entry_id = @FromId");
+
+        InsertFacilityChoice = dialect.InsertIgnoringDuplicate(
+            "dossier_facility_choice",
+            "patient_id, organisation, opposes_feeding, consents_consultation, choice_at, updated_at",
+            "@Id, @Organisation, @Opposes, @Consents, @At, @Now");
+
+        InsertPatient = dialect.InsertIgnoringDuplicate(
+            "patient",
+            """
+            ins, ins_system, identity_status, family, given, birth_name, birth_date, sex, birth_place,
+            demographics_at, created_at, updated_at
+            """,
+            "@Ins, @InsSystem, @IdentityStatus, @Family, @Given, @BirthName, @BirthDate, @Sex, @BirthPlace, @At, @Now, @Now",
+            returning: "id");
+        InsertDossier = dialect.InsertIgnoringDuplicate("dossier", "patient_id, updated_at", "@Id, @Now");
+        InsertPatientIdentifier = dialect.InsertIgnoringDuplicate(
+            "patient_identifier", "system, value, patient_id, kind, created_at", "@System, @Value, @PatientId, @Kind, @Now", "system, value");
+        InsertPatientMerge = dialect.InsertIgnoringDuplicate(
+            "patient_merge", "merged_patient_id, survivor_patient_id, inbound_message_id, merged_identifiers, merged_at",
+            "@From, @To, @MessageId, @Identifiers, @Now");
+
+        InsertAuthorization = dialect.InsertIgnoringDuplicate(
+            "dossier_authorization", "patient_id, rpps, granted_at", "@Id, @Rpps, @Now", "patient_id, rpps");
+
+        FirstPatientWithIns = $"SELECT {DossierQueries.PatientColumns} FROM patient WHERE ins = @Value ORDER BY id" + dialect.Limit("1") + ";";
+        SurvivorOfId = MergeChain.SurvivorSql(dialect, "SELECT @Id");
+        SurvivorOfIns = MergeChain.SurvivorSql(dialect, "SELECT id FROM patient WHERE ins_system = @System AND ins = @Value");
+        SurvivorOfIdentifier = MergeChain.SurvivorSql(dialect, "SELECT patient_id FROM patient_identifier WHERE system = @System AND value = @Value");
+    }
+
+    /// <summary>A new document, current, returning its id (no row when its uniqueId or setId + version is stored).</summary>
+    public string InsertDocument { get; }
+
+    /// <summary>One more source (message) of a document, once per message.</summary>
+    public string InsertDocumentSource { get; }
+
+    /// <summary>The lowest higher version of a set already stored for the patient (an older version arrived late).</summary>
+    public string NewerVersionInSet { get; }
+
+    /// <summary>A stored document that names this one as the parent it replaces.</summary>
+    public string NewerReplacement { get; }
+
+    /// <summary>A new entry, returning its id (no row when its natural key is stored for the patient).</summary>
+    public string InsertEntry { get; }
+
+    /// <summary>One more source (message) of an entry, once per message.</summary>
+    public string InsertEntrySource { get; }
+
+    /// <summary>A merged entry's sources given to the survivor's entry of the same natural key.</summary>
+    public string CopyEntrySources { get; }
+
+    /// <summary>A facility's first recorded choices for a patient.</summary>
+    public string InsertFacilityChoice { get; }
+
+    /// <summary>A new patient, returning its id (no row when another writer created the INS patient first).</summary>
+    public string InsertPatient { get; }
+
+    /// <summary>A patient's dossier, open (opt-out).</summary>
+    public string InsertDossier { get; }
+
+    /// <summary>An identifier joins a patient unless it belongs to one already.</summary>
+    public string InsertPatientIdentifier { get; }
+
+    /// <summary>The record of a merge.</summary>
+    public string InsertPatientMerge { get; }
+
+    /// <summary>A professional's authorisation, once.</summary>
+    public string InsertAuthorization { get; }
+
+    /// <summary>The first patient (by id) with an INS of any system.</summary>
+    public string FirstPatientWithIns { get; }
+
+    /// <summary>The survivor of patient <c>@Id</c>.</summary>
+    public string SurvivorOfId { get; }
+
+    /// <summary>The survivor of the patient with INS <c>@System</c>, <c>@Value</c>.</summary>
+    public string SurvivorOfIns { get; }
+
+    /// <summary>The survivor of the patient a local identifier (<c>@System</c>, <c>@Value</c>) belongs to.</summary>
+    public string SurvivorOfIdentifier { get; }
+}
