@@ -73,7 +73,7 @@ public static class GatewayHost
         // The dossier API: queries and rights over the opened store, one access policy for every endpoint.
         services.AddSingleton<TimeProvider>(TimeProvider.System);
         services.AddSingleton(sp => new DossierQueries(sp.GetRequiredService<DmpStore>().Connections));
-        services.AddSingleton(sp => new DossierRights(sp.GetRequiredService<DmpStore>().Writer, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new DossierRights(sp.GetRequiredService<DmpStore>().Writer, sp.GetRequiredService<DmpStore>().Connections, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<AccessPolicy>();
         services.AddSingleton<DossierGate>();
 
@@ -81,6 +81,7 @@ public static class GatewayHost
         services.AddSingleton(sp => new ProcessingCompletions
         {
             Enabled = sp.GetRequiredService<IOptions<MllpOptions>>().Value.AckMode == AckMode.Processed,
+            Time = sp.GetRequiredService<TimeProvider>(),
         });
         services.AddSingleton<ProcessedAcknowledger>();
         services.AddSingleton<InboundReceiver>();

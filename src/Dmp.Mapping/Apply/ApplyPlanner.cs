@@ -38,7 +38,7 @@ public static class ApplyPlanner
 
         var validated = documents.Where(d => d.ValidatedByAuthor == true).SelectMany(ReleasedKeys).Distinct().ToList();
         var notes = messages.SelectMany(m => m.Message.Notes).Select(n => n.Text).ToList();
-        var noRule = notes.Exists(n => n.StartsWith("no mapping rule", StringComparison.Ordinal));
+        var noRule = messages.SelectMany(m => m.Message.Notes).Any(n => n.Code == MappingNoteCode.NoMappingRule);
         var plans = messages.Select(m => PlanMessage(m, receivedAt)).ToList();
         var entries = plans.Sum(p => p.Entries.Count);
         return new IngestPlan(new ApplyPlan(plans), [], validated,

@@ -29,15 +29,6 @@ public static class AuditChain
     public static string ChainOf(long? patientId) =>
         patientId is { } id ? "patient:" + id.ToString(System.Globalization.CultureInfo.InvariantCulture) : OperatorChain;
 
-    /// <summary>
-    /// Appends events inside the caller's write transaction, in order; returns their ids. Written in the
-    /// SQL that SQLite and PostgreSQL share: callers that hold the store's dialect pass it instead.
-    /// </summary>
-    public static Task<IReadOnlyList<long>> AppendAsync(
-        DbConnection connection, DbTransaction transaction, IReadOnlyList<AuditRecord> records, DateTimeOffset at,
-        CancellationToken cancellationToken) =>
-        AppendAsync(AuditStatements.Shared, connection, transaction, records, at, cancellationToken);
-
     /// <summary>Appends events inside the caller's write transaction, in order, in the dialect's SQL; returns their ids.</summary>
     public static Task<IReadOnlyList<long>> AppendAsync(
         SqlDialect dialect, DbConnection connection, DbTransaction transaction, IReadOnlyList<AuditRecord> records, DateTimeOffset at,

@@ -5,26 +5,12 @@ namespace Dmp.Store.Audit;
 /// <summary>The audit chain's statements whose syntax differs between dialects, built once per dialect.</summary>
 internal sealed class AuditStatements
 {
-    /// <summary>The form SQLite and PostgreSQL share, for callers that hold no dialect.</summary>
-    public static AuditStatements Shared { get; } = new(
-        lockHead: "UPDATE audit_head SET seq = seq WHERE chain = @Chain RETURNING seq, hash;",
-        createHead: "INSERT INTO audit_head (chain, seq, hash) VALUES (@Chain, 0, @Hash) ON CONFLICT (chain) DO NOTHING;",
-        insertEvent: InsertEventSql(static (table, columns, values) => $"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING id;"));
-
-    private AuditStatements(string lockHead, string createHead, string insertEvent)
-    {
-        LockHead = lockHead;
-        CreateHead = createHead;
-        InsertEvent = insertEvent;
-    }
-
     public AuditStatements(SqlDialect dialect)
-        : this(
-            // A no-op update: it takes the head row's write lock until the commit, so appends to one chain serialise.
-            lockHead: dialect.UpdateReturning("audit_head", "seq = seq", "chain = @Chain", "seq, hash"),
-            createHead: dialect.InsertIgnoringDuplicate("audit_head", "chain, seq, hash", "@Chain, 0, @Hash", "chain"),
-            insertEvent: InsertEventSql((table, columns, values) => dialect.InsertReturning(table, columns, values, "id")))
     {
+        // A no-op update: it takes the head row's write lock until the commit, so appends to one chain serialise.
+        LockHead = dialect.UpdateReturning("audit_head", "seq = seq", "chain = @Chain", "seq, hash");
+        CreateHead = dialect.InsertIgnoringDuplicate("audit_head", "chain, seq, hash", "@Chain, 0, @Hash", "chain");
+        InsertEvent = InsertEventSql((table, columns, values) => dialect.InsertReturning(table, columns, values, "id"));
     }
 
     /// <summary>Locks a chain's head and returns its <c>seq, hash</c> (no row for a new chain).</summary>

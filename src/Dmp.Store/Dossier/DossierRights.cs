@@ -15,19 +15,9 @@ namespace Dmp.Store.Dossier;
 public sealed class DossierRights
 {
     private readonly GroupCommitWriter _writer;
-    private readonly SqlDialect? _dialect;
+    private readonly SqlDialect _dialect;
     private readonly TimeProvider _time;
     private readonly string _insertAuthorization;
-
-    /// <summary>Rights written in the SQL SQLite and PostgreSQL share; hosts that hold the store's dialect pass it.</summary>
-    public DossierRights(GroupCommitWriter writer, TimeProvider? time = null)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        _writer = writer;
-        _time = time ?? TimeProvider.System;
-        _insertAuthorization =
-            "INSERT INTO dossier_authorization (patient_id, rpps, granted_at) VALUES (@Id, @Rpps, @Now) ON CONFLICT (patient_id, rpps) DO NOTHING;";
-    }
 
     /// <summary>Rights written in <paramref name="dialect"/>'s SQL (the store's: <see cref="DmpStore.Connections"/>).</summary>
     public DossierRights(GroupCommitWriter writer, SqlDialect dialect, TimeProvider time)
@@ -145,9 +135,7 @@ public sealed class DossierRights
             // The writer may run the work again when its batch is retried: start from scratch each time.
             changed = await change(connection, transaction, now).ConfigureAwait(false);
             var record = changed ? audit : audit with { Outcome = AuditOutcomes.NotFound };
-            await (_dialect is null
-                ? AuditChain.AppendAsync(connection, transaction, [record], at, CancellationToken.None)
-                : AuditChain.AppendAsync(_dialect, connection, transaction, [record], at, CancellationToken.None)).ConfigureAwait(false);
+            await AuditChain.AppendAsync(_dialect, connection, transaction, [record], at, CancellationToken.None).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
         return changed;
     }

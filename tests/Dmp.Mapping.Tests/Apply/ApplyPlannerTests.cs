@@ -183,7 +183,7 @@ public sealed class ApplyPlannerTests
         var first = Oru(Qualified(), Doc(new Identifier(DocRoot, "D-1")));
         var second = Oru(Qualified(), Doc(new Identifier(DocRoot, "D-2"))) with
         {
-            Notes = [new MappingNote(NoteSeverity.Warning, "no mapping rule for ORU^R01 from mllp/GAM|CHU-X")],
+            Notes = [new MappingNote(NoteSeverity.Warning, "no mapping rule for ORU^R01 from mllp/GAM|CHU-X", MappingNoteCode.NoMappingRule)],
         };
         var plan = ApplyPlanner.Plan([Mapped(first), Mapped(second)], Received);
         var body = new DocumentBody("blob-2", "00", "AA==", 1, "text/xml");
