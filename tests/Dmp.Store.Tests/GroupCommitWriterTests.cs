@@ -374,6 +374,7 @@ public sealed class SqliteInboxWriterTests(ITestOutputHelper output) : InboxWrit
 }
 
 /// <summary>The GroupCommitWriter suite on a real PostgreSQL server.</summary>
+[Trait("Tier", "Slow")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresInboxWriterTests(PostgresServer server, ITestOutputHelper output) : InboxWriterTests(output)
 {
