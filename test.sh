@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
 # Installs what the tests need (only what is missing), builds once, runs every test project one
 # after another, and ends with one line: "N passed, N failed, N skipped" (totals from TRX results).
-# Usage: ./test.sh [--long]     --long also runs the long reliability set (DMP_TEST_LONG=1).
+# Usage: ./test.sh [--fast] [--long]
+#   (no flag)  every test: what CI runs (.ci/run).
+#   --fast     the in-process tier only, for a developer's inner loop: parser, mapping, golden files, the store
+#              on SQLite, the HTTP API on an in-process gateway. Leaves out the classes marked
+#              [Trait("Tier", "Slow")]: real PostgreSQL, sshd, Azurite and npm peers, gateways started as
+#              processes, kill -9, fuzzing, load and 1,000 idle connections. Installs nothing (no apt, no npm).
+#   --long     also runs the long reliability set (DMP_TEST_LONG=1).
 set -uo pipefail
 cd "$(dirname "$0")"
 
-if [[ "${1:-}" == "--long" ]]; then export DMP_TEST_LONG=1; fi
+fast=0
+for arg in "$@"; do
+  case "$arg" in
+    --fast) fast=1 ;;
+    --long) export DMP_TEST_LONG=1 ;;
+    *) echo "test.sh: unknown option $arg (usage: ./test.sh [--fast] [--long])" >&2; echo "0 passed, 1 failed"; exit 2 ;;
+  esac
+done
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 # Tests never watch configuration files (the machine allows 128 inotify instances per user).
 export DOTNET_hostBuilder__reloadConfigOnChange=false
 
 # ---- prerequisites -------------------------------------------------------------------------------
-source ./scripts/prerequisites.sh
-install_prerequisites || { echo "test.sh: installing prerequisites failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+# The fast tier starts no server and no peer, so it needs nothing beyond the .NET SDK.
+if (( fast == 0 )); then
+  source ./scripts/prerequisites.sh
+  install_prerequisites || { echo "test.sh: installing prerequisites failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+fi
 
 # ---- build once ----------------------------------------------------------------------------------
 if ! dotnet build Dmp.Ingest.sln -c Release -nologo -clp:ErrorsOnly; then
@@ -24,11 +40,13 @@ fi
 # ---- run each test project in turn ---------------------------------------------------------------
 results="$(pwd)/TestResults"
 rm -rf "$results"; mkdir -p "$results"
+filter=()
+(( fast == 1 )) && filter=(--filter "Tier!=Slow")
 status=0
 for proj in tests/*/*.Tests.csproj; do
   name="$(basename "$proj" .csproj)"
   echo "=== $name"
-  dotnet test "$proj" -c Release --no-build --nologo \
+  dotnet test "$proj" -c Release --no-build --nologo "${filter[@]}" \
     --logger "trx;LogFileName=$results/$name.trx" --logger "console;verbosity=minimal" \
     -- RunConfiguration.TestSessionTimeout=1500000 || status=1
 done

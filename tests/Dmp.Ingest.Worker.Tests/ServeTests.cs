@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Dmp.Ingest.Worker.Tests;
 
+[Trait("Tier", "Slow")]
 public sealed class ServeTests
 {
     [Fact]

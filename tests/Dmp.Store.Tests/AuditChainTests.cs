@@ -64,6 +64,7 @@ public sealed class SqliteAuditChainTests : AuditChainTests
     private protected override Task<TestStore> OpenStoreAsync() => TestStore.OpenAsync();
 }
 
+[Trait("Tier", "Slow")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresAuditChainTests(PostgresServer server) : AuditChainTests
 {

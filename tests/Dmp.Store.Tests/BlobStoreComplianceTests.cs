@@ -65,6 +65,7 @@ public sealed class FolderBlobStoreComplianceTests : BlobStoreComplianceTests
     private protected override IBlobStore CreateStore(TempFolder folder) => new FolderBlobStore(folder.Path);
 }
 
+[Trait("Tier", "Slow")]
 [Collection(AzuriteCollection.Name)]
 public sealed class AzureBlobStoreComplianceTests(AzuriteServer azurite) : BlobStoreComplianceTests
 {

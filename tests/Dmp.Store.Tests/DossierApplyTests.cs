@@ -437,6 +437,7 @@ public sealed class SqliteDossierApplyTests : DossierApplyTests
     private protected override Task<TestStore> OpenStoreAsync() => TestStore.OpenAsync();
 }
 
+[Trait("Tier", "Slow")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresDossierApplyTests(PostgresServer server) : DossierApplyTests
 {

@@ -183,6 +183,7 @@ public sealed class SqliteDossierQueriesTests : DossierQueriesTests
     private protected override Task<TestStore> OpenStoreAsync() => TestStore.OpenAsync();
 }
 
+[Trait("Tier", "Slow")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresDossierQueriesTests(PostgresServer server) : DossierQueriesTests
 {

@@ -402,6 +402,7 @@ public sealed class SqliteGroupCommitWriterTests(ITestOutputHelper output) : Gro
 }
 
 /// <summary>The GroupCommitWriter suite on a real PostgreSQL server.</summary>
+[Trait("Tier", "Slow")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresGroupCommitWriterTests(PostgresServer server, ITestOutputHelper output) : GroupCommitWriterTests(output)
 {

@@ -268,6 +268,7 @@ public sealed class SqliteInboxProcessingTests : InboxProcessingTests
 }
 
 /// <summary>The InboxProcessing suite on a real PostgreSQL server.</summary>
+[Trait("Tier", "Slow")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresInboxProcessingTests(PostgresServer server) : InboxProcessingTests()
 {

@@ -117,6 +117,7 @@ public sealed class SqliteInboxQueriesTests : InboxQueriesTests
 }
 
 /// <summary>The InboxQueries suite on a real PostgreSQL server.</summary>
+[Trait("Tier", "Slow")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresInboxQueriesTests(PostgresServer server) : InboxQueriesTests()
 {

@@ -238,6 +238,7 @@ public sealed class SqliteInboxRetentionTests : InboxRetentionTests
 }
 
 /// <summary>Retention on a real PostgreSQL server.</summary>
+[Trait("Tier", "Slow")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresInboxRetentionTests(PostgresServer server) : InboxRetentionTests
 {

@@ -112,6 +112,7 @@ public sealed class SqliteMigrationPathTests : MigrationPathTests
     }
 }
 
+[Trait("Tier", "Slow")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresMigrationPathTests(PostgresServer server) : MigrationPathTests
 {

@@ -162,6 +162,7 @@ internal static class HeldDocumentMigration
 }
 
 /// <summary>The 1 → 2 migration on a real PostgreSQL server.</summary>
+[Trait("Tier", "Slow")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresMigrationRunnerTests(PostgresServer server)
 {

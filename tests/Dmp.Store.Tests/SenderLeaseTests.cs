@@ -10,6 +10,7 @@ namespace Dmp.Store.Tests;
 /// are processed by one instance at a time, in arrival order, each once; a dead instance's senders
 /// go to the other.
 /// </summary>
+[Trait("Tier", "Slow")]
 [Collection(PostgresCollection.Name)]
 public sealed class SenderLeaseTests(PostgresServer server)
 {

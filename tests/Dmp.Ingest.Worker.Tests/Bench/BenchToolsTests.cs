@@ -9,6 +9,7 @@ using Dmp.LoadGen;
 namespace Dmp.Ingest.Worker.Tests.Bench;
 
 /// <summary>The benchmark tools run end to end (CI proves they work; it never judges the figures).</summary>
+[Trait("Tier", "Slow")]
 public sealed class BenchToolsTests
 {
     [Fact]

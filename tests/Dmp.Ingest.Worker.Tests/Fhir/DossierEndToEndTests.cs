@@ -510,6 +510,7 @@ public sealed class DossierEndToEndTests(DossierEndToEndFixture fixture) : IClas
 /// The access table's core path on PostgreSQL (the scale-out store): the same corpus feed over MLLP, the patient's
 /// search, a refused professional, and emergency access before and after the patient opposes it.
 /// </summary>
+[Trait("Tier", "Slow")]
 [Collection(PostgresCollection.Name)]
 public sealed class DossierEndToEndPostgresTests(PostgresServer server)
 {

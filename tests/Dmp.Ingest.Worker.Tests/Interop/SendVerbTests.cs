@@ -5,6 +5,7 @@ using System.Net.Sockets;
 namespace Dmp.Ingest.Worker.Tests.Interop;
 
 /// <summary>`send` against our own listener: batches, NACKs, exit codes, retries.</summary>
+[Trait("Tier", "Slow")]
 public sealed class SendVerbTests
 {
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);

@@ -6,6 +6,7 @@ namespace Dmp.Ingest.Worker.Tests.Interop;
 /// <summary>
 /// simple-hl7 (npm), an MLLP implementation no one here wrote, against our listener and our `send`.
 /// </summary>
+[Trait("Tier", "Slow")]
 public sealed class SimpleHl7InteropTests
 {
     private static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(60);

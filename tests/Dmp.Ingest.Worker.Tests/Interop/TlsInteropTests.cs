@@ -8,6 +8,7 @@ namespace Dmp.Ingest.Worker.Tests.Interop;
 /// TLS and mutual TLS on the MLLP listener, with `openssl s_client` as the third-party TLS peer and
 /// our own `send`.
 /// </summary>
+[Trait("Tier", "Slow")]
 public sealed class TlsInteropTests
 {
     private const string Adt = "MSH|^~\\&|LAB|CHU-X|DMP|CHU-X|20240306111154||ADT^A08^ADT_A01|{0}|P|2.5\rPID|1||123^^^CHU-X^PI||DUPONT^JEAN\r";

@@ -9,6 +9,7 @@ using Xunit.Abstractions;
 namespace Dmp.Ingest.Worker.Tests.Mllp;
 
 /// <summary>The real gateway executable as a child process: durability across kill -9, and what it writes to its logs.</summary>
+[Trait("Tier", "Slow")]
 public sealed partial class GatewayProcessTests(ITestOutputHelper output)
 {
     [Fact]

@@ -5,6 +5,7 @@ using Xunit.Abstractions;
 namespace Dmp.Ingest.Worker.Tests.Mllp;
 
 /// <summary>Many connections at once, connection limits and idle connections.</summary>
+[Trait("Tier", "Slow")]
 public sealed class MllpLoadTests(ITestOutputHelper output)
 {
     [Fact]

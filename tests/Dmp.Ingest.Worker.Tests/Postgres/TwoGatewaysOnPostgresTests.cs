@@ -8,6 +8,7 @@ using Npgsql;
 namespace Dmp.Ingest.Worker.Tests.Postgres;
 
 /// <summary>Two real gateway processes on one PostgreSQL database, as a scaled-out deployment runs them.</summary>
+[Trait("Tier", "Slow")]
 [Collection(PostgresCollection.Name)]
 public sealed partial class TwoGatewaysOnPostgresTests(PostgresServer server)
 {

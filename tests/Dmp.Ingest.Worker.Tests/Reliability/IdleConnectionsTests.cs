@@ -4,6 +4,7 @@ using Dmp.Ingest.Worker.Tests.Mllp;
 namespace Dmp.Ingest.Worker.Tests.Reliability;
 
 /// <summary>1,000 idle MLLP connections: memory stays bounded and the listener keeps serving others.</summary>
+[Trait("Tier", "Slow")]
 public sealed class IdleConnectionsTests
 {
     private const int Idle = 1000;

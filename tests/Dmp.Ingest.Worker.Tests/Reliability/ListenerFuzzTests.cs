@@ -8,6 +8,7 @@ namespace Dmp.Ingest.Worker.Tests.Reliability;
 /// 1,000 mutated corpus messages through the live MLLP listener: each frame is answered, each
 /// distinct input is stored once and ends with a status, and the listener keeps serving.
 /// </summary>
+[Trait("Tier", "Slow")]
 public sealed class ListenerFuzzTests
 {
     private const int Inputs = 1000;

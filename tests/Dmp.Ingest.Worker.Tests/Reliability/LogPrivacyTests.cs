@@ -8,6 +8,7 @@ namespace Dmp.Ingest.Worker.Tests.Reliability;
 /// A real gateway process logging at Information takes the whole HL7 v2 corpus (valid and malformed)
 /// over MLLP; its output must not contain any patient identifier, name or clinical text from it.
 /// </summary>
+[Trait("Tier", "Slow")]
 public sealed class LogPrivacyTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Dmp.Ingest.Worker.Tests.Mllp;
 namespace Dmp.Ingest.Worker.Tests.Sftp;
 
 /// <summary>The real gateway executable with an SFTP source on a real sshd, its Quartz job polling by itself.</summary>
+[Trait("Tier", "Slow")]
 public sealed class SftpGatewayProcessTests
 {
     [Fact]

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 namespace Dmp.Ingest.Worker.Tests.Sftp;
 
 /// <summary>The SFTP channel against a real OpenSSH sshd on loopback; polls driven by the tests.</summary>
+[Trait("Tier", "Slow")]
 public sealed class SftpSourceTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);

@@ -10,6 +10,7 @@ namespace Dmp.Mapping.Tests.Fuzz;
 /// 100,000 inputs (1,000,000 with DMP_TEST_LONG=1); none may throw or hang. A failure names the seed
 /// and the input number, which reproduce it (DMP_FUZZ_SEED, <see cref="CorpusMutations.Input"/>).
 /// </summary>
+[Trait("Tier", "Slow")]
 public sealed class CorpusMutationTests
 {
     private static readonly TimeSpan PerInputLimit = TimeSpan.FromSeconds(20);

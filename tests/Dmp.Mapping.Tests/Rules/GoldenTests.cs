@@ -13,9 +13,17 @@ public sealed class GoldenTests
     private static readonly string[] InputExtensions = [".hl7", ".xml"];
 
     /// <summary>Each golden input by file name (NAME.hl7 or NAME.xml; the content decides how it maps).</summary>
-    public static TheoryData<string> Cases() =>
+    public static TheoryData<string> Cases() => CasesWith(InputExtensions);
+
+    /// <summary>The HL7 v2 golden inputs: each is a message with a MessageHeader and a Provenance.</summary>
+    public static TheoryData<string> MessageCases() => CasesWith([".hl7"]);
+
+    /// <summary>The CDA R2 golden inputs: each is a document, its own provenance.</summary>
+    public static TheoryData<string> DocumentCases() => CasesWith([".xml"]);
+
+    private static TheoryData<string> CasesWith(string[] extensions) =>
         new(Directory.EnumerateFiles(RulesTestSupport.GoldenFolder)
-            .Where(f => InputExtensions.Contains(Path.GetExtension(f), StringComparer.Ordinal))
+            .Where(f => extensions.Contains(Path.GetExtension(f), StringComparer.Ordinal))
             .Select(Path.GetFileName).Order(StringComparer.Ordinal)!);
 
     [Fact]
@@ -72,11 +80,9 @@ public sealed class GoldenTests
     }
 
     [Theory]
-    [MemberData(nameof(Cases))]
+    [MemberData(nameof(MessageCases))]
     public void Each_message_has_one_provenance_targeting_what_it_produced(string file)
     {
-        if (!file.EndsWith(".hl7", StringComparison.Ordinal))
-            return;
         var bundle = InboundMapper.Map(File.ReadAllBytes(Path.Combine(RulesTestSupport.GoldenFolder, file)), "file", RulesTestSupport.Rules).Bundle!;
         var provenances = bundle.Entry.Select(e => e.Resource).OfType<Provenance>().ToList();
         Assert.Equal(bundle.Entry.Count(e => e.Resource is MessageHeader), provenances.Count);
@@ -91,6 +97,41 @@ public sealed class GoldenTests
         Assert.Equal(Provenance.ProvenanceEntityRole.Source, entity.Role);
         Assert.False(string.IsNullOrEmpty(entity.What.Identifier?.Value));
     }
+
+    [Theory]
+    [MemberData(nameof(DocumentCases))]
+    public void Each_document_is_one_document_reference_and_what_it_produced_is_about_its_patient(string file)
+    {
+        var input = File.ReadAllBytes(Path.Combine(RulesTestSupport.GoldenFolder, file));
+        Assert.True(Dmp.Mapping.Cda.SafeXml.TryLoad(input, out var xml, out _), file);
+        Assert.True(Dmp.Mapping.Cda.CdaHeaderReader.TryRead(xml!, out var header, out _), file);
+        var bundle = InboundMapper.Map(input, "file", RulesTestSupport.Rules).Bundle!;
+        var resources = bundle.Entry.Select(e => e.Resource!).ToList();
+
+        // A document is not a message: no MessageHeader, and the document itself (not a Provenance) says where entries came from.
+        Assert.DoesNotContain(resources, r => r is MessageHeader or Provenance);
+        var reference = Assert.Single(resources.OfType<DocumentReference>());
+        Assert.Contains(header!.Id!.Value, reference.MasterIdentifier?.Value ?? "(no masterIdentifier)", StringComparison.Ordinal);
+        var patient = Assert.Single(bundle.Entry, e => e.Resource is Patient).FullUrl;
+        foreach (var resource in resources.Where(r => r is not (Patient or OperationOutcome)))
+            Assert.True(SubjectOf(resource) == patient, $"{file}: {resource.TypeName} is about {SubjectOf(resource) ?? "nobody"}, not the document's patient");
+    }
+
+    /// <summary>The patient a clinical resource is about (subject or patient, by type); fails on a type the CDA mapping did not produce before.</summary>
+    private static string? SubjectOf(Resource resource) => resource switch
+    {
+        DocumentReference r => r.Subject?.Reference,
+        Encounter r => r.Subject?.Reference,
+        Observation r => r.Subject?.Reference,
+        DiagnosticReport r => r.Subject?.Reference,
+        Condition r => r.Subject?.Reference,
+        Procedure r => r.Subject?.Reference,
+        MedicationStatement r => r.Subject?.Reference,
+        MedicationRequest r => r.Subject?.Reference,
+        AllergyIntolerance r => r.Patient?.Reference,
+        Immunization r => r.Patient?.Reference,
+        _ => throw new Xunit.Sdk.XunitException($"a CDA produced a {resource.TypeName}: say which element names its patient"),
+    };
 
     [Fact]
     public void Golden_bundles_are_deterministic()
