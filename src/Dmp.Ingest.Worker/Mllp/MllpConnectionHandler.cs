@@ -16,7 +16,8 @@ public sealed class MllpConnectionHandler(
     IOptions<MllpOptions> options,
     MllpConnectionLimiter limiter,
     ByteBudget budget,
-    ILogger<MllpConnectionHandler> logger) : ConnectionHandler
+    ILogger<MllpConnectionHandler> logger,
+    TimeProvider time) : ConnectionHandler
 {
     private readonly MllpOptions _options = options.Value;
 
@@ -57,7 +58,7 @@ public sealed class MllpConnectionHandler(
         // refused frame must not cost more memory (or storage) than an accepted one.
         var frames = new MllpFrameReader(_options.MaxFrameBytes, (int)Math.Min(MllpFrameReader.DefaultKeptPrefix, _options.MaxFrameBytes));
         var idle = TimeSpan.FromSeconds(_options.IdleTimeoutSeconds);
-        DateTime? oversizeSince = null;
+        DateTimeOffset? oversizeSince = null;
         long unfinishedBytes = 0; // bytes of an unfinished frame left in the pipe by the previous read
         long heldForPartial = 0;  // budget held for those bytes, so the global budget bounds memory
 
@@ -119,8 +120,8 @@ public sealed class MllpConnectionHandler(
 
             if (frames.InOversizeFrame)
             {
-                oversizeSince ??= DateTime.UtcNow;
-                var tooLong = DateTime.UtcNow - oversizeSince > TimeSpan.FromSeconds(_options.OversizeDrainSeconds)
+                oversizeSince ??= time.GetUtcNow();
+                var tooLong = time.GetUtcNow() - oversizeSince > TimeSpan.FromSeconds(_options.OversizeDrainSeconds)
                     || frames.OversizeBytesSeen > 4 * _options.MaxFrameBytes;
                 if (tooLong || result.IsCompleted)
                     ready.Add(frames.AbandonOversize()!.Value);

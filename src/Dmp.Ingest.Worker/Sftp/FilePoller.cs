@@ -34,8 +34,11 @@ public sealed class FilePoller(
     IOptions<SftpOptions> options,
     IFileSourceFactory factory,
     FileOutcomeWatch outcomes,
-    ILogger<FilePoller> logger)
+    ILogger<FilePoller> logger,
+    TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     public const string ArchiveFolder = "archive";
     public const string ErrorFolder = "error";
     public const string DoneSuffix = ".done";
@@ -260,7 +263,7 @@ public sealed class FilePoller(
             var target = await FreeNameAsync(files, error, file.Name, ct, alsoFree: ReasonSuffix);
             await files.MoveAsync(file.Path, target, ct);
             var text = string.Create(CultureInfo.InvariantCulture,
-                $"{file.Name} from file source {source.Name}, set aside at {DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ssZ}\n{reason}\n");
+                $"{file.Name} from file source {source.Name}, set aside at {_time.GetUtcNow():yyyy-MM-ddTHH:mm:ssZ}\n{reason}\n");
             await files.WriteTextAsync(target + ReasonSuffix, text, ct);
             if (!fromArchive)
                 await DeleteMarkerAsync(source, files, file, ct);
@@ -283,7 +286,7 @@ public sealed class FilePoller(
     }
 
     /// <summary>The name itself when free in <paramref name="folder"/>, else the name with a time stamp (and a counter) before its extension.</summary>
-    private static async Task<string> FreeNameAsync(IFileSource files, string folder, string name, CancellationToken ct, string alsoFree = "")
+    private async Task<string> FreeNameAsync(IFileSource files, string folder, string name, CancellationToken ct, string alsoFree = "")
     {
         async Task<bool> Free(string candidate) =>
             !await files.ExistsAsync(candidate, ct) && (alsoFree.Length == 0 || !await files.ExistsAsync(candidate + alsoFree, ct));
@@ -293,7 +296,7 @@ public sealed class FilePoller(
             return first;
         var dot = name.LastIndexOf('.');
         var (stem, extension) = dot > 0 ? (name[..dot], name[dot..]) : (name, "");
-        var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture);
+        var stamp = _time.GetUtcNow().ToString("yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture);
         for (var n = 0; ; n++)
         {
             var candidate = SourcePath.Combine(folder, n == 0 ? $"{stem}.{stamp}{extension}" : $"{stem}.{stamp}-{n}{extension}");
