@@ -12,6 +12,7 @@ namespace Dmp.Ingest.Worker.Tests;
 /// like the repository's root — against the gateway the first block starts, with only the ports changed.
 /// A line `#> text` under a command is output the README promises; the test holds it to that.
 /// </summary>
+[Trait("Tier", "Slow")]
 public sealed partial class ReadmeTests
 {
     [Fact(Timeout = 300_000)]
