@@ -147,7 +147,7 @@ public static class CdaMapper
     }
 
     /// <summary>A table target `code^display` (or `code^display^system`) as a code; the DMP class codes by default.</summary>
-    private static Code ParseCode(string target)
+    internal static Code ParseCode(string target)
     {
         var parts = target.Split('^');
         return new Code(parts[0], parts.Length > 2 && parts[2].Length > 0 ? parts[2] : "1.2.250.1.213.1.1.4.1", parts.Length > 1 && parts[1].Length > 0 ? parts[1] : null);

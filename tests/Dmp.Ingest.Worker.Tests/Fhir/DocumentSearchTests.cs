@@ -50,10 +50,11 @@ public sealed class DocumentSearchTests(DossierApiFixture fixture) : IClassFixtu
     {
         var ins = DossierSeed.NewIns();
         var patientId = await Seed.PatientAsync(ins);
-        var discharge = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { CreatedAt = new DateTimeOffset(2024, 3, 10, 9, 0, 0, TimeSpan.Zero), AuthorFamily = "Lefèvre", Facility = "SA07" });
-        var lab = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { TypeCode = "11502-2", ClassCode = "11", CreatedAt = new DateTimeOffset(2025, 6, 1, 9, 0, 0, TimeSpan.Zero), Confidentiality = "R" });
-        var old = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { Status = "superseded", UniqueId = "1.2.250.1.999.7^OLD-1", CreatedAt = new DateTimeOffset(2023, 1, 1, 9, 0, 0, TimeSpan.Zero) });
-        var replacing = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { ReplacesId = old, CreatedAt = new DateTimeOffset(2023, 2, 1, 9, 0, 0, TimeSpan.Zero) });
+        var discharge = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { FormatCode = "urn:ihe:iti:xds-sd:pdf:2008", CreatedAt = new DateTimeOffset(2024, 3, 10, 9, 0, 0, TimeSpan.Zero), AuthorFamily = "Lefèvre", Facility = "SA07" });
+        var lab = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { FormatCode = "urn:ihe:iti:xds-sd:pdf:2008", TypeCode = "11502-2", ClassCode = "11", CreatedAt = new DateTimeOffset(2025, 6, 1, 9, 0, 0, TimeSpan.Zero), Confidentiality = "R" });
+        // Fed current: the replacement below supersedes it.
+        var old = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { UniqueId = "1.2.250.1.999.7^OLD-1", CreatedAt = new DateTimeOffset(2023, 1, 1, 9, 0, 0, TimeSpan.Zero) });
+        var replacing = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { FormatCode = "urn:ihe:iti:xds-sd:pdf:2008", ReplacesId = old, CreatedAt = new DateTimeOffset(2023, 2, 1, 9, 0, 0, TimeSpan.Zero) });
         using var patient = Seed.Client(DossierSeed.PatientToken(ins));
         async Task<List<long>> Find(string query)
         {
@@ -88,9 +89,10 @@ public sealed class DocumentSearchTests(DossierApiFixture fixture) : IClassFixtu
     {
         var ins = DossierSeed.NewIns();
         var patientId = await Seed.PatientAsync(ins);
-        var body = Corpus("ans-cisis_BIO-CR-BIO_2024.01_TSH_1.xml");
-        var old = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { Status = "superseded" });
-        var doc = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { TypeCode = "11502-2", Body = body, Masked = true, ReplacesId = old, UniqueId = "1.2.250.1.999.8^CR-42" });
+        // The corpus CR-BIO with its id (the mapping keeps the CDA's over TXA-12) and setId its own: CR-42.
+        var body = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fhir", "TestData", "cr-bio-tsh-CR-42.xml"));
+        var old = await Seed.DocumentAsync(patientId); // superseded by the replacement below
+        var doc = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { TypeCode = "11502-2", Body = body, Masked = true, ReplacesId = old, FormatCode = "urn:ihe:iti:xds-sd:pdf:2008" });
         using var patient = Seed.Client(DossierSeed.PatientToken(ins));
 
         var (status, r) = await patient.FhirGetAsync($"/fhir/DocumentReference/{doc}");

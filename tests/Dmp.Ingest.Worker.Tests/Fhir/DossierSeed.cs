@@ -26,6 +26,8 @@ internal sealed class DossierSeed(TestGateway gateway)
     private static int _nextIns;
     private static int _nextMessage;
     private readonly ConcurrentDictionary<long, SeededPatient> _patients = new();
+    /// <summary>The unique id (root^extension) of every seeded document, for a replacement to name its parent.</summary>
+    private readonly ConcurrentDictionary<long, string> _documentIds = new();
 
     private DmpStore Store => gateway.Services.GetRequiredService<DmpStore>();
 
@@ -85,66 +87,135 @@ internal sealed class DossierSeed(TestGateway gateway)
         FeedAsync("A31", organisation, _patients[patientId], Zfa(feeding: opposesFeeding ? "IO" : "INO", consultation: consentsConsultation ? "IC" : "INC"));
 
     /// <summary>
-    /// A document with its body in the blob store; returns its id. Written with SQL, not fed, because the feed cannot
-    /// yet say what these tests ask of a document: the CDA-in-HL7v2 mapping writes no class code, format code, facility
-    /// or service period (the search tests filter on them), keeps the CDA's id over TXA-12 (a test pairs a corpus body
-    /// with an id of its own), and the real apply appends a `deposit` audit event the audit tests' counts leave out.
+    /// A document fed as a CI-SIS MDM over MLLP and applied by the gateway (blob, versions, visibility, the `deposit`
+    /// audit event); returns its id. The OBX carries <see cref="Doc.Body"/> as is, else a CDA the seed writes from the
+    /// record's fields (id, type, title, creation, service period, author and organisation, confidentiality, parent);
+    /// the PRT names the author, the MetaDMPMSS rows the visibility. A replacement (<see cref="Doc.ReplacesId"/>) is
+    /// an MDM^T10 naming its parent, which the apply supersedes; a deleted document is an MDM^T02 then an MDM^T04.
+    /// What no message says is set with SQL after the apply, and only when a test asks for it (see <see cref="AfterApplyAsync"/>).
     /// </summary>
     public async Task<long> DocumentAsync(long patientId, Doc? doc = null)
     {
         doc ??= new Doc();
-        var body = doc.Body ?? Encoding.UTF8.GetBytes($"<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>{doc.Title}</title></ClinicalDocument>");
-        var key = await Store.Blobs.PutAsync(body, CancellationToken.None);
-        var stored = doc.StoredAt ?? DateTimeOffset.UtcNow;
+        if (doc.Status is not ("current" or "deleted"))
+            throw new ArgumentOutOfRangeException(nameof(doc), doc.Status, "a document is fed current (a later replacement supersedes it) or deleted");
+        var uniqueId = doc.UniqueId ?? "1.2.250.1.999.1^" + Guid.NewGuid().ToString("N")[..12];
+        var parent = doc.ReplacesId is { } replaced ? _documentIds[replaced] : null;
+        var body = doc.Body ?? Encoding.UTF8.GetBytes(Cda(_patients[patientId], doc, uniqueId, parent));
+        var fed = await FeedDocumentAsync(parent is null ? "T02" : "T10", _patients[patientId], doc, uniqueId, parent, body);
+        if (doc.Status == "deleted")
+            await FeedDocumentAsync("T04", _patients[patientId], doc, uniqueId, parent, body);
+
+        // A body of its own keeps its CDA id (the mapping keeps it over TXA-12): the row is found by content.
+        var sha = Convert.ToHexStringLower(SHA256.HashData(body));
         long id = 0;
-        await WriteAsync(async (c, t) =>
-        {
-            id = await c.ExecuteScalarAsync<long>(
-                """
-                INSERT INTO document (patient_id, unique_id, set_id, version, replaces_id, status, type_code, type_system, type_display,
-                    class_code, class_system, class_display, title, created_at, service_start, service_stop, author_rpps, author_family,
-                    author_given, author_role, author_org, facility, setting, event_code, confidentiality, language, mime_type, format_code,
-                    size, sha256, sha1, blob_key, masked, hidden_from_patient, hidden_until, stored_at, updated_at)
-                VALUES (@PatientId, @UniqueId, NULL, NULL, @ReplacesId, @Status, @TypeCode, '2.16.840.1.113883.6.1', @TypeDisplay,
-                    @ClassCode, '1.2.250.1.213.1.1.4.1', NULL, @Title, @CreatedAt, @ServiceStart, @ServiceStop, @AuthorRpps, @AuthorFamily,
-                    @AuthorGiven, 'médecin', @AuthorOrg, @Facility, @Setting, @EventCode, @Confidentiality, 'fr-FR', @MimeType, @FormatCode,
-                    @Size, @Sha256, @Sha1, @BlobKey, @Masked, @Hidden, NULL, @StoredAt, @StoredAt)
-                RETURNING id;
-                """,
-                new
-                {
-                    PatientId = patientId,
-                    UniqueId = doc.UniqueId ?? "1.2.250.1.999.1." + Guid.NewGuid().ToString("N")[..12] + "^" + Interlocked.Increment(ref _nextIns),
-                    doc.ReplacesId,
-                    doc.Status,
-                    doc.TypeCode,
-                    TypeDisplay = doc.TypeCode switch { "11502-2" => "CR d'examens biologiques", "18748-4" => "CR d'imagerie médicale", _ => "Lettre de liaison de sortie" },
-                    doc.ClassCode,
-                    doc.Title,
-                    CreatedAt = StoreTime.Write(doc.CreatedAt ?? stored),
-                    ServiceStart = StoreTime.Write((doc.CreatedAt ?? stored).AddDays(-2)),
-                    ServiceStop = StoreTime.Write((doc.CreatedAt ?? stored).AddDays(-1)),
-                    doc.AuthorRpps,
-                    doc.AuthorFamily,
-                    doc.AuthorGiven,
-                    doc.AuthorOrg,
-                    doc.Facility,
-                    Setting = "ETABLISSEMENT",
-                    EventCode = (string?)null,
-                    doc.Confidentiality,
-                    doc.MimeType,
-                    FormatCode = "urn:ihe:iti:xds-sd:pdf:2008",
-                    Size = (long)body.Length,
-                    Sha256 = Convert.ToHexStringLower(SHA256.HashData(body)),
-                    Sha1 = Convert.ToBase64String(SHA1.HashData(body)),
-                    BlobKey = key,
-                    doc.Masked,
-                    Hidden = doc.HiddenFromPatient,
-                    StoredAt = StoreTime.Write(stored),
-                }, t);
-        });
+        await WriteAsync(async (c, t) => id = await c.ExecuteScalarAsync<long>(
+            "SELECT id FROM document WHERE patient_id = @PatientId AND sha256 = @Sha ORDER BY id DESC LIMIT 1;", new { PatientId = patientId, Sha = sha }, t));
+        Assert.True(id > 0, $"the MDM for document {uniqueId} was processed but patient {patientId} has no such document: {fed}");
+        _documentIds[id] = await DocumentUniqueIdAsync(id);
+        await AfterApplyAsync(id, doc);
         return id;
     }
+
+    /// <summary>
+    /// What no message can say yet, set with SQL after the real apply and only when the test asks: a class code other
+    /// than the CDA rule's table gives (CI-SIS messages and CDA headers carry none); an XDS format code (neither the
+    /// CDA header nor the CI-SIS MDM carries one, and the mapping does not derive it); a stored time in the past (the
+    /// apply's clock is the store's, which the host opens with the system clock, not the DI TimeProvider).
+    /// </summary>
+    private Task AfterApplyAsync(long id, Doc doc) =>
+        doc.ClassCode is null && doc.FormatCode is null && doc.StoredAt is null
+            ? Task.CompletedTask
+            : WriteAsync((c, t) => c.ExecuteAsync(
+                """
+                UPDATE document SET class_code = COALESCE(@ClassCode, class_code), format_code = COALESCE(@FormatCode, format_code),
+                    stored_at = COALESCE(@StoredAt, stored_at)
+                WHERE id = @Id;
+                """,
+                new { Id = id, doc.ClassCode, doc.FormatCode, StoredAt = doc.StoredAt is { } at ? StoreTime.Write(at) : null }, t));
+
+    private async Task<string> DocumentUniqueIdAsync(long id)
+    {
+        string uniqueId = "";
+        await WriteAsync(async (c, t) => uniqueId = await c.ExecuteScalarAsync<string>("SELECT unique_id FROM document WHERE id = @Id;", new { Id = id }, t) ?? "");
+        return uniqueId;
+    }
+
+    /// <summary>
+    /// Sends one CI-SIS MDM (CDA in HL7 v2 2.1) with <paramref name="body"/> in OBX-5 and waits until it is applied.
+    /// OBX-11 agrees with the trigger (T02 F, T10 C, T04 D), as the rule demands.
+    /// </summary>
+    private async Task<System.Text.Json.JsonElement> FeedDocumentAsync(string trigger, SeededPatient patient, Doc doc, string uniqueId, string? parent, byte[] body)
+    {
+        var controlId = "SEED-" + Interlocked.Increment(ref _nextMessage).ToString(CultureInfo.InvariantCulture);
+        var obx11 = trigger switch { "T10" => "C", "T04" => "D", _ => "F" };
+        var type = doc.TypeCode;
+        var rpps = doc.AuthorRpps is null ? "" : $"8{doc.AuthorRpps}^{doc.AuthorFamily}^{doc.AuthorGiven}^^^^^^ASIP-SANTE-PS&1.2.250.1.71.4.2.1&ISO^D^^^RPPS";
+        var org = doc.AuthorOrg is null ? "" : $"^^^^^ASIP-SANTE-ST&1.2.250.1.71.4.2.2&ISO^FINEG^^^{doc.AuthorOrg}";
+        var segments = new List<string>
+        {
+            $"MSH|^~\\&|SEED-DPI|{doc.AuthorOrg ?? "SEED-ETAB"}|DMP|DMP|{Now()}||MDM^{trigger}^MDM_{trigger}|{controlId}|P|2.6|||||FRA|UNICODE UTF-8|||2.1^CISIS_CDA_HL7_V2",
+            $"EVN||{Now()}",
+            $"PID|||{InsField(patient.Ins)}||{patient.Family}^{patient.Given}^^^^^L||19790328|F" + new string('|', 24) + "VALI",
+            "PV1|1|N",
+            $"TXA|1|{type}|TEXT|{Hl7Time(doc.CreatedAt ?? DateTimeOffset.UtcNow)}||||||||{Ei(uniqueId)}|{(parent is null ? "" : Ei(parent))}|||||LA",
+            $"OBX|1|ED|{type}^{TypeDisplay(type)}^LN||^text^XML^Base64^{Convert.ToBase64String(body)}||||||{obx11}",
+        };
+        if (rpps.Length > 0)
+            segments.Add($"PRT||UC||SB^^HL70912|{rpps}|||{org}");
+        segments.Add($"OBX|2|CWE|MASQUE_PS^Masqué aux professionnels de Santé^MetaDMPMSS||{(doc.Masked ? "Y" : "N")}^^HL70136||||||F");
+        segments.Add($"OBX|3|CWE|INVISIBLE_PATIENT^Document Non Visible par le patient^MetaDMPMSS||{(doc.HiddenFromPatient ? "Y" : "N")}^^HL70136||||||F");
+        segments.Add("OBX|4|CWE|DESTDMP^Destinataire DMP^MetaDMPMSS||Y^^HL70136||||||F");
+        return await SendAndWaitAsync(controlId, segments);
+    }
+
+    /// <summary>A CI-SIS-shaped CDA header (nonXMLBody text) saying what <paramref name="doc"/> says.</summary>
+    private static string Cda(SeededPatient patient, Doc doc, string uniqueId, string? parent)
+    {
+        var created = doc.CreatedAt ?? DateTimeOffset.UtcNow;
+        static string X(string? text) => System.Security.SecurityElement.Escape(text ?? "");
+        static string Ii(string id) => id.Split('^') is [var root, var ext] ? $"root=\"{X(root)}\" extension=\"{X(ext)}\"" : $"root=\"{X(id)}\"";
+        var author = doc.AuthorRpps is null ? "" :
+            $"""
+              <author><time value="{Hl7Time(created)}"/><assignedAuthor><id root="1.2.250.1.71.4.2.1" extension="8{X(doc.AuthorRpps)}"/>
+                <assignedPerson><name><given>{X(doc.AuthorGiven)}</given><family>{X(doc.AuthorFamily)}</family></name></assignedPerson>
+                <representedOrganization><id root="1.2.250.1.71.4.2.2" extension="{X(doc.AuthorOrg)}"/><name>{X(doc.Facility)}</name></representedOrganization>
+              </assignedAuthor></author>
+            """;
+        var related = parent is null ? "" : $"""<relatedDocument typeCode="RPLC"><parentDocument><id {Ii(parent)}/></parentDocument></relatedDocument>""";
+        return $"""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <ClinicalDocument xmlns="urn:hl7-org:v3">
+              <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
+              <id {Ii(uniqueId)}/>
+              <code code="{X(doc.TypeCode)}" codeSystem="2.16.840.1.113883.6.1" displayName="{X(TypeDisplay(doc.TypeCode))}"/>
+              <title>{X(doc.Title)}</title>
+              <effectiveTime value="{Hl7Time(created)}"/>
+              <confidentialityCode code="{X(doc.Confidentiality ?? "N")}" codeSystem="2.16.840.1.113883.5.25"/>
+              <languageCode code="fr-FR"/>
+              <recordTarget><patientRole><id root="{InsOid}" extension="{X(patient.Ins)}"/>
+                <patient><name><given>{X(patient.Given)}</given><family>{X(patient.Family)}</family></name></patient></patientRole></recordTarget>
+            {author}
+              <legalAuthenticator><time value="{Hl7Time(created)}"/><signatureCode code="S"/><assignedEntity><id root="1.2.250.1.71.4.2.1" extension="8{X(doc.AuthorRpps ?? "10000000001")}"/></assignedEntity></legalAuthenticator>
+              {related}
+              <documentationOf><serviceEvent><effectiveTime><low value="{Hl7Time(created.AddDays(-2))}"/><high value="{Hl7Time(created.AddDays(-1))}"/></effectiveTime></serviceEvent></documentationOf>
+              <component><nonXMLBody><text mediaType="text/plain">{X(doc.Title)}</text></nonXMLBody></component>
+            </ClinicalDocument>
+            """;
+    }
+
+    private static string TypeDisplay(string type) => type switch
+    {
+        "11502-2" => "CR d'examens biologiques",
+        "18748-4" => "CR d'imagerie médicale",
+        _ => "Lettre de liaison de sortie",
+    };
+
+    /// <summary>An EI as CI-SIS writes it: extension^^root^ISO (a bare OID when there is no extension).</summary>
+    private static string Ei(string uniqueId) => uniqueId.Split('^') is [var root, var ext] ? $"{ext}^^{root}^ISO" : uniqueId;
+
+    /// <summary>HL7 DTM with its offset, so no sender time zone applies.</summary>
+    private static string Hl7Time(DateTimeOffset at) => at.ToUniversalTime().ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "+0000";
 
     /// <summary>
     /// A clinical entry with its FHIR JSON (as the pipeline stores it, without a subject). Written with SQL: an entry
@@ -213,19 +284,27 @@ internal sealed class DossierSeed(TestGateway gateway)
         if (zfa is not null)
             segments.Add(zfa);
 
+        await SendAndWaitAsync(controlId, segments);
+    }
+
+    /// <summary>Sends the message over MLLP, expects AA and waits until the gateway has applied it.</summary>
+    private async Task<System.Text.Json.JsonElement> SendAndWaitAsync(string controlId, IReadOnlyList<string> segments)
+    {
         await using (var client = await gateway.ConnectAsync())
         {
             var ack = Hl7Samples.ReadAck(await client.SendAsync(Encoding.UTF8.GetBytes(string.Join('\r', segments))));
             Assert.True(ack.Code == "AA", ack.Raw);
         }
         var row = await gateway.SingleAsync(controlId);
-        await gateway.WaitForStatusAsync(row.Id(), "processed");
+        var done = await gateway.WaitForStatusAsync(row.Id(), "processed", "failed", "rejected", "held");
+        Assert.True(done.GetProperty("status").GetString() == "processed", done.ToString());
+        return done;
     }
 
     private static string InsField(string ins) => $"{ins}^^^ASIP-SANTE-INS-NIR&{InsOid}&ISO^INS";
 
     /// <summary>HL7 DTM with its offset, so no sender time zone applies.</summary>
-    private static string Now() => DateTimeOffset.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "+0000";
+    private static string Now() => Hl7Time(DateTimeOffset.UtcNow);
 
     /// <summary>What the seed fed about a patient, to speak of them again (A31, A40, their token).</summary>
     private sealed record SeededPatient(string Ins, string Family, string Given);
@@ -237,7 +316,10 @@ internal sealed class DossierSeed(TestGateway gateway)
         public string Status { get; init; } = "current";
         public long? ReplacesId { get; init; }
         public string TypeCode { get; init; } = "11490-0";
-        public string ClassCode { get; init; } = "10";
+        /// <summary>Only when a test needs a class other than the CDA rule's table gives (set with SQL after the apply).</summary>
+        public string? ClassCode { get; init; }
+        /// <summary>Only when a test filters on it (set with SQL after the apply: no source carries one).</summary>
+        public string? FormatCode { get; init; }
         public string Title { get; init; } = "Lettre de liaison";
         public DateTimeOffset? CreatedAt { get; init; }
         public DateTimeOffset? StoredAt { get; init; }
@@ -245,9 +327,9 @@ internal sealed class DossierSeed(TestGateway gateway)
         public string? AuthorFamily { get; init; } = "MARTIN";
         public string? AuthorGiven { get; init; } = "Claire";
         public string? AuthorOrg { get; init; } = "CHU-X";
+        /// <summary>The author's organisation name in the CDA header, which the store keeps as the facility.</summary>
         public string? Facility { get; init; } = "SA01";
         public string? Confidentiality { get; init; } = "N";
-        public string MimeType { get; init; } = "text/xml";
         public bool Masked { get; init; }
         public bool HiddenFromPatient { get; init; }
         public byte[]? Body { get; init; }
