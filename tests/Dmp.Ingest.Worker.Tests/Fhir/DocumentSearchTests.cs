@@ -245,24 +245,24 @@ public sealed class DocumentSearchTests(DossierApiFixture fixture) : IClassFixtu
         var ins = DossierSeed.NewIns();
         var patientId = await Seed.PatientAsync(ins);
         var now = DateTimeOffset.UtcNow;
-        var tsh = await Seed.EntryAsync(patientId, "Observation", "3016-3", now.AddDays(-10));
-        var older = await Seed.EntryAsync(patientId, "Observation", "3016-3", now.AddDays(-400));
-        var glucose = await Seed.EntryAsync(patientId, "Observation", "2345-7", now.AddDays(-5));
-        var allergy = await Seed.EntryAsync(patientId, "AllergyIntolerance", "91936005", now.AddDays(-100));
+        var (tsh, _) = await Seed.ResultAsync(patientId, "3016-3", now.AddDays(-10));
+        var (older, _) = await Seed.ResultAsync(patientId, "3016-3", now.AddDays(-400));
+        var (glucose, _) = await Seed.ResultAsync(patientId, "2345-7", now.AddDays(-5));
+        var allergy = await Seed.AllergyAsync(patientId, "91936005", now.AddDays(-100));
         using var patient = Seed.Client(DossierSeed.PatientToken(ins));
 
         var (status, observations) = await patient.FhirGetAsync($"/fhir/Observation?patient={patientId}");
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal([glucose, tsh, older], observations.Ids("Observation"));
+        Assert.Equal([glucose, tsh, older], observations.ResourceIds("Observation"));
         var first = observations.GetProperty("entry")[0].GetProperty("resource");
         Assert.Equal($"Patient/{patientId}", first.GetProperty("subject").GetProperty("reference").GetString());
-        Assert.Equal([tsh, older], (await patient.FhirGetAsync($"/fhir/Observation?patient={patientId}&code=http://loinc.org|3016-3")).Body.Ids("Observation"));
-        Assert.Equal([tsh], (await patient.FhirGetAsync($"/fhir/Observation?patient={patientId}&code=3016-3&date=ge{now.AddDays(-30):yyyy-MM-dd}")).Body.Ids("Observation"));
+        Assert.Equal([tsh, older], (await patient.FhirGetAsync($"/fhir/Observation?patient={patientId}&code=http://loinc.org|3016-3")).Body.ResourceIds("Observation"));
+        Assert.Equal([tsh], (await patient.FhirGetAsync($"/fhir/Observation?patient={patientId}&code=3016-3&date=ge{now.AddDays(-30):yyyy-MM-dd}")).Body.ResourceIds("Observation"));
 
         var (_, allergies) = await patient.FhirGetAsync("/fhir/AllergyIntolerance?patient.identifier=" + Uri.EscapeDataString($"urn:oid:{DossierSeed.InsOid}|{ins}"));
-        Assert.Equal([allergy], allergies.Ids("AllergyIntolerance"));
+        Assert.Equal([allergy], allergies.ResourceIds("AllergyIntolerance"));
         Assert.Equal($"Patient/{patientId}", allergies.GetProperty("entry")[0].GetProperty("resource").GetProperty("patient").GetProperty("reference").GetString());
-        Assert.Empty((await patient.FhirGetAsync($"/fhir/Condition?patient={patientId}")).Body.Ids("Condition"));
+        Assert.Empty((await patient.FhirGetAsync($"/fhir/Condition?patient={patientId}")).Body.ResourceIds("Condition"));
     }
 
     [Fact]
@@ -271,10 +271,10 @@ public sealed class DocumentSearchTests(DossierApiFixture fixture) : IClassFixtu
         var ins = DossierSeed.NewIns();
         var patientId = await Seed.PatientAsync(ins);
         var now = DateTimeOffset.UtcNow;
-        var recent = await Seed.EntryAsync(patientId, "Observation", "3016-3", now.AddDays(-3));
-        var report = await Seed.EntryAsync(patientId, "DiagnosticReport", "3016-3", now.AddDays(-3));
-        await Seed.EntryAsync(patientId, "Observation", "3016-3", now.AddDays(-100));
-        await Seed.EntryAsync(patientId, "Observation", "2345-7", now.AddDays(-1));
+        // One ORU gives the recent result and its report (OBR-4 3016-3); the others' reports are out of the window or of another code.
+        var (recent, report) = await Seed.ResultAsync(patientId, "3016-3", now.AddDays(-3));
+        await Seed.ResultAsync(patientId, "3016-3", now.AddDays(-100));
+        await Seed.ResultAsync(patientId, "2345-7", now.AddDays(-1));
         var lab = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { TypeCode = "11502-2", CreatedAt = now.AddDays(-3) });
         await Seed.DocumentAsync(patientId, new DossierSeed.Doc { TypeCode = "11490-0", CreatedAt = now.AddDays(-3) });
         await Seed.DocumentAsync(patientId, new DossierSeed.Doc { TypeCode = "18748-4", CreatedAt = now.AddDays(-90) });
@@ -283,8 +283,8 @@ public sealed class DocumentSearchTests(DossierApiFixture fixture) : IClassFixtu
         var (status, bundle) = await patient.FhirGetAsync($"/fhir/Patient/{patientId}/$recent-exams?code=3016-3&days=30");
 
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal([recent], bundle.Ids("Observation"));
-        Assert.Equal([report], bundle.Ids("DiagnosticReport"));
+        Assert.Equal([recent], bundle.ResourceIds("Observation"));
+        Assert.Equal([report], bundle.ResourceIds("DiagnosticReport"));
         Assert.Equal([lab], bundle.Ids());
         Assert.Equal(HttpStatusCode.BadRequest, (await patient.FhirGetAsync($"/fhir/Patient/{patientId}/$recent-exams?code=3016-3")).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await Seed.Client(DossierSeed.ProfessionalToken(StrangerRpps)).FhirGetAsync($"/fhir/Patient/{patientId}/$recent-exams?days=30")).Status);

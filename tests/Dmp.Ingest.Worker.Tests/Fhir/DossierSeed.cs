@@ -156,7 +156,7 @@ internal sealed class DossierSeed(TestGateway gateway)
         {
             $"MSH|^~\\&|SEED-DPI|{doc.AuthorOrg ?? "SEED-ETAB"}|DMP|DMP|{Now()}||MDM^{trigger}^MDM_{trigger}|{controlId}|P|2.6|||||FRA|UNICODE UTF-8|||2.1^CISIS_CDA_HL7_V2",
             $"EVN||{Now()}",
-            $"PID|||{InsField(patient.Ins)}||{patient.Family}^{patient.Given}^^^^^L||19790328|F" + new string('|', 24) + "VALI",
+            Pid(patient),
             "PV1|1|N",
             $"TXA|1|{type}|TEXT|{Hl7Time(doc.CreatedAt ?? DateTimeOffset.UtcNow)}||||||||{Ei(uniqueId)}|{(parent is null ? "" : Ei(parent))}|||||LA",
             $"OBX|1|ED|{type}^{TypeDisplay(type)}^LN||^text^XML^Base64^{Convert.ToBase64String(body)}||||||{obx11}",
@@ -218,6 +218,63 @@ internal sealed class DossierSeed(TestGateway gateway)
     private static string Hl7Time(DateTimeOffset at) => at.ToUniversalTime().ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "+0000";
 
     /// <summary>
+    /// A lab result fed as an ORU^R01 over MLLP (one OBR, one numeric OBX, both at <paramref name="effective"/>) and
+    /// applied by the gateway: an Observation of <paramref name="code"/> and its DiagnosticReport, whose code is the
+    /// OBR's (<paramref name="reportCode"/>, the result's own code by default). Returns both entries' ids as the API
+    /// serves them: an entry the pipeline stored keeps its resource id (derived from its natural key), not its row id.
+    /// </summary>
+    public async Task<(string Observation, string Report)> ResultAsync(long patientId, string code, DateTimeOffset effective, string? reportCode = null)
+    {
+        var controlId = "SEED-" + Interlocked.Increment(ref _nextMessage).ToString(CultureInfo.InvariantCulture);
+        var at = Hl7Time(effective);
+        var before = await LastEntryIdAsync(patientId);
+        await SendAndWaitAsync(controlId,
+        [
+            $"MSH|^~\\&|SEED-LAB|SEED-ETAB|DMP|DMP|{Now()}||ORU^R01^ORU_R01|{controlId}|P|2.5",
+            Pid(_patients[patientId]),
+            $"OBR|1||{controlId}^SEED-LAB|{reportCode ?? code}^^LN|||{at}" + new string('|', 18) + "F",
+            $"OBX|1|NM|{code}^^LN||2.5|mUI/L^^UCUM|||||F|||{at}",
+        ]);
+        var fed = await EntriesAfterAsync(patientId, before);
+        return (Assert.Single(fed, e => e.Kind == "Observation").Id, Assert.Single(fed, e => e.Kind == "DiagnosticReport").Id);
+    }
+
+    /// <summary>An allergy fed as an ADT^A60 (one IAM, SNOMED CT <paramref name="code"/>) and applied; returns its entry id.</summary>
+    public async Task<string> AllergyAsync(long patientId, string code, DateTimeOffset identified)
+    {
+        var controlId = "SEED-" + Interlocked.Increment(ref _nextMessage).ToString(CultureInfo.InvariantCulture);
+        var before = await LastEntryIdAsync(patientId);
+        await SendAndWaitAsync(controlId,
+        [
+            $"MSH|^~\\&|SEED-GAM|SEED-ETAB|DMP|DMP|{Now()}||ADT^A60^ADT_A60|{controlId}|P|2.5",
+            $"EVN||{Now()}",
+            Pid(_patients[patientId]),
+            $"IAM|1|DA|{code}^^SCT|||A" + new string('|', 7) + Hl7Time(identified),
+        ]);
+        var fed = await EntriesAfterAsync(patientId, before);
+        return Assert.Single(fed, e => e.Kind == "AllergyIntolerance").Id;
+    }
+
+    private async Task<long> LastEntryIdAsync(long patientId)
+    {
+        long last = 0;
+        await WriteAsync(async (c, t) => last = await c.ExecuteScalarAsync<long?>(
+            "SELECT MAX(id) FROM entry WHERE patient_id = @PatientId;", new { PatientId = patientId }, t) ?? 0);
+        return last;
+    }
+
+    /// <summary>The entries stored for the patient after row <paramref name="after"/>, with the id the API serves.</summary>
+    private async Task<List<(string Id, string Kind)>> EntriesAfterAsync(long patientId, long after)
+    {
+        var rows = new List<(long Id, string Kind, string Resource)>();
+        await WriteAsync(async (c, t) => rows.AddRange(await c.QueryAsync<(long Id, string Kind, string Resource)>(
+            "SELECT id, kind, resource FROM entry WHERE patient_id = @PatientId AND id > @After ORDER BY id;", new { PatientId = patientId, After = after }, t)));
+        return rows.Select(r => (
+            System.Text.Json.JsonDocument.Parse(r.Resource).RootElement.TryGetProperty("id", out var id) ? id.GetString()! : r.Id.ToString(CultureInfo.InvariantCulture),
+            r.Kind)).ToList();
+    }
+
+    /// <summary>
     /// A clinical entry with its FHIR JSON (as the pipeline stores it, without a subject). Written with SQL: an entry
     /// tied to an already stored document (<paramref name="documentId"/>) can only arrive in that document's body.
     /// </summary>
@@ -275,7 +332,7 @@ internal sealed class DossierSeed(TestGateway gateway)
         {
             $"MSH|^~\\&|{FeedApplication}|{facility}|DMP|DMP|{Now()}||ADT^{trigger}^{structure}|{controlId}|P|2.5^FRA^2.11|||||FRA|UNICODE UTF-8|FR||2.11^IHE_FRANCE-2.11-PAM",
             $"EVN||{Now()}",
-            $"PID|1||{InsField(patient.Ins)}||{patient.Family}^{patient.Given}^^^^^L||19790328|F" + new string('|', 24) + "VALI",
+            Pid(patient),
         };
         if (mergedIns is not null)
             segments.Add("MRG|" + InsField(mergedIns));
@@ -300,6 +357,10 @@ internal sealed class DossierSeed(TestGateway gateway)
         Assert.True(done.GetProperty("status").GetString() == "processed", done.ToString());
         return done;
     }
+
+    /// <summary>PID-3 the patient's INS, PID-32 VALI (a validated identity).</summary>
+    private static string Pid(SeededPatient patient) =>
+        $"PID|1||{InsField(patient.Ins)}||{patient.Family}^{patient.Given}^^^^^L||19790328|F" + new string('|', 24) + "VALI";
 
     private static string InsField(string ins) => $"{ins}^^^ASIP-SANTE-INS-NIR&{InsOid}&ISO^INS";
 
