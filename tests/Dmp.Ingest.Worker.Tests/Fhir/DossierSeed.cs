@@ -15,7 +15,9 @@ namespace Dmp.Ingest.Worker.Tests.Fhir;
 /// recorded and merges go through the real ingest path: PAM France ADT messages over MLLP, applied by the gateway's
 /// own pipeline (the seed waits until each message is processed). The patient's own choices (closing the dossier,
 /// authorising a professional, naming the treating physician) go through the patient's FHIR operations, as a patient
-/// makes them. Documents and entries are still written with SQL: see <see cref="DocumentAsync"/> for why.
+/// makes them. Documents are CI-SIS MDM messages (a CDA in HL7 v2), results ORU^R01, allergies ADT^A60, all applied by
+/// the pipeline; a result tied to a document arrives in that document's CDA body. SQL only reads back what the apply
+/// stored, and sets after it the few document attributes no message carries (see <see cref="DocumentAsync"/>).
 /// </summary>
 internal sealed class DossierSeed(TestGateway gateway)
 {
@@ -185,8 +187,9 @@ internal sealed class DossierSeed(TestGateway gateway)
         var related = parent is null ? "" : $"""<relatedDocument typeCode="RPLC"><parentDocument><id {Ii(parent)}/></parentDocument></relatedDocument>""";
         return $"""
             <?xml version="1.0" encoding="UTF-8"?>
-            <ClinicalDocument xmlns="urn:hl7-org:v3">
+            <ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
               <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
+              {(doc.Results.Count > 0 ? "<templateId root=\"1.2.250.1.213.1.1.1.1\"/>" : "")}
               <id {Ii(uniqueId)}/>
               <code code="{X(doc.TypeCode)}" codeSystem="2.16.840.1.113883.6.1" displayName="{X(TypeDisplay(doc.TypeCode))}"/>
               <title>{X(doc.Title)}</title>
@@ -199,8 +202,33 @@ internal sealed class DossierSeed(TestGateway gateway)
               <legalAuthenticator><time value="{Hl7Time(created)}"/><signatureCode code="S"/><assignedEntity><id root="1.2.250.1.71.4.2.1" extension="8{X(doc.AuthorRpps ?? "10000000001")}"/></assignedEntity></legalAuthenticator>
               {related}
               <documentationOf><serviceEvent><effectiveTime><low value="{Hl7Time(created.AddDays(-2))}"/><high value="{Hl7Time(created.AddDays(-1))}"/></effectiveTime></serviceEvent></documentationOf>
-              <component><nonXMLBody><text mediaType="text/plain">{X(doc.Title)}</text></nonXMLBody></component>
+              {Body(doc)}
             </ClinicalDocument>
+            """;
+    }
+
+    /// <summary>
+    /// The body: the title as text, or a CR-BIO results section (IHE PALM entry, one observation per result) whose
+    /// entries the CDA rules map to Observations tied to the document.
+    /// </summary>
+    private static string Body(Doc doc)
+    {
+        if (doc.Results.Count == 0)
+            return $"""<component><nonXMLBody><text mediaType="text/plain">{System.Security.SecurityElement.Escape(doc.Title)}</text></nonXMLBody></component>""";
+        var observations = string.Concat(doc.Results.Select(r =>
+            $"""
+            <entryRelationship typeCode="COMP"><observation classCode="OBS" moodCode="EVN"><templateId root="1.3.6.1.4.1.19376.1.3.1.6"/>
+              <code code="{r.Code}" codeSystem="2.16.840.1.113883.6.1"/><statusCode code="completed"/><effectiveTime value="{Hl7Time(r.At)}"/>
+              <value xsi:type="PQ" value="2.5" unit="m[IU]/L"/></observation></entryRelationship>
+            """));
+        return $"""
+            <component><structuredBody><component><section><templateId root="1.3.6.1.4.1.19376.1.3.3.2.1"/>
+              <code code="18719-5" codeSystem="2.16.840.1.113883.6.1"/><title>Biochimie</title><text>Résultats</text>
+              <entry typeCode="DRIV"><templateId root="1.3.6.1.4.1.19376.1.3.1"/><act classCode="ACT" moodCode="EVN">
+                <code code="18719-5" codeSystem="2.16.840.1.113883.6.1"/><statusCode code="completed"/>
+                {observations}
+              </act></entry>
+            </section></component></structuredBody></component>
             """;
     }
 
@@ -255,6 +283,20 @@ internal sealed class DossierSeed(TestGateway gateway)
         return Assert.Single(fed, e => e.Kind == "AllergyIntolerance").Id;
     }
 
+    /// <summary>The entries of this kind the apply tied to a seeded document, with the id the API serves.</summary>
+    public async Task<List<string>> EntriesOfAsync(long documentId, string kind)
+    {
+        var rows = new List<(long Id, string Resource)>();
+        await WriteAsync(async (c, t) => rows.AddRange(await c.QueryAsync<(long Id, string Resource)>(
+            "SELECT id, resource FROM entry WHERE document_id = @DocumentId AND kind = @Kind ORDER BY id;", new { DocumentId = documentId, Kind = kind }, t)));
+        return rows.Select(r => ServedId(r.Id, r.Resource)).ToList();
+    }
+
+    private static string ServedId(long rowId, string resource) =>
+        System.Text.Json.JsonDocument.Parse(resource).RootElement.TryGetProperty("id", out var id) && id.GetString() is { } stored
+            ? stored
+            : rowId.ToString(CultureInfo.InvariantCulture);
+
     private async Task<long> LastEntryIdAsync(long patientId)
     {
         long last = 0;
@@ -269,41 +311,10 @@ internal sealed class DossierSeed(TestGateway gateway)
         var rows = new List<(long Id, string Kind, string Resource)>();
         await WriteAsync(async (c, t) => rows.AddRange(await c.QueryAsync<(long Id, string Kind, string Resource)>(
             "SELECT id, kind, resource FROM entry WHERE patient_id = @PatientId AND id > @After ORDER BY id;", new { PatientId = patientId, After = after }, t)));
-        return rows.Select(r => (
-            System.Text.Json.JsonDocument.Parse(r.Resource).RootElement.TryGetProperty("id", out var id) ? id.GetString()! : r.Id.ToString(CultureInfo.InvariantCulture),
-            r.Kind)).ToList();
+        return rows.Select(r => (ServedId(r.Id, r.Resource), r.Kind)).ToList();
     }
 
-    /// <summary>
-    /// A clinical entry with its FHIR JSON (as the pipeline stores it, without a subject). Written with SQL: an entry
-    /// tied to an already stored document (<paramref name="documentId"/>) can only arrive in that document's body.
-    /// </summary>
-    public async Task<long> EntryAsync(long patientId, string kind, string code, DateTimeOffset effective, long? documentId = null, string? json = null)
-    {
-        json ??= kind switch
-        {
-            "Observation" => $$$"""{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"{{{code}}}"}]},"effectiveDateTime":"{{{effective:yyyy-MM-ddTHH:mm:ssZ}}}","valueQuantity":{"value":2.5,"unit":"mUI/L","system":"http://unitsofmeasure.org","code":"m[IU]/L"}}""",
-            "AllergyIntolerance" => $$$"""{"resourceType":"AllergyIntolerance","code":{"coding":[{"system":"http://snomed.info/sct","code":"{{{code}}}"}]},"patient":{"reference":"Patient/bundle-local"}}""",
-            _ => $$$"""{"resourceType":"{{{kind}}}","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"{{{code}}}"}]},"subject":{"reference":"urn:uuid:x"}}""",
-        };
-        long id = 0;
-        await WriteAsync(async (c, t) =>
-        {
-            id = await c.ExecuteScalarAsync<long>(
-                """
-                INSERT INTO entry (patient_id, kind, fingerprint, code, code_system, effective_at, document_id, resource, recorded_at, updated_at)
-                VALUES (@PatientId, @Kind, @Fingerprint, @Code, 'http://loinc.org', @Effective, @DocumentId, @Resource, @Now, @Now) RETURNING id;
-                """,
-                new
-                {
-                    PatientId = patientId, Kind = kind, Fingerprint = Guid.NewGuid().ToString("N"), Code = code,
-                    Effective = StoreTime.Write(effective), DocumentId = documentId, Resource = json, Now = StoreTime.Write(DateTimeOffset.UtcNow),
-                }, t);
-        });
-        return id;
-    }
-
-    /// <summary>Runs SQL in the store's write transaction (the single writer SQLite allows).</summary>
+    /// <summary>Runs SQL in the store's write transaction (the single writer SQLite allows): reads back, and a test's tampering.</summary>
     public Task WriteAsync(Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task> work) =>
         Store.Writer.RunInWriteTransactionAsync(work, CancellationToken.None);
 
@@ -394,5 +405,7 @@ internal sealed class DossierSeed(TestGateway gateway)
         public bool Masked { get; init; }
         public bool HiddenFromPatient { get; init; }
         public byte[]? Body { get; init; }
+        /// <summary>Lab results (LOINC code, time) the written CDA carries in a CR-BIO results section (type 11502-2).</summary>
+        public IReadOnlyList<(string Code, DateTimeOffset At)> Results { get; init; } = [];
     }
 }
