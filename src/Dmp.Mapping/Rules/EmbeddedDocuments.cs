@@ -138,6 +138,7 @@ internal static class EmbeddedDocuments
                 AskReadAck = Flag(flags, "ACK_LECTURE_MSS"),
             },
             MimeType = mime,
+            FormatCode = header is null ? null : CdaMapper.XdsSdFormat(header),
             Size = bytes.Length,
             Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)),
             Content = bytes,

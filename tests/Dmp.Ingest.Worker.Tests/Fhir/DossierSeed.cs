@@ -99,6 +99,8 @@ internal sealed class DossierSeed(TestGateway gateway)
     public async Task<long> DocumentAsync(long patientId, Doc? doc = null)
     {
         doc ??= new Doc();
+        if (doc.FormatCode is not (null or XdsSdPdf))
+            throw new ArgumentOutOfRangeException(nameof(doc), doc.FormatCode, "the seed writes XDS-SD PDF documents only");
         if (doc.Status is not ("current" or "deleted"))
             throw new ArgumentOutOfRangeException(nameof(doc), doc.Status, "a document is fed current (a later replacement supersedes it) or deleted");
         var uniqueId = doc.UniqueId ?? "1.2.250.1.999.1^" + Guid.NewGuid().ToString("N")[..12];
@@ -120,13 +122,16 @@ internal sealed class DossierSeed(TestGateway gateway)
     }
 
     /// <summary>
-    /// What no message can say yet, set with SQL after the real apply and only when the test asks: a class code other
-    /// than the CDA rule's table gives (CI-SIS messages and CDA headers carry none); an XDS format code (neither the
-    /// CDA header nor the CI-SIS MDM carries one, and the mapping does not derive it); a stored time in the past (the
-    /// apply's clock is the store's, which the host opens with the system clock, not the DI TimeProvider).
+    /// What no message can say, set with SQL after the real apply and only when the test asks: a class code other than
+    /// the CDA rule's table gives (CI-SIS messages and CDA headers carry none); the format of a body of the test's own
+    /// that is no XDS-SD (only an XDS-SD CDA states its format, which the seed's own CDA does when asked); a stored time
+    /// in the past (the apply's clock is the store's, which the host opens with the system clock, not the DI TimeProvider).
     /// </summary>
     private Task AfterApplyAsync(long id, Doc doc) =>
-        doc.ClassCode is null && doc.FormatCode is null && doc.StoredAt is null
+        AfterApplyAsync(id, doc.ClassCode, doc.Body is null ? null : doc.FormatCode, doc.StoredAt);
+
+    private Task AfterApplyAsync(long id, string? classCode, string? formatCode, DateTimeOffset? storedAt) =>
+        classCode is null && formatCode is null && storedAt is null
             ? Task.CompletedTask
             : WriteAsync((c, t) => c.ExecuteAsync(
                 """
@@ -134,7 +139,7 @@ internal sealed class DossierSeed(TestGateway gateway)
                     stored_at = COALESCE(@StoredAt, stored_at)
                 WHERE id = @Id;
                 """,
-                new { Id = id, doc.ClassCode, doc.FormatCode, StoredAt = doc.StoredAt is { } at ? StoreTime.Write(at) : null }, t));
+                new { Id = id, ClassCode = classCode, FormatCode = formatCode, StoredAt = storedAt is { } at ? StoreTime.Write(at) : null }, t));
 
     private async Task<string> DocumentUniqueIdAsync(long id)
     {
@@ -189,7 +194,7 @@ internal sealed class DossierSeed(TestGateway gateway)
             <?xml version="1.0" encoding="UTF-8"?>
             <ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
               <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
-              {(doc.Results.Count > 0 ? "<templateId root=\"1.2.250.1.213.1.1.1.1\"/>" : "")}
+              {(doc.Results.Count > 0 ? "<templateId root=\"1.2.250.1.213.1.1.1.1\"/>" : "")}{(doc.FormatCode == XdsSdPdf ? "<templateId root=\"1.3.6.1.4.1.19376.1.2.20\"/>" : "")}
               <id {Ii(uniqueId)}/>
               <code code="{X(doc.TypeCode)}" codeSystem="2.16.840.1.113883.6.1" displayName="{X(TypeDisplay(doc.TypeCode))}"/>
               <title>{X(doc.Title)}</title>
@@ -213,6 +218,8 @@ internal sealed class DossierSeed(TestGateway gateway)
     /// </summary>
     private static string Body(Doc doc)
     {
+        if (doc.FormatCode == XdsSdPdf)
+            return $"""<component><nonXMLBody><text mediaType="application/pdf" representation="B64">{Convert.ToBase64String("%PDF-1.4\n%seed\n%%EOF\n"u8)}</text></nonXMLBody></component>""";
         if (doc.Results.Count == 0)
             return $"""<component><nonXMLBody><text mediaType="text/plain">{System.Security.SecurityElement.Escape(doc.Title)}</text></nonXMLBody></component>""";
         var observations = string.Concat(doc.Results.Select(r =>
@@ -231,6 +238,9 @@ internal sealed class DossierSeed(TestGateway gateway)
             </section></component></structuredBody></component>
             """;
     }
+
+    /// <summary>The XDS-SD format of a scanned PDF (IHE ITI TF-3 5.2), which the mapping reads off an XDS-SD CDA.</summary>
+    private const string XdsSdPdf = "urn:ihe:iti:xds-sd:pdf:2008";
 
     private static string TypeDisplay(string type) => type switch
     {
@@ -390,7 +400,10 @@ internal sealed class DossierSeed(TestGateway gateway)
         public string TypeCode { get; init; } = "11490-0";
         /// <summary>Only when a test needs a class other than the CDA rule's table gives (set with SQL after the apply).</summary>
         public string? ClassCode { get; init; }
-        /// <summary>Only when a test filters on it (set with SQL after the apply: no source carries one).</summary>
+        /// <summary>
+        /// The XDS-SD PDF format: the seed's CDA is then an XDS-SD wrapping a PDF, whose format the mapping reads. With a
+        /// <see cref="Body"/> of the test's own that is no XDS-SD, set with SQL after the apply.
+        /// </summary>
         public string? FormatCode { get; init; }
         public string Title { get; init; } = "Lettre de liaison";
         public DateTimeOffset? CreatedAt { get; init; }
