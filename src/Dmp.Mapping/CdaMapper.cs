@@ -76,6 +76,7 @@ public static class CdaMapper
             Confidentiality = header.Confidentiality,
             Language = header.Language,
             MimeType = "text/xml",
+            FormatCode = XdsSdFormat(header),
             Size = input.Length,
             Sha256 = sha256,
             Content = input,
@@ -146,8 +147,24 @@ public static class CdaMapper
         return new CdaNonXmlBody(mediaType, System.Text.Encoding.UTF8.GetBytes(inline.Trim()));
     }
 
+    /// <summary>The IHE XDS-SD template (ITI TF-3 5.2): a CDA wrapping a scanned PDF or plain text.</summary>
+    private const string XdsSdTemplate = "1.3.6.1.4.1.19376.1.2.20";
+
+    /// <summary>
+    /// The XDS formatCode the document itself states: an XDS-SD (its templateId) is `urn:ihe:iti:xds-sd:pdf:2008` when
+    /// its nonXMLBody is a PDF and `urn:ihe:iti:xds-sd:text:2008` when it is plain text (ITI TF-3 5.2); null otherwise,
+    /// as no other CDA header nor CI-SIS message carries one.
+    /// </summary>
+    internal static string? XdsSdFormat(CdaHeader header) =>
+        !header.TemplateIds.Contains(XdsSdTemplate) ? null : header.NonXmlMediaType switch
+        {
+            "application/pdf" => "urn:ihe:iti:xds-sd:pdf:2008",
+            "text/plain" => "urn:ihe:iti:xds-sd:text:2008",
+            _ => null,
+        };
+
     /// <summary>A table target `code^display` (or `code^display^system`) as a code; the DMP class codes by default.</summary>
-    private static Code ParseCode(string target)
+    internal static Code ParseCode(string target)
     {
         var parts = target.Split('^');
         return new Code(parts[0], parts.Length > 2 && parts[2].Length > 0 ? parts[2] : "1.2.250.1.213.1.1.4.1", parts.Length > 1 && parts[1].Length > 0 ? parts[1] : null);

@@ -34,6 +34,7 @@ internal static class EmbeddedDocuments
         }
 
         CdaHeader? header = null;
+        Code? headerClass = null;
         string mime;
         if (InboundMapper.LooksLikeXml(bytes))
         {
@@ -44,6 +45,8 @@ internal static class EmbeddedDocuments
                 // The same reader as a CDA file: its entries join the message's records.
                 var documentRule = s.Run.Rules?.SelectDocument(h!.Type?.Value, h.TemplateIds);
                 var body = CdaBodyReader.Read(xml!.Root!, documentRule, s.Run.Provenance with { DocumentId = h!.Id?.Value });
+                // The class code a CDA file gets from its document rule's table, so the same document has one class on every channel.
+                headerClass = h.Type is { } cdaType && documentRule?.ClassCodes?.Lookup(cdaType.Value) is { } target ? CdaMapper.ParseCode(target) : null;
                 s.Run.Allergies.AddRange(body.Allergies);
                 s.Run.Medications.AddRange(body.Medications);
                 s.Run.Problems.AddRange(body.Problems);
@@ -105,11 +108,13 @@ internal static class EmbeddedDocuments
             Version = s.Integer(2) ?? header?.Version,
             Replaces = replaces,
             TypeCode = type,
-            ClassCode = s.Code(5),
+            ClassCode = s.Code(5) ?? headerClass,
             Title = s.Text(6) ?? header?.Title ?? type?.Display,
             CreatedAt = s.Date(7) ?? header?.EffectiveTime,
-            ServiceStart = s.Date(8),
-            ServiceStop = s.Date(9),
+            // CI-SIS messages carry no service period nor facility: the CDA header's (documentationOf/serviceEvent, the
+            // author's organisation name) as a CDA file gives them.
+            ServiceStart = s.Date(8) ?? header?.ServiceStart,
+            ServiceStop = s.Date(9) ?? header?.ServiceStop,
             // PRT (SB) when the message has one; else the CDA's own author (CI-SIS 1.2 messages carry no PRT), as the other
             // fields fall back to the CDA header: without it the author could not see a masked document they wrote.
             Author = s.Person(10) ?? header?.Author,
@@ -133,6 +138,7 @@ internal static class EmbeddedDocuments
                 AskReadAck = Flag(flags, "ACK_LECTURE_MSS"),
             },
             MimeType = mime,
+            FormatCode = header is null ? null : CdaMapper.XdsSdFormat(header),
             Size = bytes.Length,
             Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)),
             Content = bytes,
@@ -141,7 +147,7 @@ internal static class EmbeddedDocuments
             // TXA-17 when the message has one (MDM), else the CDA's legal authenticator, else the document OBX-11 `F`
             // (CI-SIS ORU: the document is final, i.e. validated).
             ValidatedByAuthor = s.Flag(16) ?? TrueOrNull(header?.HasLegalAuthenticator == true) ?? Obx11Validated(Obx11(s)),
-            SourceFacility = s.Text(17),
+            SourceFacility = s.Text(17) ?? header?.AuthorOrganisationName,
             Provenance = run.Provenance with { DocumentId = uniqueId?.Value },
         };
     }

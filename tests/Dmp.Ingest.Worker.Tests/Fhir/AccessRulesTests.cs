@@ -8,18 +8,23 @@ public sealed class AccessRulesTests(DossierApiFixture fixture) : IClassFixture<
 {
     private DossierSeed Seed => fixture.Seed;
 
-    /// <summary>A dossier with one document of each visibility.</summary>
-    private async Task<Dossier> DossierAsync(string status = "open", bool opposesEmergency = false, string? treating = null)
+    /// <summary>
+    /// A dossier with one document of each visibility. <paramref name="resultsAt"/>: the masked, hidden and deleted
+    /// documents are lab reports carrying a TSH result each, an hour, two and three after it.
+    /// </summary>
+    private async Task<Dossier> DossierAsync(string status = "open", bool opposesEmergency = false, string? treating = null, DateTimeOffset? resultsAt = null)
     {
+        DossierSeed.Doc WithResult(DossierSeed.Doc doc, int hours) =>
+            resultsAt is { } at ? doc with { TypeCode = "11502-2", Results = [("3016-3", at.AddHours(hours))] } : doc;
         var ins = DossierSeed.NewIns();
         var patient = await Seed.PatientAsync(ins, status: status, opposesEmergency: opposesEmergency, treatingRpps: treating);
         var now = DateTimeOffset.UtcNow;
         var plain = await Seed.DocumentAsync(patient, new DossierSeed.Doc { CreatedAt = now.AddDays(-5), AuthorRpps = "10000000099" });
-        var masked = await Seed.DocumentAsync(patient, new DossierSeed.Doc { CreatedAt = now.AddDays(-4), Masked = true, AuthorRpps = "10000000099" });
+        var masked = await Seed.DocumentAsync(patient, WithResult(new DossierSeed.Doc { CreatedAt = now.AddDays(-4), Masked = true, AuthorRpps = "10000000099" }, 1));
         var maskedByAuthor = await Seed.DocumentAsync(patient, new DossierSeed.Doc { CreatedAt = now.AddDays(-3), Masked = true, AuthorRpps = AuthorRpps });
-        var hidden = await Seed.DocumentAsync(patient, new DossierSeed.Doc { CreatedAt = now.AddDays(-2), HiddenFromPatient = true, AuthorRpps = "10000000099" });
+        var hidden = await Seed.DocumentAsync(patient, WithResult(new DossierSeed.Doc { CreatedAt = now.AddDays(-2), HiddenFromPatient = true, AuthorRpps = "10000000099" }, 2));
         var hiddenLongAgo = await Seed.DocumentAsync(patient, new DossierSeed.Doc { CreatedAt = now.AddDays(-60), StoredAt = now.AddDays(-40), HiddenFromPatient = true, AuthorRpps = "10000000099" });
-        var deleted = await Seed.DocumentAsync(patient, new DossierSeed.Doc { CreatedAt = now.AddDays(-1), Status = "deleted", AuthorRpps = "10000000099" });
+        var deleted = await Seed.DocumentAsync(patient, WithResult(new DossierSeed.Doc { CreatedAt = now.AddDays(-1), Status = "deleted", AuthorRpps = "10000000099" }, 3));
         return new Dossier(ins, patient, plain, masked, maskedByAuthor, hidden, hiddenLongAgo, deleted);
     }
 
@@ -213,19 +218,20 @@ public sealed class AccessRulesTests(DossierApiFixture fixture) : IClassFixture<
     [Fact]
     public async Task Entries_of_a_document_the_caller_may_not_see_are_left_out()
     {
-        var d = await DossierAsync();
-        await Seed.AuthorizeAsync(d.Patient, AuthorisedRpps);
+        // The results arrive in the documents' bodies (masked, hidden, deleted) and, free of any document, in an ORU.
         var effective = DateTimeOffset.UtcNow.AddDays(-3);
-        var free = await Seed.EntryAsync(d.Patient, "Observation", "3016-3", effective);
-        var fromMasked = await Seed.EntryAsync(d.Patient, "Observation", "3016-3", effective.AddHours(1), d.Masked);
-        var fromHidden = await Seed.EntryAsync(d.Patient, "Observation", "3016-3", effective.AddHours(2), d.Hidden);
-        var fromDeleted = await Seed.EntryAsync(d.Patient, "Observation", "3016-3", effective.AddHours(3), d.Deleted);
+        var d = await DossierAsync(resultsAt: effective);
+        await Seed.AuthorizeAsync(d.Patient, AuthorisedRpps);
+        var (free, _) = await Seed.ResultAsync(d.Patient, "3016-3", effective);
+        var fromMasked = Assert.Single(await Seed.EntriesOfAsync(d.Masked, "Observation"));
+        var fromHidden = Assert.Single(await Seed.EntriesOfAsync(d.Hidden, "Observation"));
+        var fromDeleted = Assert.Single(await Seed.EntriesOfAsync(d.Deleted, "Observation"));
 
         var (_, forPatient) = await Seed.Client(DossierSeed.PatientToken(d.Ins)).FhirGetAsync($"/fhir/Observation?patient={d.Patient}");
         var (_, forProfessional) = await Seed.Client(DossierSeed.ProfessionalToken(AuthorisedRpps)).FhirGetAsync($"/fhir/Observation?patient={d.Patient}");
 
-        Assert.Equal([fromMasked, free], forPatient.Ids("Observation"));
-        Assert.Equal([fromHidden, free], forProfessional.Ids("Observation"));
-        Assert.DoesNotContain(fromDeleted, forPatient.Ids("Observation"));
+        Assert.Equal([fromMasked, free], forPatient.ResourceIds("Observation"));
+        Assert.Equal([fromHidden, free], forProfessional.ResourceIds("Observation"));
+        Assert.DoesNotContain(fromDeleted, forPatient.ResourceIds("Observation"));
     }
 }

@@ -14,7 +14,8 @@ public sealed class AccessSettingsTests
         var seed = new DossierSeed(gateway);
         var ins = DossierSeed.NewIns();
         var patientId = await seed.PatientAsync(ins);
-        var hidden = await seed.DocumentAsync(patientId, new DossierSeed.Doc { HiddenFromPatient = true, StoredAt = DateTimeOffset.UtcNow.AddSeconds(-1) });
+        // Stored when the gateway applied it, an instant before the search below.
+        var hidden = await seed.DocumentAsync(patientId, new DossierSeed.Doc { HiddenFromPatient = true });
         using var patient = seed.Client(DossierSeed.PatientToken(ins));
 
         var (status, bundle) = await patient.FhirGetAsync(DocumentsOf(ins));

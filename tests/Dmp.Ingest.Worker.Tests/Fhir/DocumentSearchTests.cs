@@ -50,10 +50,11 @@ public sealed class DocumentSearchTests(DossierApiFixture fixture) : IClassFixtu
     {
         var ins = DossierSeed.NewIns();
         var patientId = await Seed.PatientAsync(ins);
-        var discharge = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { CreatedAt = new DateTimeOffset(2024, 3, 10, 9, 0, 0, TimeSpan.Zero), AuthorFamily = "Lefèvre", Facility = "SA07" });
-        var lab = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { TypeCode = "11502-2", ClassCode = "11", CreatedAt = new DateTimeOffset(2025, 6, 1, 9, 0, 0, TimeSpan.Zero), Confidentiality = "R" });
-        var old = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { Status = "superseded", UniqueId = "1.2.250.1.999.7^OLD-1", CreatedAt = new DateTimeOffset(2023, 1, 1, 9, 0, 0, TimeSpan.Zero) });
-        var replacing = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { ReplacesId = old, CreatedAt = new DateTimeOffset(2023, 2, 1, 9, 0, 0, TimeSpan.Zero) });
+        var discharge = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { FormatCode = "urn:ihe:iti:xds-sd:pdf:2008", CreatedAt = new DateTimeOffset(2024, 3, 10, 9, 0, 0, TimeSpan.Zero), AuthorFamily = "Lefèvre", Facility = "SA07" });
+        var lab = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { FormatCode = "urn:ihe:iti:xds-sd:pdf:2008", TypeCode = "11502-2", ClassCode = "11", CreatedAt = new DateTimeOffset(2025, 6, 1, 9, 0, 0, TimeSpan.Zero), Confidentiality = "R" });
+        // Fed current: the replacement below supersedes it.
+        var old = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { UniqueId = "1.2.250.1.999.7^OLD-1", CreatedAt = new DateTimeOffset(2023, 1, 1, 9, 0, 0, TimeSpan.Zero) });
+        var replacing = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { FormatCode = "urn:ihe:iti:xds-sd:pdf:2008", ReplacesId = old, CreatedAt = new DateTimeOffset(2023, 2, 1, 9, 0, 0, TimeSpan.Zero) });
         using var patient = Seed.Client(DossierSeed.PatientToken(ins));
         async Task<List<long>> Find(string query)
         {
@@ -88,9 +89,10 @@ public sealed class DocumentSearchTests(DossierApiFixture fixture) : IClassFixtu
     {
         var ins = DossierSeed.NewIns();
         var patientId = await Seed.PatientAsync(ins);
-        var body = Corpus("ans-cisis_BIO-CR-BIO_2024.01_TSH_1.xml");
-        var old = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { Status = "superseded" });
-        var doc = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { TypeCode = "11502-2", Body = body, Masked = true, ReplacesId = old, UniqueId = "1.2.250.1.999.8^CR-42" });
+        // The corpus CR-BIO with its id (the mapping keeps the CDA's over TXA-12) and setId its own: CR-42.
+        var body = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fhir", "TestData", "cr-bio-tsh-CR-42.xml"));
+        var old = await Seed.DocumentAsync(patientId); // superseded by the replacement below
+        var doc = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { TypeCode = "11502-2", Body = body, Masked = true, ReplacesId = old, FormatCode = "urn:ihe:iti:xds-sd:pdf:2008" });
         using var patient = Seed.Client(DossierSeed.PatientToken(ins));
 
         var (status, r) = await patient.FhirGetAsync($"/fhir/DocumentReference/{doc}");
@@ -243,24 +245,24 @@ public sealed class DocumentSearchTests(DossierApiFixture fixture) : IClassFixtu
         var ins = DossierSeed.NewIns();
         var patientId = await Seed.PatientAsync(ins);
         var now = DateTimeOffset.UtcNow;
-        var tsh = await Seed.EntryAsync(patientId, "Observation", "3016-3", now.AddDays(-10));
-        var older = await Seed.EntryAsync(patientId, "Observation", "3016-3", now.AddDays(-400));
-        var glucose = await Seed.EntryAsync(patientId, "Observation", "2345-7", now.AddDays(-5));
-        var allergy = await Seed.EntryAsync(patientId, "AllergyIntolerance", "91936005", now.AddDays(-100));
+        var (tsh, _) = await Seed.ResultAsync(patientId, "3016-3", now.AddDays(-10));
+        var (older, _) = await Seed.ResultAsync(patientId, "3016-3", now.AddDays(-400));
+        var (glucose, _) = await Seed.ResultAsync(patientId, "2345-7", now.AddDays(-5));
+        var allergy = await Seed.AllergyAsync(patientId, "91936005", now.AddDays(-100));
         using var patient = Seed.Client(DossierSeed.PatientToken(ins));
 
         var (status, observations) = await patient.FhirGetAsync($"/fhir/Observation?patient={patientId}");
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal([glucose, tsh, older], observations.Ids("Observation"));
+        Assert.Equal([glucose, tsh, older], observations.ResourceIds("Observation"));
         var first = observations.GetProperty("entry")[0].GetProperty("resource");
         Assert.Equal($"Patient/{patientId}", first.GetProperty("subject").GetProperty("reference").GetString());
-        Assert.Equal([tsh, older], (await patient.FhirGetAsync($"/fhir/Observation?patient={patientId}&code=http://loinc.org|3016-3")).Body.Ids("Observation"));
-        Assert.Equal([tsh], (await patient.FhirGetAsync($"/fhir/Observation?patient={patientId}&code=3016-3&date=ge{now.AddDays(-30):yyyy-MM-dd}")).Body.Ids("Observation"));
+        Assert.Equal([tsh, older], (await patient.FhirGetAsync($"/fhir/Observation?patient={patientId}&code=http://loinc.org|3016-3")).Body.ResourceIds("Observation"));
+        Assert.Equal([tsh], (await patient.FhirGetAsync($"/fhir/Observation?patient={patientId}&code=3016-3&date=ge{now.AddDays(-30):yyyy-MM-dd}")).Body.ResourceIds("Observation"));
 
         var (_, allergies) = await patient.FhirGetAsync("/fhir/AllergyIntolerance?patient.identifier=" + Uri.EscapeDataString($"urn:oid:{DossierSeed.InsOid}|{ins}"));
-        Assert.Equal([allergy], allergies.Ids("AllergyIntolerance"));
+        Assert.Equal([allergy], allergies.ResourceIds("AllergyIntolerance"));
         Assert.Equal($"Patient/{patientId}", allergies.GetProperty("entry")[0].GetProperty("resource").GetProperty("patient").GetProperty("reference").GetString());
-        Assert.Empty((await patient.FhirGetAsync($"/fhir/Condition?patient={patientId}")).Body.Ids("Condition"));
+        Assert.Empty((await patient.FhirGetAsync($"/fhir/Condition?patient={patientId}")).Body.ResourceIds("Condition"));
     }
 
     [Fact]
@@ -269,10 +271,10 @@ public sealed class DocumentSearchTests(DossierApiFixture fixture) : IClassFixtu
         var ins = DossierSeed.NewIns();
         var patientId = await Seed.PatientAsync(ins);
         var now = DateTimeOffset.UtcNow;
-        var recent = await Seed.EntryAsync(patientId, "Observation", "3016-3", now.AddDays(-3));
-        var report = await Seed.EntryAsync(patientId, "DiagnosticReport", "3016-3", now.AddDays(-3));
-        await Seed.EntryAsync(patientId, "Observation", "3016-3", now.AddDays(-100));
-        await Seed.EntryAsync(patientId, "Observation", "2345-7", now.AddDays(-1));
+        // One ORU gives the recent result and its report (OBR-4 3016-3); the others' reports are out of the window or of another code.
+        var (recent, report) = await Seed.ResultAsync(patientId, "3016-3", now.AddDays(-3));
+        await Seed.ResultAsync(patientId, "3016-3", now.AddDays(-100));
+        await Seed.ResultAsync(patientId, "2345-7", now.AddDays(-1));
         var lab = await Seed.DocumentAsync(patientId, new DossierSeed.Doc { TypeCode = "11502-2", CreatedAt = now.AddDays(-3) });
         await Seed.DocumentAsync(patientId, new DossierSeed.Doc { TypeCode = "11490-0", CreatedAt = now.AddDays(-3) });
         await Seed.DocumentAsync(patientId, new DossierSeed.Doc { TypeCode = "18748-4", CreatedAt = now.AddDays(-90) });
@@ -281,8 +283,8 @@ public sealed class DocumentSearchTests(DossierApiFixture fixture) : IClassFixtu
         var (status, bundle) = await patient.FhirGetAsync($"/fhir/Patient/{patientId}/$recent-exams?code=3016-3&days=30");
 
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal([recent], bundle.Ids("Observation"));
-        Assert.Equal([report], bundle.Ids("DiagnosticReport"));
+        Assert.Equal([recent], bundle.ResourceIds("Observation"));
+        Assert.Equal([report], bundle.ResourceIds("DiagnosticReport"));
         Assert.Equal([lab], bundle.Ids());
         Assert.Equal(HttpStatusCode.BadRequest, (await patient.FhirGetAsync($"/fhir/Patient/{patientId}/$recent-exams?code=3016-3")).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await Seed.Client(DossierSeed.ProfessionalToken(StrangerRpps)).FhirGetAsync($"/fhir/Patient/{patientId}/$recent-exams?days=30")).Status);

@@ -60,6 +60,16 @@ internal static class Fhir
                 .ToList()
             : [];
 
+    /// <summary>The served ids of the bundle's resources of this type, in order (entries the pipeline stored keep their resource id).</summary>
+    public static List<string> ResourceIds(this JsonElement bundle, string resourceType) =>
+        bundle.TryGetProperty("entry", out var entries)
+            ? entries.EnumerateArray()
+                .Select(e => e.GetProperty("resource"))
+                .Where(r => r.GetProperty("resourceType").GetString() == resourceType)
+                .Select(r => r.GetProperty("id").GetString()!)
+                .ToList()
+            : [];
+
     public static string? NextLink(this JsonElement bundle) =>
         bundle.GetProperty("link").EnumerateArray().Where(l => l.GetProperty("relation").GetString() == "next")
             .Select(l => l.GetProperty("url").GetString()).FirstOrDefault();

@@ -34,8 +34,12 @@ public sealed class DossierAuditTests
 
         Assert.Equal(HttpStatusCode.OK, status);
         var events = trail.GetProperty("entry").EnumerateArray().Select(e => e.GetProperty("resource")).ToList();
-        Assert.Equal(5, events.Count);
-        Assert.Equal(["mask", "search", "retrieve", "read", "search"], events.Select(e => e.GetProperty("subtype")[0].GetProperty("code").GetString()));
+        // The five accesses, after the deposit the gateway itself recorded when it applied the seeded document's MDM.
+        Assert.Equal(6, events.Count);
+        Assert.Equal(["mask", "search", "retrieve", "read", "search", "deposit"], events.Select(e => e.GetProperty("subtype")[0].GetProperty("code").GetString()));
+        var deposit = events[5];
+        Assert.Equal("system", deposit.GetProperty("agent")[0].GetProperty("type").GetProperty("coding")[0].GetProperty("code").GetString());
+        Assert.Equal($"DocumentReference/{doc}", deposit.GetProperty("entity")[0].GetProperty("what").GetProperty("reference").GetString());
         var retrieve = events[2];
         Assert.Equal("BTG", retrieve.GetProperty("purposeOfEvent")[0].GetProperty("coding")[0].GetProperty("code").GetString());
         Assert.Equal("arrêt cardiaque, SAMU", retrieve.GetProperty("purposeOfEvent")[0].GetProperty("text").GetString());
@@ -75,10 +79,14 @@ public sealed class DossierAuditTests
         var intact = await VerifyAsync(gateway);
         Assert.True(intact.GetProperty("intact").GetBoolean(), intact.ToString());
         Assert.Equal(2, intact.GetProperty("chains").GetInt64());
-        Assert.Equal(4, intact.GetProperty("events").GetInt64());
+        // The three reads and the operator's raw read, and the deposit the gateway recorded when it applied the document's MDM.
+        Assert.Equal(5, intact.GetProperty("events").GetInt64());
         var store = gateway.Services.GetRequiredService<DmpStore>();
         await using (var connection = await store.Connections.OpenAsync(CancellationToken.None))
         {
+            var deposit = await connection.QuerySingleAsync<(string AgentKind, string Action, string EntityId)>(
+                "SELECT agent_kind, action, entity_id FROM audit_event WHERE chain = @Chain AND seq = 1;", new { Chain = $"patient:{patientId}" });
+            Assert.Equal(("system", "deposit", doc.ToString(System.Globalization.CultureInfo.InvariantCulture)), deposit);
             var rawRead = await connection.QuerySingleAsync<(string AgentKind, string Action, string EntityId)>(
                 "SELECT agent_kind, action, entity_id FROM audit_event WHERE chain = 'operator';");
             Assert.Equal(("operator", "raw-read", message.Id().ToString(System.Globalization.CultureInfo.InvariantCulture)), rawRead);

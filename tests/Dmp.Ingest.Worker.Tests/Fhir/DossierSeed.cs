@@ -15,7 +15,9 @@ namespace Dmp.Ingest.Worker.Tests.Fhir;
 /// recorded and merges go through the real ingest path: PAM France ADT messages over MLLP, applied by the gateway's
 /// own pipeline (the seed waits until each message is processed). The patient's own choices (closing the dossier,
 /// authorising a professional, naming the treating physician) go through the patient's FHIR operations, as a patient
-/// makes them. Documents and entries are still written with SQL: see <see cref="DocumentAsync"/> for why.
+/// makes them. Documents are CI-SIS MDM messages (a CDA in HL7 v2), results ORU^R01, allergies ADT^A60, all applied by
+/// the pipeline; a result tied to a document arrives in that document's CDA body. SQL only reads back what the apply
+/// stored, and sets after it the few document attributes no message carries (see <see cref="DocumentAsync"/>).
 /// </summary>
 internal sealed class DossierSeed(TestGateway gateway)
 {
@@ -26,6 +28,8 @@ internal sealed class DossierSeed(TestGateway gateway)
     private static int _nextIns;
     private static int _nextMessage;
     private readonly ConcurrentDictionary<long, SeededPatient> _patients = new();
+    /// <summary>The unique id (root^extension) of every seeded document, for a replacement to name its parent.</summary>
+    private readonly ConcurrentDictionary<long, string> _documentIds = new();
 
     private DmpStore Store => gateway.Services.GetRequiredService<DmpStore>();
 
@@ -85,97 +89,242 @@ internal sealed class DossierSeed(TestGateway gateway)
         FeedAsync("A31", organisation, _patients[patientId], Zfa(feeding: opposesFeeding ? "IO" : "INO", consultation: consentsConsultation ? "IC" : "INC"));
 
     /// <summary>
-    /// A document with its body in the blob store; returns its id. Written with SQL, not fed, because the feed cannot
-    /// yet say what these tests ask of a document: the CDA-in-HL7v2 mapping writes no class code, format code, facility
-    /// or service period (the search tests filter on them), keeps the CDA's id over TXA-12 (a test pairs a corpus body
-    /// with an id of its own), and the real apply appends a `deposit` audit event the audit tests' counts leave out.
+    /// A document fed as a CI-SIS MDM over MLLP and applied by the gateway (blob, versions, visibility, the `deposit`
+    /// audit event); returns its id. The OBX carries <see cref="Doc.Body"/> as is, else a CDA the seed writes from the
+    /// record's fields (id, type, title, creation, service period, author and organisation, confidentiality, parent);
+    /// the PRT names the author, the MetaDMPMSS rows the visibility. A replacement (<see cref="Doc.ReplacesId"/>) is
+    /// an MDM^T10 naming its parent, which the apply supersedes; a deleted document is an MDM^T02 then an MDM^T04.
+    /// What no message says is set with SQL after the apply, and only when a test asks for it (see <see cref="AfterApplyAsync"/>).
     /// </summary>
     public async Task<long> DocumentAsync(long patientId, Doc? doc = null)
     {
         doc ??= new Doc();
-        var body = doc.Body ?? Encoding.UTF8.GetBytes($"<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>{doc.Title}</title></ClinicalDocument>");
-        var key = await Store.Blobs.PutAsync(body, CancellationToken.None);
-        var stored = doc.StoredAt ?? DateTimeOffset.UtcNow;
+        if (doc.FormatCode is not (null or XdsSdPdf))
+            throw new ArgumentOutOfRangeException(nameof(doc), doc.FormatCode, "the seed writes XDS-SD PDF documents only");
+        if (doc.Status is not ("current" or "deleted"))
+            throw new ArgumentOutOfRangeException(nameof(doc), doc.Status, "a document is fed current (a later replacement supersedes it) or deleted");
+        var uniqueId = doc.UniqueId ?? "1.2.250.1.999.1^" + Guid.NewGuid().ToString("N")[..12];
+        var parent = doc.ReplacesId is { } replaced ? _documentIds[replaced] : null;
+        var body = doc.Body ?? Encoding.UTF8.GetBytes(Cda(_patients[patientId], doc, uniqueId, parent));
+        var fed = await FeedDocumentAsync(parent is null ? "T02" : "T10", _patients[patientId], doc, uniqueId, parent, body);
+        if (doc.Status == "deleted")
+            await FeedDocumentAsync("T04", _patients[patientId], doc, uniqueId, parent, body);
+
+        // A body of its own keeps its CDA id (the mapping keeps it over TXA-12): the row is found by content.
+        var sha = Convert.ToHexStringLower(SHA256.HashData(body));
         long id = 0;
-        await WriteAsync(async (c, t) =>
-        {
-            id = await c.ExecuteScalarAsync<long>(
-                """
-                INSERT INTO document (patient_id, unique_id, set_id, version, replaces_id, status, type_code, type_system, type_display,
-                    class_code, class_system, class_display, title, created_at, service_start, service_stop, author_rpps, author_family,
-                    author_given, author_role, author_org, facility, setting, event_code, confidentiality, language, mime_type, format_code,
-                    size, sha256, sha1, blob_key, masked, hidden_from_patient, hidden_until, stored_at, updated_at)
-                VALUES (@PatientId, @UniqueId, NULL, NULL, @ReplacesId, @Status, @TypeCode, '2.16.840.1.113883.6.1', @TypeDisplay,
-                    @ClassCode, '1.2.250.1.213.1.1.4.1', NULL, @Title, @CreatedAt, @ServiceStart, @ServiceStop, @AuthorRpps, @AuthorFamily,
-                    @AuthorGiven, 'médecin', @AuthorOrg, @Facility, @Setting, @EventCode, @Confidentiality, 'fr-FR', @MimeType, @FormatCode,
-                    @Size, @Sha256, @Sha1, @BlobKey, @Masked, @Hidden, NULL, @StoredAt, @StoredAt)
-                RETURNING id;
-                """,
-                new
-                {
-                    PatientId = patientId,
-                    UniqueId = doc.UniqueId ?? "1.2.250.1.999.1." + Guid.NewGuid().ToString("N")[..12] + "^" + Interlocked.Increment(ref _nextIns),
-                    doc.ReplacesId,
-                    doc.Status,
-                    doc.TypeCode,
-                    TypeDisplay = doc.TypeCode switch { "11502-2" => "CR d'examens biologiques", "18748-4" => "CR d'imagerie médicale", _ => "Lettre de liaison de sortie" },
-                    doc.ClassCode,
-                    doc.Title,
-                    CreatedAt = StoreTime.Write(doc.CreatedAt ?? stored),
-                    ServiceStart = StoreTime.Write((doc.CreatedAt ?? stored).AddDays(-2)),
-                    ServiceStop = StoreTime.Write((doc.CreatedAt ?? stored).AddDays(-1)),
-                    doc.AuthorRpps,
-                    doc.AuthorFamily,
-                    doc.AuthorGiven,
-                    doc.AuthorOrg,
-                    doc.Facility,
-                    Setting = "ETABLISSEMENT",
-                    EventCode = (string?)null,
-                    doc.Confidentiality,
-                    doc.MimeType,
-                    FormatCode = "urn:ihe:iti:xds-sd:pdf:2008",
-                    Size = (long)body.Length,
-                    Sha256 = Convert.ToHexStringLower(SHA256.HashData(body)),
-                    Sha1 = Convert.ToBase64String(SHA1.HashData(body)),
-                    BlobKey = key,
-                    doc.Masked,
-                    Hidden = doc.HiddenFromPatient,
-                    StoredAt = StoreTime.Write(stored),
-                }, t);
-        });
+        await WriteAsync(async (c, t) => id = await c.ExecuteScalarAsync<long>(
+            "SELECT id FROM document WHERE patient_id = @PatientId AND sha256 = @Sha ORDER BY id DESC LIMIT 1;", new { PatientId = patientId, Sha = sha }, t));
+        Assert.True(id > 0, $"the MDM for document {uniqueId} was processed but patient {patientId} has no such document: {fed}");
+        _documentIds[id] = await DocumentUniqueIdAsync(id);
+        await AfterApplyAsync(id, doc);
         return id;
     }
 
     /// <summary>
-    /// A clinical entry with its FHIR JSON (as the pipeline stores it, without a subject). Written with SQL: an entry
-    /// tied to an already stored document (<paramref name="documentId"/>) can only arrive in that document's body.
+    /// What no message can say, set with SQL after the real apply and only when the test asks: a class code other than
+    /// the CDA rule's table gives (CI-SIS messages and CDA headers carry none); the format of a body of the test's own
+    /// that is no XDS-SD (only an XDS-SD CDA states its format, which the seed's own CDA does when asked); a stored time
+    /// in the past (the apply's clock is the store's, which the host opens with the system clock, not the DI TimeProvider).
     /// </summary>
-    public async Task<long> EntryAsync(long patientId, string kind, string code, DateTimeOffset effective, long? documentId = null, string? json = null)
-    {
-        json ??= kind switch
-        {
-            "Observation" => $$$"""{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"{{{code}}}"}]},"effectiveDateTime":"{{{effective:yyyy-MM-ddTHH:mm:ssZ}}}","valueQuantity":{"value":2.5,"unit":"mUI/L","system":"http://unitsofmeasure.org","code":"m[IU]/L"}}""",
-            "AllergyIntolerance" => $$$"""{"resourceType":"AllergyIntolerance","code":{"coding":[{"system":"http://snomed.info/sct","code":"{{{code}}}"}]},"patient":{"reference":"Patient/bundle-local"}}""",
-            _ => $$$"""{"resourceType":"{{{kind}}}","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"{{{code}}}"}]},"subject":{"reference":"urn:uuid:x"}}""",
-        };
-        long id = 0;
-        await WriteAsync(async (c, t) =>
-        {
-            id = await c.ExecuteScalarAsync<long>(
+    private Task AfterApplyAsync(long id, Doc doc) =>
+        AfterApplyAsync(id, doc.ClassCode, doc.Body is null ? null : doc.FormatCode, doc.StoredAt);
+
+    private Task AfterApplyAsync(long id, string? classCode, string? formatCode, DateTimeOffset? storedAt) =>
+        classCode is null && formatCode is null && storedAt is null
+            ? Task.CompletedTask
+            : WriteAsync((c, t) => c.ExecuteAsync(
                 """
-                INSERT INTO entry (patient_id, kind, fingerprint, code, code_system, effective_at, document_id, resource, recorded_at, updated_at)
-                VALUES (@PatientId, @Kind, @Fingerprint, @Code, 'http://loinc.org', @Effective, @DocumentId, @Resource, @Now, @Now) RETURNING id;
+                UPDATE document SET class_code = COALESCE(@ClassCode, class_code), format_code = COALESCE(@FormatCode, format_code),
+                    stored_at = COALESCE(@StoredAt, stored_at)
+                WHERE id = @Id;
                 """,
-                new
-                {
-                    PatientId = patientId, Kind = kind, Fingerprint = Guid.NewGuid().ToString("N"), Code = code,
-                    Effective = StoreTime.Write(effective), DocumentId = documentId, Resource = json, Now = StoreTime.Write(DateTimeOffset.UtcNow),
-                }, t);
-        });
-        return id;
+                new { Id = id, ClassCode = classCode, FormatCode = formatCode, StoredAt = storedAt is { } at ? StoreTime.Write(at) : null }, t));
+
+    private async Task<string> DocumentUniqueIdAsync(long id)
+    {
+        string uniqueId = "";
+        await WriteAsync(async (c, t) => uniqueId = await c.ExecuteScalarAsync<string>("SELECT unique_id FROM document WHERE id = @Id;", new { Id = id }, t) ?? "");
+        return uniqueId;
     }
 
-    /// <summary>Runs SQL in the store's write transaction (the single writer SQLite allows).</summary>
+    /// <summary>
+    /// Sends one CI-SIS MDM (CDA in HL7 v2 2.1) with <paramref name="body"/> in OBX-5 and waits until it is applied.
+    /// OBX-11 agrees with the trigger (T02 F, T10 C, T04 D), as the rule demands.
+    /// </summary>
+    private async Task<System.Text.Json.JsonElement> FeedDocumentAsync(string trigger, SeededPatient patient, Doc doc, string uniqueId, string? parent, byte[] body)
+    {
+        var controlId = "SEED-" + Interlocked.Increment(ref _nextMessage).ToString(CultureInfo.InvariantCulture);
+        var obx11 = trigger switch { "T10" => "C", "T04" => "D", _ => "F" };
+        var type = doc.TypeCode;
+        var rpps = doc.AuthorRpps is null ? "" : $"8{doc.AuthorRpps}^{doc.AuthorFamily}^{doc.AuthorGiven}^^^^^^ASIP-SANTE-PS&1.2.250.1.71.4.2.1&ISO^D^^^RPPS";
+        var org = doc.AuthorOrg is null ? "" : $"^^^^^ASIP-SANTE-ST&1.2.250.1.71.4.2.2&ISO^FINEG^^^{doc.AuthorOrg}";
+        var segments = new List<string>
+        {
+            $"MSH|^~\\&|SEED-DPI|{doc.AuthorOrg ?? "SEED-ETAB"}|DMP|DMP|{Now()}||MDM^{trigger}^MDM_{trigger}|{controlId}|P|2.6|||||FRA|UNICODE UTF-8|||2.1^CISIS_CDA_HL7_V2",
+            $"EVN||{Now()}",
+            Pid(patient),
+            "PV1|1|N",
+            $"TXA|1|{type}|TEXT|{Hl7Time(doc.CreatedAt ?? DateTimeOffset.UtcNow)}||||||||{Ei(uniqueId)}|{(parent is null ? "" : Ei(parent))}|||||LA",
+            $"OBX|1|ED|{type}^{TypeDisplay(type)}^LN||^text^XML^Base64^{Convert.ToBase64String(body)}||||||{obx11}",
+        };
+        if (rpps.Length > 0)
+            segments.Add($"PRT||UC||SB^^HL70912|{rpps}|||{org}");
+        segments.Add($"OBX|2|CWE|MASQUE_PS^Masqué aux professionnels de Santé^MetaDMPMSS||{(doc.Masked ? "Y" : "N")}^^HL70136||||||F");
+        segments.Add($"OBX|3|CWE|INVISIBLE_PATIENT^Document Non Visible par le patient^MetaDMPMSS||{(doc.HiddenFromPatient ? "Y" : "N")}^^HL70136||||||F");
+        segments.Add("OBX|4|CWE|DESTDMP^Destinataire DMP^MetaDMPMSS||Y^^HL70136||||||F");
+        return await SendAndWaitAsync(controlId, segments);
+    }
+
+    /// <summary>A CI-SIS-shaped CDA header (nonXMLBody text) saying what <paramref name="doc"/> says.</summary>
+    private static string Cda(SeededPatient patient, Doc doc, string uniqueId, string? parent)
+    {
+        var created = doc.CreatedAt ?? DateTimeOffset.UtcNow;
+        static string X(string? text) => System.Security.SecurityElement.Escape(text ?? "");
+        static string Ii(string id) => id.Split('^') is [var root, var ext] ? $"root=\"{X(root)}\" extension=\"{X(ext)}\"" : $"root=\"{X(id)}\"";
+        var author = doc.AuthorRpps is null ? "" :
+            $"""
+              <author><time value="{Hl7Time(created)}"/><assignedAuthor><id root="1.2.250.1.71.4.2.1" extension="8{X(doc.AuthorRpps)}"/>
+                <assignedPerson><name><given>{X(doc.AuthorGiven)}</given><family>{X(doc.AuthorFamily)}</family></name></assignedPerson>
+                <representedOrganization><id root="1.2.250.1.71.4.2.2" extension="{X(doc.AuthorOrg)}"/><name>{X(doc.Facility)}</name></representedOrganization>
+              </assignedAuthor></author>
+            """;
+        var related = parent is null ? "" : $"""<relatedDocument typeCode="RPLC"><parentDocument><id {Ii(parent)}/></parentDocument></relatedDocument>""";
+        return $"""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+              <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
+              {(doc.Results.Count > 0 ? "<templateId root=\"1.2.250.1.213.1.1.1.1\"/>" : "")}{(doc.FormatCode == XdsSdPdf ? "<templateId root=\"1.3.6.1.4.1.19376.1.2.20\"/>" : "")}
+              <id {Ii(uniqueId)}/>
+              <code code="{X(doc.TypeCode)}" codeSystem="2.16.840.1.113883.6.1" displayName="{X(TypeDisplay(doc.TypeCode))}"/>
+              <title>{X(doc.Title)}</title>
+              <effectiveTime value="{Hl7Time(created)}"/>
+              <confidentialityCode code="{X(doc.Confidentiality ?? "N")}" codeSystem="2.16.840.1.113883.5.25"/>
+              <languageCode code="fr-FR"/>
+              <recordTarget><patientRole><id root="{InsOid}" extension="{X(patient.Ins)}"/>
+                <patient><name><given>{X(patient.Given)}</given><family>{X(patient.Family)}</family></name></patient></patientRole></recordTarget>
+            {author}
+              <legalAuthenticator><time value="{Hl7Time(created)}"/><signatureCode code="S"/><assignedEntity><id root="1.2.250.1.71.4.2.1" extension="8{X(doc.AuthorRpps ?? "10000000001")}"/></assignedEntity></legalAuthenticator>
+              {related}
+              <documentationOf><serviceEvent><effectiveTime><low value="{Hl7Time(created.AddDays(-2))}"/><high value="{Hl7Time(created.AddDays(-1))}"/></effectiveTime></serviceEvent></documentationOf>
+              {Body(doc)}
+            </ClinicalDocument>
+            """;
+    }
+
+    /// <summary>
+    /// The body: the title as text, or a CR-BIO results section (IHE PALM entry, one observation per result) whose
+    /// entries the CDA rules map to Observations tied to the document.
+    /// </summary>
+    private static string Body(Doc doc)
+    {
+        if (doc.FormatCode == XdsSdPdf)
+            return $"""<component><nonXMLBody><text mediaType="application/pdf" representation="B64">{Convert.ToBase64String("%PDF-1.4\n%seed\n%%EOF\n"u8)}</text></nonXMLBody></component>""";
+        if (doc.Results.Count == 0)
+            return $"""<component><nonXMLBody><text mediaType="text/plain">{System.Security.SecurityElement.Escape(doc.Title)}</text></nonXMLBody></component>""";
+        var observations = string.Concat(doc.Results.Select(r =>
+            $"""
+            <entryRelationship typeCode="COMP"><observation classCode="OBS" moodCode="EVN"><templateId root="1.3.6.1.4.1.19376.1.3.1.6"/>
+              <code code="{r.Code}" codeSystem="2.16.840.1.113883.6.1"/><statusCode code="completed"/><effectiveTime value="{Hl7Time(r.At)}"/>
+              <value xsi:type="PQ" value="2.5" unit="m[IU]/L"/></observation></entryRelationship>
+            """));
+        return $"""
+            <component><structuredBody><component><section><templateId root="1.3.6.1.4.1.19376.1.3.3.2.1"/>
+              <code code="18719-5" codeSystem="2.16.840.1.113883.6.1"/><title>Biochimie</title><text>Résultats</text>
+              <entry typeCode="DRIV"><templateId root="1.3.6.1.4.1.19376.1.3.1"/><act classCode="ACT" moodCode="EVN">
+                <code code="18719-5" codeSystem="2.16.840.1.113883.6.1"/><statusCode code="completed"/>
+                {observations}
+              </act></entry>
+            </section></component></structuredBody></component>
+            """;
+    }
+
+    /// <summary>The XDS-SD format of a scanned PDF (IHE ITI TF-3 5.2), which the mapping reads off an XDS-SD CDA.</summary>
+    private const string XdsSdPdf = "urn:ihe:iti:xds-sd:pdf:2008";
+
+    private static string TypeDisplay(string type) => type switch
+    {
+        "11502-2" => "CR d'examens biologiques",
+        "18748-4" => "CR d'imagerie médicale",
+        _ => "Lettre de liaison de sortie",
+    };
+
+    /// <summary>An EI as CI-SIS writes it: extension^^root^ISO (a bare OID when there is no extension).</summary>
+    private static string Ei(string uniqueId) => uniqueId.Split('^') is [var root, var ext] ? $"{ext}^^{root}^ISO" : uniqueId;
+
+    /// <summary>HL7 DTM with its offset, so no sender time zone applies.</summary>
+    private static string Hl7Time(DateTimeOffset at) => at.ToUniversalTime().ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "+0000";
+
+    /// <summary>
+    /// A lab result fed as an ORU^R01 over MLLP (one OBR, one numeric OBX, both at <paramref name="effective"/>) and
+    /// applied by the gateway: an Observation of <paramref name="code"/> and its DiagnosticReport, whose code is the
+    /// OBR's (<paramref name="reportCode"/>, the result's own code by default). Returns both entries' ids as the API
+    /// serves them: an entry the pipeline stored keeps its resource id (derived from its natural key), not its row id.
+    /// </summary>
+    public async Task<(string Observation, string Report)> ResultAsync(long patientId, string code, DateTimeOffset effective, string? reportCode = null)
+    {
+        var controlId = "SEED-" + Interlocked.Increment(ref _nextMessage).ToString(CultureInfo.InvariantCulture);
+        var at = Hl7Time(effective);
+        var before = await LastEntryIdAsync(patientId);
+        await SendAndWaitAsync(controlId,
+        [
+            $"MSH|^~\\&|SEED-LAB|SEED-ETAB|DMP|DMP|{Now()}||ORU^R01^ORU_R01|{controlId}|P|2.5",
+            Pid(_patients[patientId]),
+            $"OBR|1||{controlId}^SEED-LAB|{reportCode ?? code}^^LN|||{at}" + new string('|', 18) + "F",
+            $"OBX|1|NM|{code}^^LN||2.5|mUI/L^^UCUM|||||F|||{at}",
+        ]);
+        var fed = await EntriesAfterAsync(patientId, before);
+        return (Assert.Single(fed, e => e.Kind == "Observation").Id, Assert.Single(fed, e => e.Kind == "DiagnosticReport").Id);
+    }
+
+    /// <summary>An allergy fed as an ADT^A60 (one IAM, SNOMED CT <paramref name="code"/>) and applied; returns its entry id.</summary>
+    public async Task<string> AllergyAsync(long patientId, string code, DateTimeOffset identified)
+    {
+        var controlId = "SEED-" + Interlocked.Increment(ref _nextMessage).ToString(CultureInfo.InvariantCulture);
+        var before = await LastEntryIdAsync(patientId);
+        await SendAndWaitAsync(controlId,
+        [
+            $"MSH|^~\\&|SEED-GAM|SEED-ETAB|DMP|DMP|{Now()}||ADT^A60^ADT_A60|{controlId}|P|2.5",
+            $"EVN||{Now()}",
+            Pid(_patients[patientId]),
+            $"IAM|1|DA|{code}^^SCT|||A" + new string('|', 7) + Hl7Time(identified),
+        ]);
+        var fed = await EntriesAfterAsync(patientId, before);
+        return Assert.Single(fed, e => e.Kind == "AllergyIntolerance").Id;
+    }
+
+    /// <summary>The entries of this kind the apply tied to a seeded document, with the id the API serves.</summary>
+    public async Task<List<string>> EntriesOfAsync(long documentId, string kind)
+    {
+        var rows = new List<(long Id, string Resource)>();
+        await WriteAsync(async (c, t) => rows.AddRange(await c.QueryAsync<(long Id, string Resource)>(
+            "SELECT id, resource FROM entry WHERE document_id = @DocumentId AND kind = @Kind ORDER BY id;", new { DocumentId = documentId, Kind = kind }, t)));
+        return rows.Select(r => ServedId(r.Id, r.Resource)).ToList();
+    }
+
+    private static string ServedId(long rowId, string resource) =>
+        System.Text.Json.JsonDocument.Parse(resource).RootElement.TryGetProperty("id", out var id) && id.GetString() is { } stored
+            ? stored
+            : rowId.ToString(CultureInfo.InvariantCulture);
+
+    private async Task<long> LastEntryIdAsync(long patientId)
+    {
+        long last = 0;
+        await WriteAsync(async (c, t) => last = await c.ExecuteScalarAsync<long?>(
+            "SELECT MAX(id) FROM entry WHERE patient_id = @PatientId;", new { PatientId = patientId }, t) ?? 0);
+        return last;
+    }
+
+    /// <summary>The entries stored for the patient after row <paramref name="after"/>, with the id the API serves.</summary>
+    private async Task<List<(string Id, string Kind)>> EntriesAfterAsync(long patientId, long after)
+    {
+        var rows = new List<(long Id, string Kind, string Resource)>();
+        await WriteAsync(async (c, t) => rows.AddRange(await c.QueryAsync<(long Id, string Kind, string Resource)>(
+            "SELECT id, kind, resource FROM entry WHERE patient_id = @PatientId AND id > @After ORDER BY id;", new { PatientId = patientId, After = after }, t)));
+        return rows.Select(r => (ServedId(r.Id, r.Resource), r.Kind)).ToList();
+    }
+
+    /// <summary>Runs SQL in the store's write transaction (the single writer SQLite allows): reads back, and a test's tampering.</summary>
     public Task WriteAsync(Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task> work) =>
         Store.Writer.RunInWriteTransactionAsync(work, CancellationToken.None);
 
@@ -204,7 +353,7 @@ internal sealed class DossierSeed(TestGateway gateway)
         {
             $"MSH|^~\\&|{FeedApplication}|{facility}|DMP|DMP|{Now()}||ADT^{trigger}^{structure}|{controlId}|P|2.5^FRA^2.11|||||FRA|UNICODE UTF-8|FR||2.11^IHE_FRANCE-2.11-PAM",
             $"EVN||{Now()}",
-            $"PID|1||{InsField(patient.Ins)}||{patient.Family}^{patient.Given}^^^^^L||19790328|F" + new string('|', 24) + "VALI",
+            Pid(patient),
         };
         if (mergedIns is not null)
             segments.Add("MRG|" + InsField(mergedIns));
@@ -213,19 +362,31 @@ internal sealed class DossierSeed(TestGateway gateway)
         if (zfa is not null)
             segments.Add(zfa);
 
+        await SendAndWaitAsync(controlId, segments);
+    }
+
+    /// <summary>Sends the message over MLLP, expects AA and waits until the gateway has applied it.</summary>
+    private async Task<System.Text.Json.JsonElement> SendAndWaitAsync(string controlId, IReadOnlyList<string> segments)
+    {
         await using (var client = await gateway.ConnectAsync())
         {
             var ack = Hl7Samples.ReadAck(await client.SendAsync(Encoding.UTF8.GetBytes(string.Join('\r', segments))));
             Assert.True(ack.Code == "AA", ack.Raw);
         }
         var row = await gateway.SingleAsync(controlId);
-        await gateway.WaitForStatusAsync(row.Id(), "processed");
+        var done = await gateway.WaitForStatusAsync(row.Id(), "processed", "failed", "rejected", "held");
+        Assert.True(done.GetProperty("status").GetString() == "processed", done.ToString());
+        return done;
     }
+
+    /// <summary>PID-3 the patient's INS, PID-32 VALI (a validated identity).</summary>
+    private static string Pid(SeededPatient patient) =>
+        $"PID|1||{InsField(patient.Ins)}||{patient.Family}^{patient.Given}^^^^^L||19790328|F" + new string('|', 24) + "VALI";
 
     private static string InsField(string ins) => $"{ins}^^^ASIP-SANTE-INS-NIR&{InsOid}&ISO^INS";
 
     /// <summary>HL7 DTM with its offset, so no sender time zone applies.</summary>
-    private static string Now() => DateTimeOffset.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "+0000";
+    private static string Now() => Hl7Time(DateTimeOffset.UtcNow);
 
     /// <summary>What the seed fed about a patient, to speak of them again (A31, A40, their token).</summary>
     private sealed record SeededPatient(string Ins, string Family, string Given);
@@ -237,7 +398,13 @@ internal sealed class DossierSeed(TestGateway gateway)
         public string Status { get; init; } = "current";
         public long? ReplacesId { get; init; }
         public string TypeCode { get; init; } = "11490-0";
-        public string ClassCode { get; init; } = "10";
+        /// <summary>Only when a test needs a class other than the CDA rule's table gives (set with SQL after the apply).</summary>
+        public string? ClassCode { get; init; }
+        /// <summary>
+        /// The XDS-SD PDF format: the seed's CDA is then an XDS-SD wrapping a PDF, whose format the mapping reads. With a
+        /// <see cref="Body"/> of the test's own that is no XDS-SD, set with SQL after the apply.
+        /// </summary>
+        public string? FormatCode { get; init; }
         public string Title { get; init; } = "Lettre de liaison";
         public DateTimeOffset? CreatedAt { get; init; }
         public DateTimeOffset? StoredAt { get; init; }
@@ -245,11 +412,13 @@ internal sealed class DossierSeed(TestGateway gateway)
         public string? AuthorFamily { get; init; } = "MARTIN";
         public string? AuthorGiven { get; init; } = "Claire";
         public string? AuthorOrg { get; init; } = "CHU-X";
+        /// <summary>The author's organisation name in the CDA header, which the store keeps as the facility.</summary>
         public string? Facility { get; init; } = "SA01";
         public string? Confidentiality { get; init; } = "N";
-        public string MimeType { get; init; } = "text/xml";
         public bool Masked { get; init; }
         public bool HiddenFromPatient { get; init; }
         public byte[]? Body { get; init; }
+        /// <summary>Lab results (LOINC code, time) the written CDA carries in a CR-BIO results section (type 11502-2).</summary>
+        public IReadOnlyList<(string Code, DateTimeOffset At)> Results { get; init; } = [];
     }
 }

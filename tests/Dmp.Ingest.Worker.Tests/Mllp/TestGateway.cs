@@ -40,7 +40,8 @@ internal sealed class TestGateway : IAsyncDisposable
     public HttpClient Anonymous { get; }
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<TestGateway> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="configure">Runs last on the host's builder: a test replaces a service there (a fake TimeProvider …).</param>
+    public static async Task<TestGateway> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var dataDir = Directory.CreateTempSubdirectory("dmp-mllp-");
         var overrides = new Dictionary<string, string?>
@@ -53,7 +54,7 @@ internal sealed class TestGateway : IAsyncDisposable
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             overrides[key] = value;
-        var app = GatewayHost.Build(overrides);
+        var app = GatewayHost.Build(overrides, configure);
         try
         {
             using var timeout = new CancellationTokenSource(Patience);
