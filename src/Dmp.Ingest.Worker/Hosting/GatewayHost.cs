@@ -71,7 +71,7 @@ public static class GatewayHost
         services.AddHostedService(sp => sp.GetRequiredService<RuleSetReloader>());
 
         // The dossier API: queries and rights over the opened store, one access policy for every endpoint.
-        services.AddSingleton<TimeProvider>(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new DossierQueries(sp.GetRequiredService<DmpStore>().Connections));
         services.AddSingleton(sp => new DossierRights(sp.GetRequiredService<DmpStore>().Writer, sp.GetRequiredService<DmpStore>().Connections, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<AccessPolicy>();

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Dmp.Ingest.Worker.Hosting;
 
 /// <summary>Opens the store (migrations included) when the host starts, and closes it last.</summary>
-public sealed class StoreLifetime(IOptions<StoreOptions> store, IOptions<BlobOptions> blobs, IOptions<GatewayOptions> gateway, ILogger<StoreLifetime> logger) : IHostedService, IAsyncDisposable
+public sealed class StoreLifetime(IOptions<StoreOptions> store, IOptions<BlobOptions> blobs, IOptions<GatewayOptions> gateway, TimeProvider time, ILogger<StoreLifetime> logger) : IHostedService, IAsyncDisposable
 {
     private DmpStore? _store;
 
@@ -15,7 +15,7 @@ public sealed class StoreLifetime(IOptions<StoreOptions> store, IOptions<BlobOpt
     {
         try
         {
-            _store = await DmpStore.OpenAsync(store.Value, blobs.Value, gateway.Value.DataDirFullPath, cancellationToken);
+            _store = await DmpStore.OpenAsync(store.Value, blobs.Value, gateway.Value.DataDirFullPath, time, cancellationToken);
         }
         catch (Exception e) when (e is System.Data.Common.DbException or System.Net.Sockets.SocketException or IOException or TimeoutException or UnauthorizedAccessException
                                   || e.GetType().Namespace?.StartsWith("Azure", StringComparison.Ordinal) == true)
