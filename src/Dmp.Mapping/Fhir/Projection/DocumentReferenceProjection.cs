@@ -159,7 +159,11 @@ public static class DocumentReferenceProjection
                 Title = title,
                 CreationElement = created,
             };
-        reference.Content.Add(new F.DocumentReference.ContentComponent { Attachment = attachment });
+        var content = new F.DocumentReference.ContentComponent { Attachment = attachment };
+        // An XDS-SD CDA states its format (PDF or text); written as the stored form writes it, a bare code.
+        if (d.FormatCode is { } format)
+            content.Format = new F.Coding(null, format);
+        reference.Content.Add(content);
 
         var start = ToDateTime(d.ServiceStart);
         var stop = ToDateTime(d.ServiceStop);
