@@ -1,10 +1,15 @@
 using System.Net;
 using System.Text.Json;
 using Dmp.Ingest.Worker.Tests.Mllp;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Dmp.Ingest.Worker.Tests.Fhir;
 
-/// <summary>One running gateway shared by a test class; every test seeds its own patients (fresh INS).</summary>
+/// <summary>
+/// One running gateway shared by a test class; every test seeds its own patients (fresh INS). The gateway's clock is a
+/// <see cref="TestClock"/>, which the seed moves back while it feeds a document stored in the past.
+/// </summary>
 public sealed class DossierApiFixture : IAsyncLifetime
 {
     internal TestGateway Gateway { get; private set; } = null!;
@@ -12,7 +17,8 @@ public sealed class DossierApiFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Gateway = await TestGateway.StartAsync();
+        var clock = new TestClock();
+        Gateway = await TestGateway.StartAsync(configure: b => b.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(clock)));
         Seed = new DossierSeed(Gateway);
     }
 

@@ -16,8 +16,9 @@ namespace Dmp.Ingest.Worker.Tests.Fhir;
 /// own pipeline (the seed waits until each message is processed). The patient's own choices (closing the dossier,
 /// authorising a professional, naming the treating physician) go through the patient's FHIR operations, as a patient
 /// makes them. Documents are CI-SIS MDM messages (a CDA in HL7 v2), results ORU^R01, allergies ADT^A60, all applied by
-/// the pipeline; a result tied to a document arrives in that document's CDA body. SQL only reads back what the apply
-/// stored, and sets after it the few document attributes no message carries (see <see cref="DocumentAsync"/>).
+/// the pipeline; a result tied to a document arrives in that document's CDA body. A document stored in the past is fed
+/// while the gateway's <see cref="TestClock"/> is set back. SQL only reads back what the apply stored, and sets after it
+/// the few document attributes no message carries (see <see cref="DocumentAsync"/>).
 /// </summary>
 internal sealed class DossierSeed(TestGateway gateway)
 {
@@ -94,6 +95,7 @@ internal sealed class DossierSeed(TestGateway gateway)
     /// record's fields (id, type, title, creation, service period, author and organisation, confidentiality, parent);
     /// the PRT names the author, the MetaDMPMSS rows the visibility. A replacement (<see cref="Doc.ReplacesId"/>) is
     /// an MDM^T10 naming its parent, which the apply supersedes; a deleted document is an MDM^T02 then an MDM^T04.
+    /// A document <see cref="Doc.StoredAt"/> a past time is fed and applied with the gateway's clock set back to it.
     /// What no message says is set with SQL after the apply, and only when a test asks for it (see <see cref="AfterApplyAsync"/>).
     /// </summary>
     public async Task<long> DocumentAsync(long patientId, Doc? doc = null)
@@ -106,9 +108,20 @@ internal sealed class DossierSeed(TestGateway gateway)
         var uniqueId = doc.UniqueId ?? "1.2.250.1.999.1^" + Guid.NewGuid().ToString("N")[..12];
         var parent = doc.ReplacesId is { } replaced ? _documentIds[replaced] : null;
         var body = doc.Body ?? Encoding.UTF8.GetBytes(Cda(_patients[patientId], doc, uniqueId, parent));
-        var fed = await FeedDocumentAsync(parent is null ? "T02" : "T10", _patients[patientId], doc, uniqueId, parent, body);
-        if (doc.Status == "deleted")
-            await FeedDocumentAsync("T04", _patients[patientId], doc, uniqueId, parent, body);
+        System.Text.Json.JsonElement fed;
+        var clock = StoredAtClock(doc.StoredAt);
+        try
+        {
+            fed = await FeedDocumentAsync(parent is null ? "T02" : "T10", _patients[patientId], doc, uniqueId, parent, body);
+            if (doc.Status == "deleted")
+                await FeedDocumentAsync("T04", _patients[patientId], doc, uniqueId, parent, body);
+        }
+        finally
+        {
+            // Back to now before anything else is fed or read: only this document's apply happened in the past.
+            if (clock is not null)
+                clock.Offset = TimeSpan.Zero;
+        }
 
         // A body of its own keeps its CDA id (the mapping keeps it over TXA-12): the row is found by content.
         var sha = Convert.ToHexStringLower(SHA256.HashData(body));
@@ -122,24 +135,36 @@ internal sealed class DossierSeed(TestGateway gateway)
     }
 
     /// <summary>
+    /// The gateway's clock set back to <paramref name="storedAt"/> (the store stamps the apply with the host's
+    /// TimeProvider), or null when the document is stored now. The caller sets it back to now.
+    /// </summary>
+    private TestClock? StoredAtClock(DateTimeOffset? storedAt)
+    {
+        if (storedAt is not { } at)
+            return null;
+        var clock = gateway.Services.GetRequiredService<TimeProvider>() as TestClock
+            ?? throw new InvalidOperationException("a document stored in the past needs a gateway started with a TestClock as its TimeProvider");
+        clock.Offset = at - DateTimeOffset.UtcNow;
+        return clock;
+    }
+
+    /// <summary>
     /// What no message can say, set with SQL after the real apply and only when the test asks: a class code other than
     /// the CDA rule's table gives (CI-SIS messages and CDA headers carry none); the format of a body of the test's own
-    /// that is no XDS-SD (only an XDS-SD CDA states its format, which the seed's own CDA does when asked); a stored time
-    /// in the past (the apply's clock is the store's, which the host opens with the system clock, not the DI TimeProvider).
+    /// that is no XDS-SD (only an XDS-SD CDA states its format, which the seed's own CDA does when asked).
     /// </summary>
     private Task AfterApplyAsync(long id, Doc doc) =>
-        AfterApplyAsync(id, doc.ClassCode, doc.Body is null ? null : doc.FormatCode, doc.StoredAt);
+        AfterApplyAsync(id, doc.ClassCode, doc.Body is null ? null : doc.FormatCode);
 
-    private Task AfterApplyAsync(long id, string? classCode, string? formatCode, DateTimeOffset? storedAt) =>
-        classCode is null && formatCode is null && storedAt is null
+    private Task AfterApplyAsync(long id, string? classCode, string? formatCode) =>
+        classCode is null && formatCode is null
             ? Task.CompletedTask
             : WriteAsync((c, t) => c.ExecuteAsync(
                 """
-                UPDATE document SET class_code = COALESCE(@ClassCode, class_code), format_code = COALESCE(@FormatCode, format_code),
-                    stored_at = COALESCE(@StoredAt, stored_at)
+                UPDATE document SET class_code = COALESCE(@ClassCode, class_code), format_code = COALESCE(@FormatCode, format_code)
                 WHERE id = @Id;
                 """,
-                new { Id = id, ClassCode = classCode, FormatCode = formatCode, StoredAt = storedAt is { } at ? StoreTime.Write(at) : null }, t));
+                new { Id = id, ClassCode = classCode, FormatCode = formatCode }, t));
 
     private async Task<string> DocumentUniqueIdAsync(long id)
     {
@@ -407,6 +432,7 @@ internal sealed class DossierSeed(TestGateway gateway)
         public string? FormatCode { get; init; }
         public string Title { get; init; } = "Lettre de liaison";
         public DateTimeOffset? CreatedAt { get; init; }
+        /// <summary>A past time the document was stored at: it is fed while the gateway's <see cref="TestClock"/> is set back to it.</summary>
         public DateTimeOffset? StoredAt { get; init; }
         public string? AuthorRpps { get; init; } = "10000000001";
         public string? AuthorFamily { get; init; } = "MARTIN";
