@@ -2,6 +2,7 @@ using Dapper;
 using Dmp.Ingest.Worker.Hosting;
 using Dmp.Ingest.Worker.Sftp;
 using Dmp.Ingest.Worker.Tests.Mllp;
+using Dmp.Ingest.Worker.Tests.Sftp;
 using Dmp.Store;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -23,14 +24,7 @@ public sealed class DossierFeedTests
         var folder = Directory.CreateTempSubdirectory("dmp-feed-");
         try
         {
-            await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
-            {
-                ["Dmp:Mllp:AckMode"] = "Processed",
-                ["Dmp:Sftp:Sources:0:Name"] = "cda-drop",
-                ["Dmp:Sftp:Sources:0:Kind"] = "Folder",
-                ["Dmp:Sftp:Sources:0:Path"] = folder.FullName,
-                ["Dmp:Sftp:Sources:0:PollSeconds"] = "3600",
-            });
+            await using var gateway = await DropFolderGateway.StartAsync(folder, "cda-drop", new Dictionary<string, string?> { ["Dmp:Mllp:AckMode"] = "Processed" });
             var store = gateway.Services.GetRequiredService<StoreLifetime>().Store;
 
             await using (var client = await gateway.ConnectAsync())

@@ -12,14 +12,8 @@ public sealed class DropFolderOutcomeTests
         var folder = Directory.CreateTempSubdirectory("dmp-drop-outcome-");
         try
         {
-            await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
-            {
-                ["Dmp:Sftp:Sources:0:Name"] = "drop",
-                ["Dmp:Sftp:Sources:0:Kind"] = "Folder",
-                ["Dmp:Sftp:Sources:0:Path"] = folder.FullName,
-                ["Dmp:Sftp:Sources:0:PollSeconds"] = "3600",
-            });
-            var poller = (FilePoller)gateway.Services.GetService(typeof(FilePoller))!;
+            await using var gateway = await DropFolderGateway.StartAsync(folder);
+            var poller = gateway.Poller();
             // Well-formed enough to be stored (it looks like XML), broken for the CDA reader: processing fails.
             await File.WriteAllTextAsync(Path.Combine(folder.FullName, "broken.xml"), "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>cut");
             await poller.PollOnceAsync("drop");

@@ -39,14 +39,8 @@ public sealed class HeldDocumentTests
         var folder = Directory.CreateTempSubdirectory("dmp-held-");
         try
         {
-            await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
-            {
-                ["Dmp:Sftp:Sources:0:Name"] = "ldl",
-                ["Dmp:Sftp:Sources:0:Kind"] = "Folder",
-                ["Dmp:Sftp:Sources:0:Path"] = folder.FullName,
-                ["Dmp:Sftp:Sources:0:PollSeconds"] = "3600",
-            });
-            var poller = (FilePoller)gateway.Services.GetService(typeof(FilePoller))!;
+            await using var gateway = await DropFolderGateway.StartAsync(folder, "ldl");
+            var poller = gateway.Poller();
 
             await File.WriteAllTextAsync(Path.Combine(folder.FullName, "ldl-draft.xml"), draft, new UTF8Encoding(false));
             await TakeAsync(poller);

@@ -283,14 +283,8 @@ public sealed class FileSourceOptionsTests
         var folder = Directory.CreateTempSubdirectory("dmp-drop-");
         try
         {
-            await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
-            {
-                ["Dmp:Sftp:Sources:0:Name"] = "drop",
-                ["Dmp:Sftp:Sources:0:Kind"] = "Folder",
-                ["Dmp:Sftp:Sources:0:Path"] = folder.FullName,
-                ["Dmp:Sftp:Sources:0:PollSeconds"] = "3600",
-            });
-            var poller = (FilePoller)gateway.Services.GetService(typeof(FilePoller))!;
+            await using var gateway = await DropFolderGateway.StartAsync(folder);
+            var poller = gateway.Poller();
             await File.WriteAllBytesAsync(Path.Combine(folder.FullName, "adt.hl7"), SftpSamples.Adt("DROP-1"));
             await poller.PollOnceAsync("drop");
             var poll = await poller.PollOnceAsync("drop");
