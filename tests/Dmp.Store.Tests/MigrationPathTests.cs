@@ -182,7 +182,7 @@ public sealed class PostgresMigrationPathTests(PostgresServer server) : Migratio
                 at => Assert.Equal("2026-01-02T03:04:05.0000000Z", at));
             Assert.Equal(
                 new DateTimeOffset(2026, 3, 4, 3, 6, 7, 123, 456, TimeSpan.Zero),
-                SqlDialect.ReadTime(row.Received));
+                StoreTime.Read(row.Received));
         }
     }
 }

@@ -70,7 +70,7 @@ internal sealed class HeldMessages(DbConnection connection, DbTransaction transa
               AND m.status = @Held AND h.message_id <> @Self;
             """, new { Id = patientId, InboxStatus.Held, Self = qualifiedBy })).ConfigureAwait(false));
 
-        var at = dialect.WriteTime(now);
+        var at = StoreTime.Write(now);
         foreach (var id in released)
         {
             var changed = await Execute(

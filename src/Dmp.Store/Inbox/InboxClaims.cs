@@ -126,7 +126,7 @@ internal sealed class InboxClaims : IAsyncDisposable
 
                         claimed.Add(new PendingMessage(
                             row.Id, row.Channel, row.Sender, row.ControlId.Length == 0 ? null : row.ControlId, row.MessageType,
-                            row.FileName, row.RemoteEndpoint, raw, row.Length, SqlDialect.ReadTime(row.ReceivedAt),
+                            row.FileName, row.RemoteEndpoint, raw, row.Length, StoreTime.Read(row.ReceivedAt),
                             WarningList.Parse(row.Warnings)));
                     }
 
@@ -276,7 +276,7 @@ internal sealed class InboxClaims : IAsyncDisposable
         public byte[]? Raw { get; set; }
         public string? BlobKey { get; set; }
         public long Length { get; set; }
-        public object ReceivedAt { get; set; } = "";
+        public string ReceivedAt { get; set; } = "";
         public string? Warnings { get; set; }
     }
 }

@@ -57,7 +57,7 @@ public sealed class InboxQueries
         if (filter.Since is { } since)
         {
             sql.Append(" AND received_at >= @Since");
-            parameters.Add("Since", _connections.WriteTime(since));
+            parameters.Add("Since", StoreTime.Write(since));
         }
 
         if (cursor is not null)

@@ -41,7 +41,7 @@ internal sealed class InboxReplay(SqlDialect connections, TimeProvider time)
                     new
                     {
                         MessageId = id,
-                        At = _connections.WriteTime(time.GetUtcNow()),
+                        At = StoreTime.Write(time.GetUtcNow()),
                         Status = InboxStatus.Accepted,
                         Detail = InboxHistoryDetail.ReplayRequested,
                     },

@@ -21,7 +21,7 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
         DbConnection connection, DbTransaction transaction, IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
     {
         var at = time.GetUtcNow();
-        var now = _connections.WriteTime(at);
+        var now = StoreTime.Write(at);
         var final = new List<ProcessingResult>(results.Count);
         foreach (var outcome in results)
         {
@@ -112,8 +112,9 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
 #pragma warning restore CA1031
             {
                 await transaction.RollbackAsync(savepoint, cancellationToken).ConfigureAwait(false);
-                var duplicate = _connections.IsUniqueViolation(ex);
-                if ((duplicate || _connections.IsTransientConflict(ex)) && attempt == 1)
+                var conflict = _connections.Classify(ex);
+                var duplicate = conflict == WriteConflict.DuplicateKey;
+                if (conflict != WriteConflict.None && attempt == 1)
                 {
                     continue;
                 }

@@ -97,7 +97,7 @@ public sealed class InboxRetention
                 // Selected and emptied in one write transaction: a replay cannot requeue a row in between.
                 var candidates = (await connection.QueryAsync<Candidate>(new CommandDefinition(
                     _candidatesSql,
-                    new { Cutoff = _connections.WriteTime(olderThan), Batch = batchSize },
+                    new { Cutoff = StoreTime.Write(olderThan), Batch = batchSize },
                     transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
                 if (candidates.Count == 0)
                 {
@@ -107,7 +107,7 @@ public sealed class InboxRetention
                 await connection.ExecuteAsync(new CommandDefinition(
                     "UPDATE inbound_message SET raw = NULL, blob_key = NULL, raw_purged_at = @Now WHERE "
                     + _connections.InList("id", "Ids") + ";",
-                    new { Now = _connections.WriteTime(_time.GetUtcNow()), Ids = candidates.Select(c => c.Id).ToArray() },
+                    new { Now = StoreTime.Write(_time.GetUtcNow()), Ids = candidates.Select(c => c.Id).ToArray() },
                     transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return (candidates.Count, candidates.Select(c => c.BlobKey).OfType<string>().ToList());

@@ -144,9 +144,6 @@ public abstract class SqlDialect
     /// </summary>
     internal abstract WriteConflict Classify(Exception exception);
 
-    /// <summary>True when <see cref="Classify"/> says <see cref="WriteConflict.Transient"/>.</summary>
-    internal bool IsTransientConflict(Exception exception) => Classify(exception) == WriteConflict.Transient;
-
     /// <summary>True when <see cref="Classify"/> says <see cref="WriteConflict.DuplicateKey"/>.</summary>
     internal bool IsUniqueViolation(Exception exception) => Classify(exception) == WriteConflict.DuplicateKey;
 
@@ -181,20 +178,6 @@ public abstract class SqlDialect
     /// process only by default (one gateway per database), across processes where the dialect can.
     /// </summary>
     internal virtual SenderLeases CreateSenderLeases() => new InProcessSenderLeases();
-
-    /// <summary>
-    /// A timestamp as the store writes it: one encoding in every table of every dialect, UTC fixed-width
-    /// ISO 8601 text (<see cref="StoreTime"/>), so text order is time order and one SQL compares instants.
-    /// </summary>
-    internal virtual object WriteTime(DateTimeOffset value) => StoreTime.Write(value);
-
-    /// <summary>A timestamp read back as <see cref="WriteTime"/> wrote it (a column read as <c>object</c>).</summary>
-    internal static DateTimeOffset ReadTime(object value) => value is string text
-        ? StoreTime.Read(text)
-        : throw new InvalidCastException($"A stored timestamp is text (StoreTime), not {value.GetType().Name}.");
-
-    internal static DateTimeOffset? ReadNullableTime(object? value) =>
-        value is null or DBNull ? null : ReadTime(value);
 }
 
 /// <summary>What a failed write means for the store, whatever the provider's error code.</summary>

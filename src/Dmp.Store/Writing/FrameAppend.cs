@@ -79,7 +79,7 @@ internal sealed class FrameAppend(
             warnings = WarningList.Merge(warnings, [InboxWarnings.ControlIdReused]);
         }
 
-        var receivedAt = dialect.WriteTime(frame.ReceivedAt);
+        var receivedAt = StoreTime.Write(frame.ReceivedAt);
         var id = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
             dialect.InsertInboundMessageSql,
             new
@@ -147,7 +147,7 @@ internal sealed class FrameAppend(
     private async Task<InboxReceipt> RecordResendAsync(WriteContext context, StoredIdentity stored)
     {
         var (connection, transaction, dialect) = context;
-        var at = dialect.WriteTime(frame.ReceivedAt);
+        var at = StoreTime.Write(frame.ReceivedAt);
         await connection.ExecuteAsync(new CommandDefinition(RecordResendSql, new { stored.Id, At = at }, transaction))
             .ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
