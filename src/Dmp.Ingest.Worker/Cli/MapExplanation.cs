@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using Dmp.Mapping.Generic;
 using Dmp.Model;
 using Dmp.Model.Apply;
 
@@ -10,10 +10,8 @@ namespace Dmp.Ingest.Worker.Cli;
 /// message that decides its outcome in the gateway: ignored, held, refused. It reads the message alone:
 /// a choice recorded earlier in the dossier (an opposition from another message) is not known here.
 /// </summary>
-internal static partial class MapExplanation
+internal static class MapExplanation
 {
-    /// <summary>MSH-9 types the gateway stores but gives no meaning in the dossier (marked ignored).</summary>
-
     private const string AuthoritiesTable = "mappings/tables/assigning-authorities.yaml";
 
     public static IEnumerable<string> Lines(MappedMessage message)
@@ -55,14 +53,11 @@ internal static partial class MapExplanation
         foreach (var identifier in all)
         {
             var system = identifier.System;
-            if (Oid().IsMatch(system) || system.Contains(':', StringComparison.Ordinal))
+            if (PatientReader.IsOid(system) || system.Contains(':', StringComparison.Ordinal))
                 continue;
             var authority = identifier.AssigningAuthority ?? system;
             var insLike = identifier.Type is "INS" or "NH" or "INS-NIR" or "INS-C" || (identifier.Value.Length == 15 && identifier.Value.All(char.IsAsciiDigit));
             yield return $"PID-3 identifier of type {identifier.Type ?? "(none)"}: assigning authority '{authority}' is in no table ({AuthoritiesTable}) and CX-4.2 gives no OID: it stays a local identifier{(insLike ? ", not an INS" : "")}; add '{authority}' to the table or send its OID in CX-4.2";
         }
     }
-
-    [GeneratedRegex(@"^[0-2](\.(0|[1-9][0-9]*))+$")]
-    private static partial Regex Oid();
 }

@@ -9,12 +9,9 @@ namespace Dmp.Ingest.Worker.Mllp;
 /// </summary>
 public static class UnansweredMessages
 {
-    /// <summary>Message types (MSH-9.1) that are acknowledgements, stored but never answered.</summary>
-    public static IReadOnlySet<string> AcknowledgementTypes => MessageTypes.Acknowledgements;
-
     /// <summary>Why no ACK will come for <paramref name="message"/>, or null when one will.</summary>
     public static string? Reason(Hl7Message message) =>
-        message.MessageType is { } type && AcknowledgementTypes.Contains(type) ? $"{type} is an acknowledgement"
+        message.MessageType is { } type && MessageTypes.Acknowledgements.Contains(type) ? $"{type} is an acknowledgement"
         : message.AcceptAckType == "NE" ? "MSH-15 NE"
         : null;
 }

@@ -80,7 +80,8 @@ public static class PatientReader
         };
     }
 
-    internal static bool IsOid(string? value)
+    /// <summary>Whether the text is an OID as the mapping reads one: digits separated by single dots.</summary>
+    public static bool IsOid(string? value)
     {
         if (string.IsNullOrEmpty(value) || !char.IsAsciiDigit(value[0]) || !char.IsAsciiDigit(value[^1]))
             return false;
