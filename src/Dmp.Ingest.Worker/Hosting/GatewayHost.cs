@@ -86,6 +86,7 @@ public static class GatewayHost
         services.AddSingleton<ProcessedAcknowledger>();
         services.AddSingleton<InboundReceiver>();
         services.AddSingleton<MllpConnectionLimiter>();
+        services.AddSingleton<SenderDirectory>();
         services.AddSingleton(sp => new ByteBudget(sp.GetRequiredService<IOptions<MllpOptions>>().Value.MaxInFlightBytes));
         services.AddSingleton<ProcessingWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<ProcessingWorker>());
@@ -121,7 +122,7 @@ public static class GatewayHost
                 {
                     endpoints.Mllp = listen;
                     if (mllp.Tls.Enabled)
-                        ConfigureTls(listen, mllp.Tls);
+                        ConfigureTls(listen, mllp.Tls, mllp.Senders.SelectMany(s => s.Thumbprints));
                     listen.Protocols = HttpProtocols.None;
                     listen.UseConnectionHandler<MllpConnectionHandler>();
                 });
@@ -145,7 +146,7 @@ public static class GatewayHost
     /// A certificate file that is missing or cannot be opened is a missing service (exit 69); one that opens
     /// but holds no usable certificate is a wrong setting (exit 64). Either way one line with the setting and path.
     /// </summary>
-    private static void ConfigureTls(ListenOptions listen, MllpTlsOptions tls)
+    private static void ConfigureTls(ListenOptions listen, MllpTlsOptions tls, IEnumerable<string> senderThumbprints)
     {
         foreach (var (key, path) in new[] { ("CertificatePath", tls.CertificatePath), ("KeyPath", tls.KeyPath), ("ClientCaPath", tls.ClientCaPath) })
         {
@@ -163,7 +164,7 @@ public static class GatewayHost
         }
         try
         {
-            MllpTls.Configure(listen, tls);
+            MllpTls.Configure(listen, tls, senderThumbprints);
         }
         catch (InvalidOperationException e)
         {

@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net;
 using Dmp.Ingest.Worker.Pipeline;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace Dmp.Ingest.Worker.Mllp;
@@ -10,11 +12,14 @@ namespace Dmp.Ingest.Worker.Mllp;
 /// MLLP on Kestrel: reads frames from the connection's pipe, stores each through the
 /// <see cref="InboundReceiver"/> (frames that arrived together share one commit) and writes the ACKs
 /// back in order once durable. Bad input is answered and recorded; it never brings the listener down.
+/// Each connection is matched to the configured senders once (address, client certificate); each frame is
+/// then checked against what they may send.
 /// </summary>
 public sealed class MllpConnectionHandler(
     InboundReceiver receiver,
     IOptions<MllpOptions> options,
     MllpConnectionLimiter limiter,
+    SenderDirectory senders,
     ByteBudget budget,
     ILogger<MllpConnectionHandler> logger,
     TimeProvider time) : ConnectionHandler
@@ -24,16 +29,24 @@ public sealed class MllpConnectionHandler(
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         var remote = connection.RemoteEndPoint?.ToString();
-        if (!limiter.TryEnter())
+        var address = (connection.RemoteEndPoint as IPEndPoint)?.Address;
+        if (!limiter.TryEnter(address, out var perAddress))
         {
-            logger.LogWarning(MllpLog.TooManyConnections, "MLLP connection from {Remote} refused: {Max} connections already open (Dmp:Mllp:MaxConnections)", remote, _options.MaxConnections);
+            if (perAddress)
+                logger.LogWarning(MllpLog.TooManyConnections, "MLLP connection from {Remote} refused: {Max} connections already open from that address (Dmp:Mllp:MaxConnectionsPerAddress)", remote, _options.MaxConnectionsPerAddress);
+            else
+                logger.LogWarning(MllpLog.TooManyConnections, "MLLP connection from {Remote} refused: {Max} connections already open (Dmp:Mllp:MaxConnections)", remote, _options.MaxConnections);
             connection.Abort();
             return;
         }
         logger.LogDebug(MllpLog.Connected, "MLLP connection {ConnectionId} from {Remote}", connection.ConnectionId, remote);
         try
         {
-            await ServeAsync(connection, remote);
+            var certificate = connection.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
+            var authority = senders.Match(address, certificate);
+            if (authority.Unmatched)
+                logger.LogWarning(MllpLog.UnknownSender, "MLLP connection {ConnectionId} from {Remote} matches no configured sender (Dmp:Mllp:Senders): its frames are refused", connection.ConnectionId, remote);
+            await ServeAsync(connection, new Peer(remote, authority));
         }
         catch (Exception e) when (e is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException)
         {
@@ -46,11 +59,14 @@ public sealed class MllpConnectionHandler(
         }
         finally
         {
-            limiter.Exit();
+            limiter.Exit(address);
         }
     }
 
-    private async Task ServeAsync(ConnectionContext connection, string? remote)
+    /// <summary>Who is at the other end of a connection: its endpoint (for the row) and what it may send.</summary>
+    private sealed record Peer(string? Remote, SenderAuthority Senders);
+
+    private async Task ServeAsync(ConnectionContext connection, Peer remote)
     {
         var input = connection.Transport.Input;
         var output = connection.Transport.Output;
@@ -79,10 +95,11 @@ public sealed class MllpConnectionHandler(
             }
             if (idleExpired)
             {
-                logger.LogInformation(MllpLog.Idle, "MLLP connection {ConnectionId} from {Remote} closed after {Seconds} s without data", connection.ConnectionId, remote, _options.IdleTimeoutSeconds);
+                logger.LogInformation(MllpLog.Idle, "MLLP connection {ConnectionId} from {Remote} closed after {Seconds} s without data", connection.ConnectionId, remote.Remote, _options.IdleTimeoutSeconds);
                 var unfinished = result.Buffer;
                 try
                 {
+                    await StoreStrayAsync(output, frames, remote, connection.ConnectionId, $"then the connection stayed idle for {_options.IdleTimeoutSeconds} s");
                     if (frames.InOversizeFrame)
                         await AnswerAsync(output, [frames.AbandonOversize()!.Value], remote);
                     else if (!unfinished.IsEmpty)
@@ -105,7 +122,9 @@ public sealed class MllpConnectionHandler(
             }
             var skipped = frames.TakeSkipped();
             if (skipped > 0)
-                logger.LogWarning(MllpLog.Skipped, "MLLP connection {ConnectionId} from {Remote}: {Bytes} bytes outside any frame skipped", connection.ConnectionId, remote, skipped);
+                logger.LogDebug(MllpLog.Skipped, "MLLP connection {ConnectionId} from {Remote}: {Bytes} bytes of whitespace between frames skipped", connection.ConnectionId, remote.Remote, skipped);
+            // A burst outside any frame that grows past a frame's limit is no MLLP sender: keep what it sent, close.
+            var strayTooLong = frames.StrayBytesSeen > _options.MaxFrameBytes;
 
             var partial = buffer;
             unfinishedBytes = partial.Length;
@@ -132,14 +151,20 @@ public sealed class MllpConnectionHandler(
                 var mustClose = await AnswerAsync(output, ready, remote);
                 if (mustClose)
                 {
-                    logger.LogWarning(MllpLog.Oversize, "MLLP connection {ConnectionId} from {Remote} closed after a frame larger than {Max} bytes (Dmp:Mllp:MaxFrameBytes)", connection.ConnectionId, remote, _options.MaxFrameBytes);
+                    logger.LogWarning(MllpLog.Oversize, "MLLP connection {ConnectionId} from {Remote} closed after a frame larger than {Max} bytes (Dmp:Mllp:MaxFrameBytes)", connection.ConnectionId, remote.Remote, _options.MaxFrameBytes);
                     return;
                 }
+            }
+            if (strayTooLong)
+            {
+                await StoreStrayAsync(output, frames, remote, connection.ConnectionId, $"more than Dmp:Mllp:MaxFrameBytes ({_options.MaxFrameBytes}) of them, so the connection was closed");
+                return;
             }
 
             // (A read cancelled by an idle timer that fired just as data came is simply read again.)
             if (result.IsCompleted)
             {
+                await StoreStrayAsync(output, frames, remote, connection.ConnectionId, "then the connection closed");
                 if (!partial.IsEmpty && !frames.InOversizeFrame)
                     await StoreUnfinishedAsync(partial, remote, "connection closed");
                 return;
@@ -157,7 +182,7 @@ public sealed class MllpConnectionHandler(
                 }
                 catch (OperationCanceledException)
                 {
-                    logger.LogWarning(MllpLog.Oversize, "MLLP connection {ConnectionId} from {Remote} closed: the in-flight budget (Dmp:Mllp:MaxInFlightBytes) stayed spent for {Seconds} s", connection.ConnectionId, remote, _options.IdleTimeoutSeconds);
+                    logger.LogWarning(MllpLog.Oversize, "MLLP connection {ConnectionId} from {Remote} closed: the in-flight budget (Dmp:Mllp:MaxInFlightBytes) stayed spent for {Seconds} s", connection.ConnectionId, remote.Remote, _options.IdleTimeoutSeconds);
                     await StoreUnfinishedAsync(partial, remote, "in-flight budget (Dmp:Mllp:MaxInFlightBytes) spent");
                     return;
                 }
@@ -175,17 +200,27 @@ public sealed class MllpConnectionHandler(
     /// Keeps the start of a frame whose end never came (the sender closed or went silent): stored
     /// rejected, nobody to answer. <paramref name="unfinished"/> starts at the frame's start block.
     /// </summary>
-    private async Task StoreUnfinishedAsync(ReadOnlySequence<byte> unfinished, string? remote, string why)
+    private async Task StoreUnfinishedAsync(ReadOnlySequence<byte> unfinished, Peer remote, string why)
     {
         var payload = unfinished.Slice(1).ToArray();
-        await receiver.ReceiveAsync(new ReceivedInput(_options.Channel, payload, remote)
+        await receiver.ReceiveAsync(new ReceivedInput(_options.Channel, payload, remote.Remote)
         {
             RefusedBecause = $"{why} after {payload.Length} bytes of a frame, before its end (0x1C 0x0D)",
+            Senders = remote.Senders,
         }, CancellationToken.None);
     }
 
+    /// <summary>Stores the burst of bytes outside any frame the connection ends with, if any (never answered).</summary>
+    private async Task StoreStrayAsync(PipeWriter output, MllpFrameReader frames, Peer remote, string connectionId, string then)
+    {
+        if (frames.TakeStray() is not { } stray)
+            return;
+        logger.LogWarning(MllpLog.Skipped, "MLLP connection {ConnectionId} from {Remote}: {Bytes} bytes outside any frame stored as a rejected message, {Then}", connectionId, remote.Remote, stray.Length, then);
+        await AnswerAsync(output, [stray], remote);
+    }
+
     /// <summary>Stores the frames (one commit for all when possible) and writes their answers in order. True when the connection must close.</summary>
-    private async Task<bool> AnswerAsync(PipeWriter output, IReadOnlyList<MllpFrame> ready, string? remote)
+    private async Task<bool> AnswerAsync(PipeWriter output, IReadOnlyList<MllpFrame> ready, Peer remote)
     {
         long held = 0;
         foreach (var f in ready)
@@ -216,23 +251,34 @@ public sealed class MllpConnectionHandler(
         }
     }
 
-    private ReceivedInput ToInput(MllpFrame frame, string? remote)
+    private ReceivedInput ToInput(MllpFrame frame, Peer peer)
     {
+        var remote = peer.Remote;
+        if (frame.OutsideFrame)
+        {
+            var kept = frame.Length > frame.Payload.Length ? $"; its first {frame.Payload.Length} bytes are kept" : "";
+            return new ReceivedInput(_options.Channel, frame.Payload, remote)
+            {
+                Length = frame.Length, Sha256 = frame.Sha256, OutsideFrame = true, Senders = peer.Senders,
+                RefusedBecause = $"{frame.Length} bytes arrived outside any MLLP frame (not between a start block 0x0B and an end 0x1C 0x0D){kept}",
+            };
+        }
         if (frame.Oversize)
         {
             var why = frame.Complete
                 ? $"frame of {frame.Length} bytes exceeds Dmp:Mllp:MaxFrameBytes ({_options.MaxFrameBytes}); its first {frame.Payload.Length} bytes are kept"
                 : $"frame exceeds Dmp:Mllp:MaxFrameBytes ({_options.MaxFrameBytes}) and was cut off after {frame.Length} bytes; its first {frame.Payload.Length} bytes are kept";
-            return new ReceivedInput(_options.Channel, frame.Payload, remote) { Length = frame.Length, Sha256 = frame.Sha256, RefusedBecause = why };
+            return new ReceivedInput(_options.Channel, frame.Payload, remote) { Length = frame.Length, Sha256 = frame.Sha256, RefusedBecause = why, Senders = peer.Senders };
         }
         if (frame.Interrupted)
         {
             return new ReceivedInput(_options.Channel, frame.Payload, remote)
             {
                 RefusedBecause = "frame interrupted: a new start block (0x0B) arrived before its end (0x1C 0x0D)",
+                Senders = peer.Senders,
             };
         }
-        return new ReceivedInput(_options.Channel, frame.Payload, remote);
+        return new ReceivedInput(_options.Channel, frame.Payload, remote) { Senders = peer.Senders };
     }
 
     private static void WriteFrame(PipeWriter output, byte[] payload)
@@ -246,21 +292,66 @@ public sealed class MllpConnectionHandler(
     }
 }
 
-/// <summary>Counts open MLLP connections against `Dmp:Mllp:MaxConnections`.</summary>
+/// <summary>
+/// Counts open MLLP connections against `Dmp:Mllp:MaxConnections`, and those of each address against
+/// `Dmp:Mllp:MaxConnectionsPerAddress` (one address cannot take every slot).
+/// </summary>
 public sealed class MllpConnectionLimiter(IOptions<MllpOptions> options)
 {
+    private readonly Lock _gate = new();
+    private readonly Dictionary<IPAddress, int> _byAddress = [];
     private int _open;
     public int Open => Volatile.Read(ref _open);
 
-    public bool TryEnter()
+    /// <summary>Open connections from <paramref name="address"/> (IPv4-mapped IPv6 counted as IPv4).</summary>
+    public int OpenFrom(IPAddress address)
     {
-        if (Interlocked.Increment(ref _open) <= options.Value.MaxConnections)
+        lock (_gate)
+            return _byAddress.GetValueOrDefault(SenderDirectory.Normalise(address));
+    }
+
+    /// <summary>Takes a slot for a connection from <paramref name="address"/>; false (and which limit) when one is reached.</summary>
+    public bool TryEnter(IPAddress? address, out bool perAddressLimit)
+    {
+        perAddressLimit = false;
+        if (Interlocked.Increment(ref _open) > options.Value.MaxConnections)
+        {
+            Interlocked.Decrement(ref _open);
+            return false;
+        }
+        if (address is null)
             return true;
+        address = SenderDirectory.Normalise(address);
+        lock (_gate)
+        {
+            var open = _byAddress.GetValueOrDefault(address);
+            if (open < options.Value.MaxConnectionsPerAddress)
+            {
+                _byAddress[address] = open + 1;
+                return true;
+            }
+        }
         Interlocked.Decrement(ref _open);
+        perAddressLimit = true;
         return false;
     }
 
-    public void Exit() => Interlocked.Decrement(ref _open);
+    public void Exit(IPAddress? address)
+    {
+        if (address is not null)
+        {
+            address = SenderDirectory.Normalise(address);
+            lock (_gate)
+            {
+                var open = _byAddress.GetValueOrDefault(address) - 1;
+                if (open <= 0)
+                    _byAddress.Remove(address);
+                else
+                    _byAddress[address] = open;
+            }
+        }
+        Interlocked.Decrement(ref _open);
+    }
 }
 
 /// <summary>Event ids of the MLLP listener's log lines.</summary>
@@ -274,4 +365,5 @@ internal static class MllpLog
     public static readonly EventId Skipped = new(2005, "MllpBytesSkipped");
     public static readonly EventId Oversize = new(2006, "MllpOversize");
     public static readonly EventId TooManyConnections = new(2007, "MllpTooManyConnections");
+    public static readonly EventId UnknownSender = new(2008, "MllpUnknownSender");
 }

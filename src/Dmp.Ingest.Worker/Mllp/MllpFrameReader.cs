@@ -5,7 +5,9 @@ namespace Dmp.Ingest.Worker.Mllp;
 
 /// <summary>
 /// Finds MLLP frames (`0x0B payload 0x1C 0x0D`) in a connection's byte stream. Partial frames stay in
-/// the pipe; bytes outside frames are skipped and counted; a frame longer than the limit switches
+/// the pipe; bytes outside frames are gathered into one "outside any frame" burst (kept like an oversize
+/// frame: prefix, length, SHA-256), handed over before the frame that ends it or by <see cref="TakeStray"/>
+/// (whitespace between frames is only counted); a frame longer than the limit switches
 /// to "oversize" mode, which keeps its first bytes and hashes the rest as it streams past, so the
 /// frame can be recorded (prefix, length, SHA-256) without ever being held in memory.
 /// </summary>
@@ -17,8 +19,10 @@ public sealed class MllpFrameReader(long maxFrameBytes, int keptPrefixBytes = Ml
     public const int DefaultKeptPrefix = 64 * 1024;
 
     private OversizeFrame? _oversize;
+    private OversizeFrame? _stray;
+    private bool _strayIsWhitespace = true;
 
-    /// <summary>Bytes skipped outside frames since the last call to <see cref="TakeSkipped"/>.</summary>
+    /// <summary>Whitespace bytes skipped between frames since the last call to <see cref="TakeSkipped"/>.</summary>
     public long Skipped { get; private set; }
 
     public long TakeSkipped()
@@ -41,17 +45,22 @@ public sealed class MllpFrameReader(long maxFrameBytes, int keptPrefixBytes = Ml
         if (_oversize is { } big)
             return ContinueOversize(ref buffer, big, out frame);
 
-        // Skip to the start block.
+        // Bytes before the start block belong to the current burst outside any frame.
         var start = buffer.PositionOf(StartBlock);
         if (start is null)
         {
-            Skipped += buffer.Length;
+            AppendStray(buffer);
             buffer = buffer.Slice(buffer.End);
             return false;
         }
-        var before = buffer.Slice(0, start.Value).Length;
-        Skipped += before;
+        AppendStray(buffer.Slice(0, start.Value));
         buffer = buffer.Slice(start.Value);
+        if (TakeStray() is { } stray)
+        {
+            // The burst ends where this frame starts: it is handed over first, the frame on the next call.
+            frame = stray;
+            return true;
+        }
 
         var payload = buffer.Slice(1);
         var reader = new SequenceReader<byte>(payload);
@@ -118,6 +127,49 @@ public sealed class MllpFrameReader(long maxFrameBytes, int keptPrefixBytes = Ml
         return false;
     }
 
+    /// <summary>Bytes of the burst outside any frame seen so far (0 when there is none).</summary>
+    public long StrayBytesSeen => _stray?.Length ?? 0;
+
+    /// <summary>
+    /// Ends the current burst of bytes outside any frame: a frame for it (<see cref="MllpFrame.OutsideFrame"/>),
+    /// or null when there is none or it was only whitespace (line ends some senders put between frames; counted in <see cref="Skipped"/>).
+    /// </summary>
+    public MllpFrame? TakeStray()
+    {
+        var stray = _stray;
+        var whitespace = _strayIsWhitespace;
+        _stray = null;
+        _strayIsWhitespace = true;
+        if (stray is null)
+            return null;
+        if (whitespace)
+        {
+            Skipped += stray.Length;
+            stray.Finish(complete: true);
+            return null;
+        }
+        return stray.Finish(complete: true) with { Oversize = false, OutsideFrame = true };
+    }
+
+    private void AppendStray(ReadOnlySequence<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+            return;
+        _stray ??= new OversizeFrame(keptPrefixBytes);
+        if (_strayIsWhitespace)
+        {
+            foreach (var segment in bytes)
+            {
+                if (segment.Span.IndexOfAnyExcept(" \t\r\n"u8) >= 0)
+                {
+                    _strayIsWhitespace = false;
+                    break;
+                }
+            }
+        }
+        _stray.Append(bytes);
+    }
+
     /// <summary>
     /// Ends an oversize frame that will never be finished (the sender stopped, or the reader gives up
     /// before reading the rest): what was seen is recorded.
@@ -175,4 +227,10 @@ public readonly record struct MllpFrame(byte[] Payload, long Length, byte[]? Sha
 
     /// <summary>True when a new start block arrived before this frame's end block.</summary>
     public bool Interrupted { get; init; }
+
+    /// <summary>
+    /// Not a frame: a burst of bytes that came outside any frame (before a start block, or between frames).
+    /// <see cref="Payload"/> holds its first bytes, <see cref="Length"/> and <see cref="Sha256"/> all of it.
+    /// </summary>
+    public bool OutsideFrame { get; init; }
 }

@@ -9,18 +9,25 @@ namespace Dmp.Ingest.Worker.Mllp;
 /// <summary>TLS and mutual TLS on the MLLP endpoint, from `Dmp:Mllp:Tls:*`.</summary>
 public static class MllpTls
 {
-    public static void Configure(ListenOptions listen, MllpTlsOptions tls)
+    /// <param name="senderThumbprints">`Dmp:Mllp:Senders:N:Thumbprints`: accepted at the handshake too (the sender list then decides what each may send).</param>
+    public static void Configure(ListenOptions listen, MllpTlsOptions tls, IEnumerable<string>? senderThumbprints = null)
     {
         var (certificate, chain) = LoadServerCertificate(tls);
-        var allowed = tls.AllowedThumbprints.Select(NormaliseThumbprint).Where(t => t.Length > 0).ToHashSet(StringComparer.Ordinal);
+        var pinned = tls.AllowedThumbprints.Select(NormaliseThumbprint).Where(t => t.Length > 0).ToHashSet(StringComparer.Ordinal);
+        var senders = (senderThumbprints ?? []).Select(NormaliseThumbprint).Where(t => t.Length > 0).ToHashSet(StringComparer.Ordinal);
+        var allowed = pinned.Union(senders).ToHashSet(StringComparer.Ordinal);
         var cas = tls.ClientCaPath is { } caPath ? LoadCertificates(caPath, "Dmp:Mllp:Tls:ClientCaPath") : null;
         // An allow-list or a client CA only means something when certificates are asked for: either one turns it on.
-        var requireClientCertificate = tls.RequireClientCertificate || allowed.Count > 0 || cas is not null;
+        var requireClientCertificate = tls.RequireClientCertificate || pinned.Count > 0 || cas is not null;
+        // Senders known by certificate beside senders known by address alone: a certificate is asked for, not required.
+        var mode = requireClientCertificate ? ClientCertificateMode.RequireCertificate
+            : senders.Count > 0 ? ClientCertificateMode.AllowCertificate
+            : ClientCertificateMode.NoCertificate;
         listen.UseHttps(new HttpsConnectionAdapterOptions
         {
             ServerCertificate = certificate,
             ServerCertificateChain = chain,
-            ClientCertificateMode = requireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.NoCertificate,
+            ClientCertificateMode = mode,
             ClientCertificateValidation = (client, _, errors) => IsClientAllowed(client, errors, allowed, cas),
             HandshakeTimeout = TimeSpan.FromSeconds(10),
         });

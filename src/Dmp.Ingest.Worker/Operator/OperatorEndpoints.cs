@@ -128,6 +128,7 @@ public static class OperatorEndpoints
         ["id"] = m.Id,
         ["channel"] = m.Channel,
         ["sender"] = m.Sender,
+        ["senderName"] = m.SenderName,
         ["controlId"] = m.ControlId,
         ["messageType"] = m.MessageType,
         ["fileName"] = m.FileName,

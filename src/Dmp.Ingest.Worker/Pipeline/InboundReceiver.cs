@@ -28,6 +28,12 @@ public sealed record ReceivedInput(string Channel, ReadOnlyMemory<byte> Bytes, s
     public byte[]? Sha256 { get; init; }
     /// <summary>Why the channel already refuses it (oversize, interrupted frame…); null when it does not.</summary>
     public string? RefusedBecause { get; init; }
+    /// <summary>
+    /// Who may send it: the senders its MLLP connection matched, or its file source. Null: no check, no sender name.
+    /// </summary>
+    public SenderAuthority? Senders { get; init; }
+    /// <summary>Bytes that came outside any MLLP frame: their identity is not read from them and they are never answered.</summary>
+    public bool OutsideFrame { get; init; }
 }
 
 /// <summary>
@@ -70,7 +76,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         // A frame that does not parse as a whole (cut off when oversize, a bad segment further on, two
         // messages in one frame) often still starts with a readable MSH: it still names the sender and the
         // control id, so the row has its real identity and the NACK's MSA-2 lets the sender match it.
-        var header = message ?? ReadHeaderOnly(input.Bytes);
+        var header = input.OutsideFrame ? null : message ?? ReadHeaderOnly(input.Bytes);
         var sender = header is null ? $"{input.Channel}/|" : HeaderReader.Sender(input.Channel, header);
         var messageType = header?.MessageType is { } type ? (header.TriggerEvent is { } trigger ? $"{type}^{trigger}" : type) : null;
 
@@ -114,12 +120,41 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             status = InboxStatus.Accepted;
         }
 
+        // Who sent it: a connection no configured sender matches, or a facility (MSH-4.1) its sender may not speak
+        // for, is refused whatever the frame holds. The sender refusal comes first in the error; any other reason follows.
+        string? senderName = null;
+        var ackWhenNotRequested = false;
+        // Bytes outside a frame are never answered (an answer would be read as the next frame's); nor is a refused
+        // acknowledgement (no ACK loop between two engines).
+        var unanswered = input.OutsideFrame;
+        if (input.Senders is { } authority)
+        {
+            ackWhenNotRequested = authority.AckWhenNotRequested;
+            var facility = header?.Get("MSH-4.1");
+            var (matched, senderRefusal) = authority.Unmatched || header is not null ? authority.Authorise(facility) : (authority.First, null);
+            senderName = (matched ?? authority.First)?.Name;
+            if (matched is not null)
+                ackWhenNotRequested = matched.AckWhenNotRequested;
+            if (senderRefusal is not null)
+            {
+                error = error is null ? senderRefusal : $"{senderRefusal}; also: {error}";
+                refusal = authority.Unmatched ? "no configured sender matches the connection" : "facility not allowed for the sender";
+                hl7Error = authority.Unmatched ? new Hl7Error(0, null, 0, senderRefusal) : new Hl7Error(1, "MSH", 4, senderRefusal);
+                errorCode = authority.Unmatched ? Hl7ErrorCode.ApplicationInternalError : Hl7ErrorCode.TableValueNotFound;
+                status = InboxStatus.Rejected;
+                unanswered |= header?.MessageType is { } headerType && MessageTypes.Acknowledgements.Contains(headerType);
+            }
+        }
+
         // A file that names no control id (not HL7, or no MSH-10) is known by its name: the same content under
         // the same file name is the same message (a file taken again after a crash before its move).
         var controlId = header?.ControlId is { Length: > 0 } id ? id : input.FileName is { } file ? FileControlId(file) : header?.ControlId;
         var frame = new InboundFrame(
             input.Channel, sender, controlId, messageType, input.FileName, input.RemoteEndpoint,
-            input.Bytes, input.Length ?? input.Bytes.Length, sha, input.Length is { } full && full > input.Bytes.Length, time.GetUtcNow());
+            input.Bytes, input.Length ?? input.Bytes.Length, sha, input.Length is { } full && full > input.Bytes.Length, time.GetUtcNow())
+        {
+            SenderName = senderName,
+        };
 
         var waitsForProcessing = processedAcks.Enabled && input.FileName is null && message is not null
             && !MessageTypes.Acknowledgements.Contains(message.MessageType ?? "");
@@ -143,7 +178,9 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
                 }
             }
             // AckMode=Processed: an accepted message is answered once processed (below), not at commit.
-            var (ack, ackCode) = waitsForProcessing && finalStatus == InboxStatus.Accepted ? (null, null) : BuildAck(header, finalStatus, err, code);
+            var (ack, ackCode) = (waitsForProcessing && finalStatus == InboxStatus.Accepted) || unanswered
+                ? (null, null)
+                : BuildAck(header, finalStatus, err, code, ackWhenNotRequested);
             return new InboxDecision(finalStatus, finalError, warnings, ack, ackCode);
         }
 
@@ -183,7 +220,11 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         var status = refusal is null ? InboxStatus.Accepted : InboxStatus.Rejected;
         var frame = new InboundFrame(
             input.Channel, input.Channel, FileControlId(input.FileName!), CdaMessageType, input.FileName, input.RemoteEndpoint,
-            input.Bytes, input.Length ?? input.Bytes.Length, sha, false, time.GetUtcNow());
+            input.Bytes, input.Length ?? input.Bytes.Length, sha, false, time.GetUtcNow())
+        {
+            // A CDA document names no MSH-4: it is bound by its source's folder, whose name is recorded.
+            SenderName = input.Senders?.First?.Name,
+        };
         var receipt = await storeLifetime.Store.Writer.AppendAsync(
             frame, _ => new InboxDecision(status, refusal is null ? null : "not a CDA document: " + refusal, [], null, null), cancellationToken);
         if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
@@ -226,12 +267,13 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             : "the root element is not ClinicalDocument in namespace urn:hl7-org:v3";
     }
 
-    private (byte[]? Ack, string? Code) BuildAck(Hl7Message? message, string status, Hl7Error? error, Hl7ErrorCode errorCode)
+    private (byte[]? Ack, string? Code) BuildAck(Hl7Message? message, string status, Hl7Error? error, Hl7ErrorCode errorCode, bool ackWhenNotRequested)
     {
         if (status == InboxStatus.Ignored)
             return (null, null);
         var ok = status == InboxStatus.Accepted;
-        if (message is not null && !AckBuilder.ShouldSendAcceptAck(message, ok))
+        // AckWhenNotRequested: senders that wait for an answer whatever MSH-15 says get their accept ACK.
+        if (message is not null && !ackWhenNotRequested && !AckBuilder.ShouldSendAcceptAck(message, ok))
             return (null, null);
         // AR/CR when the frame itself is refused; AE/CE when a readable message breaks a rule (strict sender).
         var code = AckBuilder.ChooseAccept(message, ok, reject: !ok && errorCode != Hl7ErrorCode.DuplicateKeyIdentifier);

@@ -146,6 +146,7 @@ public sealed class FilePoller(
     {
         // Read each file and hand it to the inbox at once; the grouped commit writes them together.
         var pending = new List<(SourceFile File, Task<IReadOnlyList<ReceiveOutcome>> Receive)>();
+        var sender = source.Sender();
         foreach (var file in chunk)
         {
             byte[] bytes;
@@ -167,7 +168,7 @@ public sealed class FilePoller(
                 continue;
             }
             counts.Taken++;
-            pending.Add((file, receiver.ReceiveFileAsync(new ReceivedInput(source.Name, bytes, files.Endpoint, file.Path), ct)));
+            pending.Add((file, receiver.ReceiveFileAsync(new ReceivedInput(source.Name, bytes, files.Endpoint, file.Path) { Senders = sender }, ct)));
         }
 
         foreach (var (file, receive) in pending)

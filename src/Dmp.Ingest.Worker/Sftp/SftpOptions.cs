@@ -59,6 +59,20 @@ public sealed class FileSourceOptions
     public StableBy StableBy { get; set; } = StableBy.SizeAndTime;
     /// <summary>Seconds allowed to connect to the server.</summary>
     public int ConnectTimeoutSeconds { get; set; } = 30;
+    /// <summary>
+    /// MSH-4.1 values the HL7 v2 files of this source may speak for (`*` or empty: any). A CDA file names no MSH-4:
+    /// it is bound by the folder it is taken from.
+    /// </summary>
+    public List<string> Facilities { get; set; } = [];
+
+    /// <summary>The source as a sender: its name (recorded as senderName) and the facilities it may speak for.</summary>
+    internal Mllp.SenderAuthority Sender()
+    {
+        var facilities = Facilities.Select(f => f.Trim()).Where(f => f.Length > 0).ToHashSet(StringComparer.Ordinal);
+        if (facilities.Count == 0)
+            facilities.Add("*");
+        return Mllp.SenderAuthority.Of([new Mllp.MatchedSender(Name, facilities, false)], false);
+    }
 
     /// <summary>The folder as the source reads it (remote folder for SFTP, local path for a drop folder).</summary>
     internal string Folder => Kind == FileSourceKind.Folder ? Path ?? "" : RemoteFolder;

@@ -8,7 +8,8 @@ internal sealed class InboundMessageRow
         id AS Id, channel AS Channel, sender AS Sender, control_id AS ControlId, message_type AS MessageType,
         file_name AS FileName, remote_endpoint AS RemoteEndpoint, status AS Status, warnings AS Warnings,
         error AS Error, received_at AS ReceivedAt, last_received_at AS LastReceivedAt, receipts AS Receipts,
-        ack_code AS AckCode, sha256 AS Sha256, length AS Length, truncated AS Truncated, raw_purged_at AS RawPurgedAt
+        ack_code AS AckCode, sha256 AS Sha256, length AS Length, truncated AS Truncated, raw_purged_at AS RawPurgedAt,
+        sender_name AS SenderName
         """;
 
     public long Id { get; set; }
@@ -29,6 +30,7 @@ internal sealed class InboundMessageRow
     public long Length { get; set; }
     public object Truncated { get; set; } = false;
     public string? RawPurgedAt { get; set; }
+    public string? SenderName { get; set; }
 
     public InboundMessageSummary ToSummary() => new(
         Id,
@@ -48,5 +50,6 @@ internal sealed class InboundMessageRow
         Convert.ToHexStringLower(Sha256),
         Length,
         Convert.ToBoolean(Truncated, System.Globalization.CultureInfo.InvariantCulture),
-        RawPurgedAt is null ? null : StoreTime.Read(RawPurgedAt));
+        RawPurgedAt is null ? null : StoreTime.Read(RawPurgedAt),
+        SenderName);
 }

@@ -15,7 +15,14 @@ public sealed record InboundFrame(
     long Length,
     byte[] Sha256,
     bool Truncated,
-    DateTimeOffset ReceivedAt);
+    DateTimeOffset ReceivedAt)
+{
+    /// <summary>
+    /// The configured sender it was matched to (an MLLP sender, a file source); null when no sender list applies.
+    /// Not part of its identity: dedup stays on sender, control id and SHA-256.
+    /// </summary>
+    public string? SenderName { get; init; }
+}
 
 /// <summary>What the writer knows when asking the caller to decide about a new (not resent) frame.</summary>
 public sealed record InboxDecisionContext(InboundFrame Frame, bool ControlIdReused, long? PreviousIdWithSameControlId);

@@ -16,6 +16,7 @@ public sealed record InboxPage(IReadOnlyList<InboundMessageSummary> Items, strin
 
 /// <summary>An inbound message as the operator API shows it (no raw bytes).</summary>
 /// <param name="RawPurgedAt">When retention dropped its raw bytes (the row, hash and ACK stay); null while they are kept.</param>
+/// <param name="SenderName">The configured sender (`Dmp:Mllp:Senders:N:Name`, or the file source) it came from; null when none applies.</param>
 public sealed record InboundMessageSummary(
     long Id,
     string Channel,
@@ -34,7 +35,8 @@ public sealed record InboundMessageSummary(
     string Sha256Hex,
     long Length,
     bool Truncated,
-    DateTimeOffset? RawPurgedAt = null);
+    DateTimeOffset? RawPurgedAt = null,
+    string? SenderName = null);
 
 /// <summary>One line of an inbound message's processing history.</summary>
 public sealed record HistoryEntry(DateTimeOffset At, string Status, string? Detail);

@@ -101,6 +101,7 @@ internal sealed class FrameAppend(
                 ReceivedAt = receivedAt,
                 decision.Ack,
                 decision.AckCode,
+                frame.SenderName,
             },
             transaction)).ConfigureAwait(false);
 
