@@ -65,9 +65,9 @@ public sealed class SenderAuthority
         foreach (var sender in _matched)
             if (sender.Allows(facility))
                 return (sender, null);
-        var names = string.Join(", ", _matched.Select(s => s.Name));
+        var names = _matched.Count == 1 ? "sender " + _matched[0].Name : "senders " + string.Join(", ", _matched.Select(s => s.Name));
         var what = string.IsNullOrEmpty(facility) ? "an empty facility (MSH-4.1)" : $"facility {facility}";
-        return (_matched[0], $"{what} is not allowed for sender {names}");
+        return (_matched[0], $"{what} is not allowed for {names}");
     }
 
     /// <summary>The first matched sender (the name an operator sees on a refused frame), or null.</summary>

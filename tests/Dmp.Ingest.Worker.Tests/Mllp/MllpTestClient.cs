@@ -31,6 +31,9 @@ internal sealed class MllpTestClient : IAsyncDisposable
         return new MllpTestClient(tcp);
     }
 
+    /// <summary>A client over a socket the caller connected (from a chosen local address, say).</summary>
+    public static MllpTestClient FromSocket(Socket connected) => new(new TcpClient { Client = connected, NoDelay = true });
+
     public static byte[] Frame(byte[] payload) => [0x0B, .. payload, 0x1C, 0x0D];
 
     /// <summary>Writes bytes as they are (framing is the caller's business).</summary>

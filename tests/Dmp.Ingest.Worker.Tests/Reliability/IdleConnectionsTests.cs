@@ -15,6 +15,8 @@ public sealed class IdleConnectionsTests
         await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
         {
             ["Dmp:Mllp:MaxConnections"] = (Idle + 10).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // All from 127.0.0.1: the per-address limit (default 100) is what this test is not about.
+            ["Dmp:Mllp:MaxConnectionsPerAddress"] = (Idle + 10).ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         // Warm the listener with one message, then take the baseline.
         await using (var warm = await gateway.ConnectAsync())
