@@ -201,7 +201,7 @@ public sealed class MllpListenerTests
     }
 
     [Fact]
-    public async Task Bytes_outside_frames_are_skipped()
+    public async Task Bytes_outside_frames_do_not_disturb_the_frames_around_them_and_are_stored_rejected()
     {
         await using var gateway = await TestGateway.StartAsync();
         await using var client = await gateway.ConnectAsync();
@@ -212,7 +212,10 @@ public sealed class MllpListenerTests
 
         Assert.Equal(("AA", "NOISY-1"), (ack.Code, ack.ControlId));
         Assert.Equal(("AA", "NOISY-2"), (next.Code, next.ControlId));
-        Assert.Equal(2, (await gateway.MessagesAsync()).Count);
+        // Each burst outside a frame is one rejected message (issue 16: every input ends as one stored message).
+        var rows = await gateway.MessagesAsync();
+        Assert.Equal(4, rows.Count);
+        Assert.Equal(2, rows.Count(r => r.Str("status") == "rejected" && r.Str("error")!.Contains("outside any MLLP frame", StringComparison.Ordinal)));
     }
 
     [Fact]
