@@ -29,6 +29,23 @@ public abstract class InboxQueriesTests
     }
 
     [Fact]
+    public async Task The_matched_sender_name_is_kept_beside_the_sender_and_is_not_part_of_the_identity()
+    {
+        await using var t = await OpenStoreAsync();
+        var named = Frames.Make("mllp/LAB|LAB", "N1", Frames.Hl7("N1")) with { SenderName = "lab-a" };
+
+        var first = await t.AcceptAsync(named);
+        var resent = await t.AcceptAsync(named with { SenderName = "lab-b" });
+        await t.AcceptAsync(Frames.Make("mllp/LAB|LAB", "N2", Frames.Hl7("N2")));
+
+        Assert.True(resent.Duplicate);
+        Assert.Equal(first.Id, resent.Id);
+        var listed = (await t.Queries.ListAsync(new InboxFilter(), 10, null, CancellationToken.None)).Items;
+        Assert.Equal([null, "lab-a"], listed.Select(m => m.SenderName));
+        Assert.Equal("lab-a", (await t.Queries.GetAsync(first.Id, CancellationToken.None))!.Message.SenderName);
+    }
+
+    [Fact]
     public async Task A_page_that_ends_exactly_at_the_last_message_has_no_next_cursor()
     {
         await using var t = await OpenStoreAsync();
