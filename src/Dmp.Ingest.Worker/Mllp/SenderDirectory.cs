@@ -46,6 +46,9 @@ public sealed class SenderAuthority
     /// <summary>The senders a connection matched, in configuration order (none: every frame is refused).</summary>
     public static SenderAuthority Of(IReadOnlyList<MatchedSender> matched, bool ackWhenNotRequested) => new(matched, false, ackWhenNotRequested);
 
+    /// <summary>True when a sender list applies: each frame's facility is checked.</summary>
+    public bool Checked => !_open;
+
     /// <summary>True when a sender list applies and the connection matched none of its senders.</summary>
     public bool Unmatched => !_open && _matched.Count == 0;
 

@@ -123,13 +123,12 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         // Who sent it: a connection no configured sender matches, or a facility (MSH-4.1) its sender may not speak
         // for, is refused whatever the frame holds. The sender refusal comes first in the error; any other reason follows.
         string? senderName = null;
-        var ackWhenNotRequested = false;
+        var ackWhenNotRequested = input.Senders?.AckWhenNotRequested ?? false;
         // Bytes outside a frame are never answered (an answer would be read as the next frame's); nor is a refused
         // acknowledgement (no ACK loop between two engines).
         var unanswered = input.OutsideFrame;
-        if (input.Senders is { } authority)
+        if (input.Senders is { Checked: true } authority)
         {
-            ackWhenNotRequested = authority.AckWhenNotRequested;
             var facility = header?.Get("MSH-4.1");
             var (matched, senderRefusal) = authority.Unmatched || header is not null ? authority.Authorise(facility) : (authority.First, null);
             senderName = (matched ?? authority.First)?.Name;

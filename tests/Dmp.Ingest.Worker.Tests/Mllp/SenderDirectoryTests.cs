@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Dmp.Ingest.Worker.Mllp;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Dmp.Ingest.Worker.Tests.Mllp;
@@ -157,6 +158,23 @@ public sealed class SenderDirectoryTests
         Assert.Contains(failures, f => f.StartsWith("Dmp:Mllp:Senders:2: give Addresses", StringComparison.Ordinal));
         Assert.DoesNotContain(failures, f => f.Contains("AllowAnySender", StringComparison.Ordinal));
         Assert.Equal(7, failures.Count);
+    }
+
+    [Fact]
+    public void A_sender_value_that_does_not_convert_is_one_line_naming_its_key()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Dmp:Mllp:Senders:0:Name"] = "lab",
+            ["Dmp:Mllp:Senders:0:AckWhenNotRequested"] = "maybe",
+            ["Dmp:Mllp:MaxConnectionsPerAddress"] = "many",
+        }).Build();
+
+        var problems = Dmp.Ingest.Worker.Hosting.SettingsCheck.Problems(configuration);
+
+        Assert.Equal(2, problems.Count);
+        Assert.Contains(problems, p => p.StartsWith("Dmp:Mllp:Senders:0:AckWhenNotRequested is 'maybe': use true or false", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("Dmp:Mllp:MaxConnectionsPerAddress is 'many': use a whole number", StringComparison.Ordinal));
     }
 
     [Fact]
