@@ -17,6 +17,8 @@ public sealed record ReceiveOutcome(long MessageId, bool Duplicate, string Statu
 {
     /// <summary>For a new rejected row: what kind of refusal, safe to log or write beside a file (never the input's text).</summary>
     public string? Refusal { get; init; }
+    /// <summary>The configured sender (MLLP sender or file source) the input was matched to; null when no sender list applies.</summary>
+    public string? SenderName { get; init; }
 }
 
 /// <summary>One input as a channel hands it over.</summary>
@@ -204,6 +206,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         return new ReceiveOutcome(receipt.Id, receipt.Duplicate, receipt.Status, receipt.Ack, receipt.AckCode, receipt.Warnings)
         {
             Refusal = !receipt.Duplicate && receipt.Status == InboxStatus.Rejected ? (refusal.Length > 0 ? refusal : "strict sender, control id reused") : null,
+            SenderName = senderName,
         };
     }
 
@@ -238,6 +241,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         return new ReceiveOutcome(receipt.Id, receipt.Duplicate, receipt.Status, null, null, receipt.Warnings)
         {
             Refusal = !receipt.Duplicate && receipt.Status == InboxStatus.Rejected ? "XML, not a CDA document: " + refusal : null,
+            SenderName = frame.SenderName,
         };
     }
 
