@@ -131,7 +131,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         var unanswered = input.OutsideFrame;
         if (input.Senders is { Checked: true } authority)
         {
-            var facility = header?.Get("MSH-4.1");
+            var facility = header?.Get(SendingFacilityId);
             var (matched, senderRefusal) = authority.Unmatched || header is not null ? authority.Authorise(facility) : (authority.First, null);
             senderName = (matched ?? authority.First)?.Name;
             if (matched is not null)
@@ -244,6 +244,9 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             SenderName = frame.SenderName,
         };
     }
+
+    /// <summary>MSH-4.1, the facility a sender speaks for (parsed once).</summary>
+    private static readonly Hl7Path SendingFacilityId = Hl7Path.Parse("MSH-4.1");
 
     /// <summary>The message type of a CDA document row.</summary>
     public const string CdaMessageType = "CDA";
