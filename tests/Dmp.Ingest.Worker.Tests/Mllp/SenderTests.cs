@@ -230,8 +230,7 @@ public sealed class SenderTests
                 await Task.Delay(20);
             Assert.Equal(100, limiter.OpenFrom(IPAddress.Loopback));
 
-            await using var extra = await gateway.ConnectAsync();
-            Assert.True(await extra.WaitClosedAsync(TimeSpan.FromSeconds(10)), "the 101st connection from 127.0.0.1 stayed open");
+            Assert.True(await IsCutAtOnceAsync(gateway), "the 101st connection from 127.0.0.1 stayed open");
 
             await using var elsewhere = await ConnectFromAsync(gateway, IPAddress.Parse("127.0.0.2"));
             var ack = Hl7Samples.ReadAck(await elsewhere.SendAsync(Hl7Samples.Adt("OTHER-ADDRESS")));
@@ -247,10 +246,10 @@ public sealed class SenderTests
         var deadline = DateTime.UtcNow + TestGateway.Patience;
         while (true)
         {
-            await using var again = await gateway.ConnectAsync();
             byte[]? answer;
             try
             {
+                await using var again = await gateway.ConnectAsync();
                 answer = await again.SendAsync(Hl7Samples.Adt("AFTER-RELEASE"));
             }
             catch (Exception e) when (e is IOException or SocketException)
@@ -265,6 +264,22 @@ public sealed class SenderTests
             Assert.True(DateTime.UtcNow < deadline, "the address's slots were not given back");
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>True when a new connection is closed by the listener at once (reset even before the connect completes, or closed after).</summary>
+    private static async Task<bool> IsCutAtOnceAsync(TestGateway gateway)
+    {
+        MllpTestClient extra;
+        try
+        {
+            extra = await gateway.ConnectAsync();
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+        await using (extra)
+            return await extra.WaitClosedAsync(TimeSpan.FromSeconds(10));
     }
 
     /// <summary>An MLLP connection from another loopback address (the whole 127.0.0.0/8 is this machine's).</summary>
