@@ -11,7 +11,7 @@ public sealed class DataDirHealthCheck(IOptions<GatewayOptions> options) : IHeal
         var dir = options.Value.DataDirFullPath;
         try
         {
-            Directory.CreateDirectory(dir);
+            Dmp.Store.PrivateFiles.CreateFolder(dir);
             var probe = Path.Combine(dir, ".ready-probe");
             File.WriteAllText(probe, "ok");
             File.Delete(probe);
