@@ -18,8 +18,19 @@ public static class PrivateFiles
         UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
 
     /// <summary>Creates <paramref name="path"/> and any missing parent as 0700; folders that exist are left as they are.</summary>
-    public static DirectoryInfo CreateFolder(string path) =>
-        OperatingSystem.IsWindows() ? Directory.CreateDirectory(path) : Directory.CreateDirectory(path, FolderMode);
+    public static DirectoryInfo CreateFolder(string path)
+    {
+        if (OperatingSystem.IsWindows())
+            return Directory.CreateDirectory(path);
+        // Directory.CreateDirectory(path, mode) gives the mode to the last folder only: each missing one is made in turn.
+        var full = Path.GetFullPath(path);
+        var missing = new Stack<string>();
+        for (var folder = full; !string.IsNullOrEmpty(folder) && !Directory.Exists(folder); folder = Path.GetDirectoryName(folder))
+            missing.Push(folder);
+        while (missing.TryPop(out var folder))
+            Directory.CreateDirectory(folder, FolderMode);
+        return new DirectoryInfo(full);
+    }
 
     /// <summary>Options for a new file of the gateway's data: 0600 on Unix.</summary>
     public static FileStreamOptions NewFile(FileAccess access = FileAccess.Write, FileOptions options = FileOptions.None, long preallocationSize = 0)

@@ -94,7 +94,7 @@ public sealed class UnreadableDocumentTests
         for (var i = 0; i < segments.Length; i++)
         {
             var fields = segments[i].Split('|');
-            if (fields[0] != "OBX" || fields.Length <= 5 || fields[2] != "ED" || fields[5].Split('^') is not { Length: > 4 } components)
+            if (fields[0] != "OBX" || fields.Length <= 5 || fields[2] != "ED" || fields[3].Split('^') is not [_, _, "LN", ..] || fields[5].Split('^') is not { Length: > 4 } components)
                 continue;
             components[4] = Convert.ToBase64String(Encoding.Latin1.GetBytes(edit(Encoding.Latin1.GetString(Convert.FromBase64String(components[4])))));
             fields[5] = string.Join('^', components);
