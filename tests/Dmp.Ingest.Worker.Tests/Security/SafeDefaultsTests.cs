@@ -141,6 +141,38 @@ public sealed class SafeDefaultsTests
         }
     }
 
+    [Fact]
+    public async Task An_api_certificate_that_cannot_be_read_or_used_is_one_line_naming_the_http_key()
+    {
+        var data = Directory.CreateTempSubdirectory("dmp-https-bad-");
+        try
+        {
+            string[] Serve(params string[] more) =>
+                ["serve", "--Dmp:Http:Port=0", "--Dmp:Mllp:Port=0", $"--Dmp:DataDir={data.FullName}", .. more];
+            var missing = Path.Combine(data.FullName, "nope.pem");
+            using var certificate = SelfSigned();
+            var keyless = Path.Combine(data.FullName, "keyless.crt");
+            File.WriteAllText(keyless, certificate.ExportCertificatePem());
+
+            var (absent, _, absentErr) = await CliRunner.RunAsync(Serve($"--Dmp:Http:Tls:CertificatePath={missing}"));
+            var (unusable, _, unusableErr) = await CliRunner.RunAsync(Serve($"--Dmp:Http:Tls:CertificatePath={keyless}"));
+            var (orphan, _, orphanErr) = await CliRunner.RunAsync(Serve($"--Dmp:Http:Tls:KeyPath={keyless}"));
+
+            Assert.Equal(ExitCodes.Unavailable, absent);
+            Assert.StartsWith($"error: Dmp:Http:Tls:CertificatePath '{missing}': cannot read the certificate: no such file", Assert.Single(Lines(absentErr)), StringComparison.Ordinal);
+            Assert.Equal(ExitCodes.Usage, unusable);
+            Assert.StartsWith($"error: Dmp:Http:Tls:CertificatePath '{keyless}'", Assert.Single(Lines(unusableErr)), StringComparison.Ordinal);
+            Assert.Equal(ExitCodes.Usage, orphan);
+            Assert.Contains("Dmp:Http:Tls:CertificatePath is not", Assert.Single(Lines(orphanErr)), StringComparison.Ordinal);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    private static string[] Lines(string text) => text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries);
+
     [Theory]
     [InlineData("0.0.0.0", false, false, "development authentication", "plain HTTP")]
     [InlineData("::", false, false, "development authentication", "plain HTTP")]
