@@ -70,7 +70,7 @@ public sealed class DmpStore : IAsyncDisposable
             throw new InvalidOperationException(string.Join(Environment.NewLine, errors));
         }
 
-        Directory.CreateDirectory(dataDir);
+        PrivateFiles.CreateFolder(dataDir);
         var connections = SqlDialect.Create(store, dataDir);
         IBlobStore blobStore = blobs.Provider == BlobProvider.AzureBlob
             ? new AzureBlobStore(blobs.ConnectionString!, blobs.Container)

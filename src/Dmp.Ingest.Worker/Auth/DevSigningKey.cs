@@ -17,7 +17,7 @@ public static class DevSigningKey
         if (!string.IsNullOrEmpty(options.SigningKey))
             return (Encoding.UTF8.GetBytes(options.SigningKey), false);
 
-        Directory.CreateDirectory(dataDir);
+        Dmp.Store.PrivateFiles.CreateFolder(dataDir); // 0700 when new, like the store's folders
         var path = Path.Combine(dataDir, FileName);
         for (var attempt = 0; attempt < 3; attempt++)
         {

@@ -11,9 +11,12 @@ public sealed class DataDirHealthCheck(IOptions<GatewayOptions> options) : IHeal
         var dir = options.Value.DataDirFullPath;
         try
         {
-            Directory.CreateDirectory(dir);
+            Dmp.Store.PrivateFiles.CreateFolder(dir);
             var probe = Path.Combine(dir, ".ready-probe");
-            File.WriteAllText(probe, "ok");
+            var create = Dmp.Store.PrivateFiles.NewFile();
+            create.Mode = FileMode.Create; // a probe left by a crash is overwritten
+            using (var stream = new FileStream(probe, create))
+                stream.Write("ok"u8);
             File.Delete(probe);
             return Task.FromResult(HealthCheckResult.Healthy());
         }

@@ -11,6 +11,7 @@ using Dmp.Store.Retention;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -52,6 +53,7 @@ public static class GatewayHost
         services.AddOptions<RetentionOptions>().Bind(config.GetSection(RetentionOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddSingleton<IValidateOptions<HttpOptions>, GatewayOptionsValidator>();
+        services.AddSingleton<IValidateOptions<HttpOptions>, HttpExposureValidator>();
         services.AddSingleton<IValidateOptions<MllpOptions>, MllpOptionsValidator>();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
         services.AddSingleton<IValidateOptions<StoreOptions>, StoreOptionsValidator>();
@@ -115,7 +117,12 @@ public static class GatewayHost
             var endpoints = kestrel.ApplicationServices.GetRequiredService<ListenerEndpoints>();
             var http = ctx.Configuration.GetSection(HttpOptions.Section).Get<HttpOptions>() ?? new HttpOptions();
             kestrel.AddServerHeader = false;
-            kestrel.Listen(Address(http.Host), Math.Clamp(http.Port, 0, 65535), listen => endpoints.Http = listen);
+            kestrel.Listen(Address(http.Host), Math.Clamp(http.Port, 0, 65535), listen =>
+            {
+                endpoints.Http = listen;
+                if (http.TlsEnabled)
+                    ConfigureHttpTls(listen, http.Tls);
+            });
             if (mllp.Enabled)
             {
                 kestrel.Listen(Address(mllp.Host), Math.Clamp(mllp.Port, 0, 65535), listen =>
@@ -148,7 +155,40 @@ public static class GatewayHost
     /// </summary>
     private static void ConfigureTls(ListenOptions listen, MllpTlsOptions tls, IEnumerable<string> senderThumbprints)
     {
-        foreach (var (key, path) in new[] { ("CertificatePath", tls.CertificatePath), ("KeyPath", tls.KeyPath), ("ClientCaPath", tls.ClientCaPath) })
+        EnsureReadable(MllpOptions.Section + ":Tls", ("CertificatePath", tls.CertificatePath), ("KeyPath", tls.KeyPath), ("ClientCaPath", tls.ClientCaPath));
+        try
+        {
+            MllpTls.Configure(listen, tls, senderThumbprints);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new StartupException(e.Message, Cli.ExitCodes.Usage, e);
+        }
+    }
+
+    /// <summary>HTTPS on the API port with `Dmp:Http:Tls:*`, the certificate loaded as MLLP's is (same exit codes).</summary>
+    private static void ConfigureHttpTls(ListenOptions listen, HttpTlsOptions tls)
+    {
+        EnsureReadable(HttpTlsOptions.Section, ("CertificatePath", tls.CertificatePath), ("KeyPath", tls.KeyPath));
+        try
+        {
+            var (certificate, chain) = MllpTls.LoadServerCertificate(tls.CertificatePath, tls.KeyPath, tls.Password, HttpTlsOptions.Section);
+            listen.UseHttps(new HttpsConnectionAdapterOptions
+            {
+                ServerCertificate = certificate,
+                ServerCertificateChain = chain,
+                HandshakeTimeout = TimeSpan.FromSeconds(10),
+            });
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new StartupException(e.Message, Cli.ExitCodes.Usage, e);
+        }
+    }
+
+    private static void EnsureReadable(string section, params (string Key, string? Path)[] files)
+    {
+        foreach (var (key, path) in files)
         {
             if (path is null)
                 continue;
@@ -159,16 +199,8 @@ public static class GatewayHost
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 var reason = e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e is UnauthorizedAccessException ? "permission denied" : e.Message;
-                throw new StartupException($"{MllpOptions.Section}:Tls:{key} '{Path.GetFullPath(path)}': cannot read the certificate: {reason}", Cli.ExitCodes.Unavailable, e);
+                throw new StartupException($"{section}:{key} '{Path.GetFullPath(path)}': cannot read the certificate: {reason}", Cli.ExitCodes.Unavailable, e);
             }
-        }
-        try
-        {
-            MllpTls.Configure(listen, tls, senderThumbprints);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new StartupException(e.Message, Cli.ExitCodes.Usage, e);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Dmp.Ingest.Worker.Auth;
 using Microsoft.Extensions.Options;
 
 namespace Dmp.Ingest.Worker.Hosting;
@@ -19,6 +20,27 @@ public sealed class HttpOptions
     public string Host { get; set; } = "127.0.0.1";
     /// <summary>0 picks a free port (tests).</summary>
     public int Port { get; set; } = 8080;
+    /// <summary>HTTPS on the API port when <see cref="HttpTlsOptions.CertificatePath"/> is set.</summary>
+    public HttpTlsOptions Tls { get; set; } = new();
+    /// <summary>
+    /// Lets the API listen beyond loopback with development authentication or without TLS (a trusted network, a
+    /// TLS-terminating proxy on the same host): without it such a start is refused.
+    /// </summary>
+    public bool AllowInsecure { get; set; }
+
+    /// <summary>True when <see cref="Host"/> is a loopback address (127.0.0.0/8, ::1) or `localhost`.</summary>
+    public bool IsLoopback => Host == "localhost" || (IPAddress.TryParse(Host, out var ip) && IPAddress.IsLoopback(ip));
+
+    public bool TlsEnabled => !string.IsNullOrEmpty(Tls.CertificatePath);
+}
+
+/// <summary>The API's certificate (`Dmp:Http:Tls:*`): a PEM certificate with `KeyPath` (or the key in the same file), or PKCS#12 with `Password`.</summary>
+public sealed class HttpTlsOptions
+{
+    public const string Section = "Dmp:Http:Tls";
+    public string? CertificatePath { get; set; }
+    public string? KeyPath { get; set; }
+    public string? Password { get; set; }
 }
 
 /// <summary>Where mapping rules are read from (`Dmp:Rules:*`).</summary>
@@ -45,6 +67,35 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>, 
             failures.Add($"Dmp:Http:Port is {options.Port}: use a TCP port between 1 and 65535 (0 picks a free one)");
         if (!IPAddress.TryParse(options.Host, out _) && options.Host != "localhost")
             failures.Add($"Dmp:Http:Host '{options.Host}' is not an IP address: use e.g. 127.0.0.1");
+        if (string.IsNullOrEmpty(options.Tls.CertificatePath) && (!string.IsNullOrEmpty(options.Tls.KeyPath) || !string.IsNullOrEmpty(options.Tls.Password)))
+            failures.Add("Dmp:Http:Tls:KeyPath or Dmp:Http:Tls:Password is set but Dmp:Http:Tls:CertificatePath is not: give the PEM or PKCS#12 certificate, or remove them");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>
+/// The API beyond loopback needs production authentication (`Dmp:Auth:Authority`) and HTTPS (`Dmp:Http:Tls:CertificatePath`),
+/// unless `Dmp:Http:AllowInsecure=true` says the exposure is intended: one line naming the keys otherwise (exit 64).
+/// </summary>
+public sealed class HttpExposureValidator(IOptions<AuthOptions> auth) : IValidateOptions<HttpOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HttpOptions options)
+    {
+        var missing = Missing(options, auth.Value);
+        if (options.IsLoopback || options.AllowInsecure || missing.Count == 0)
+            return ValidateOptionsResult.Success;
+        return ValidateOptionsResult.Fail(
+            $"Dmp:Http:Host is {options.Host}, beyond loopback, with {string.Join(" and ", missing)}: set them, listen on 127.0.0.1, or set Dmp:Http:AllowInsecure=true to accept it");
+    }
+
+    /// <summary>What an exposed API lacks: development authentication, plain HTTP (each naming its key); empty when neither.</summary>
+    public static List<string> Missing(HttpOptions http, AuthOptions auth)
+    {
+        var missing = new List<string>();
+        if (string.IsNullOrEmpty(auth.Authority))
+            missing.Add("development authentication (HS256 key; Dmp:Auth:Authority is not set)");
+        if (!http.TlsEnabled)
+            missing.Add("plain HTTP (Dmp:Http:Tls:CertificatePath is not set)");
+        return missing;
     }
 }

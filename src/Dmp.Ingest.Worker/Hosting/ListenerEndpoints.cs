@@ -15,14 +15,19 @@ public sealed class ListenerEndpoints
 }
 
 /// <summary>Logs where the gateway listens once it does (scripts and tests read these lines).</summary>
-public sealed class ListenerAnnouncer(ListenerEndpoints endpoints, IHostApplicationLifetime lifetime, ILogger<ListenerAnnouncer> logger) : IHostedService
+public sealed class ListenerAnnouncer(ListenerEndpoints endpoints, IHostApplicationLifetime lifetime, IOptions<HttpOptions> httpOptions, IOptions<Auth.AuthOptions> auth,
+    ILogger<ListenerAnnouncer> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        var options = httpOptions.Value;
+        // Refused at start unless allowed; allowed, it is said once.
+        if (!options.IsLoopback && HttpExposureValidator.Missing(options, auth.Value) is { Count: > 0 } missing)
+            logger.LogWarning(new EventId(1001, "HttpExposed"), "HTTP API on {Host} beyond loopback with {Missing}, as Dmp:Http:AllowInsecure=true allows", options.Host, string.Join(" and ", missing));
         lifetime.ApplicationStarted.Register(() =>
         {
             if (endpoints.HttpEndPoint is { } http)
-                logger.LogInformation(new EventId(1000, "HttpListening"), "HTTP API listening on http://{Endpoint}", http);
+                logger.LogInformation(new EventId(1000, "HttpListening"), "HTTP API listening on {Scheme}://{Endpoint}", options.TlsEnabled ? "https" : "http", http);
             if (endpoints.MllpEndPoint is { } mllp)
                 logger.LogInformation(new EventId(2000, "MllpListening"), "MLLP listening on {Endpoint}", mllp);
         });

@@ -13,6 +13,8 @@ public sealed class StoreLifetime(IOptions<StoreOptions> store, IOptions<BlobOpt
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        var dataDir = gateway.Value.DataDirFullPath;
+        var existed = Directory.Exists(dataDir);
         try
         {
             _store = await DmpStore.OpenAsync(store.Value, blobs.Value, gateway.Value.DataDirFullPath, time, cancellationToken);
@@ -22,11 +24,22 @@ public sealed class StoreLifetime(IOptions<StoreOptions> store, IOptions<BlobOpt
         {
             throw new StartupException($"cannot open the {store.Value.Provider} store at {Where()}: {Reason(e)}; check that it runs and that {StoreOptions.Section}:ConnectionString points at it", Cli.ExitCodes.Unavailable, e);
         }
+        WarnIfOpenToOthers(dataDir, existed);
         logger.LogInformation("Store {Provider} open in {DataDir}; migrations applied: {Applied}", store.Value.Provider, gateway.Value.DataDirFullPath,
             _store.AppliedMigrations.Count == 0 ? "none (schema current)" : string.Join(", ", _store.AppliedMigrations));
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>A data folder the gateway found (not created) keeps its mode; one that its group or others may open gets one warning.</summary>
+    private void WarnIfOpenToOthers(string dataDir, bool existed)
+    {
+        if (!existed || OperatingSystem.IsWindows() || !PrivateFiles.OpenToOthers(dataDir))
+            return;
+        var mode = Convert.ToString((int)File.GetUnixFileMode(dataDir), 8);
+        logger.LogWarning(new EventId(901, "DataDirOpen"), "Data folder {DataDir} is mode {Mode}: its group or others may read the database and documents; chmod 700 it (the gateway creates its folders 0700 and leaves an existing one as it is)",
+            dataDir, mode);
+    }
 
     /// <summary>The store's address without its secrets: host, port and database, or the SQLite file.</summary>
     private string Where()

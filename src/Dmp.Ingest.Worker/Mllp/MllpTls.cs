@@ -66,9 +66,14 @@ public static class MllpTls
 
     /// <summary>The server certificate with its private key, and the other certificates of its file (the chain to send).</summary>
     /// <exception cref="InvalidOperationException">The file cannot be read; the message names the setting.</exception>
-    public static (X509Certificate2 Certificate, X509Certificate2Collection Chain) LoadServerCertificate(MllpTlsOptions tls)
+    public static (X509Certificate2 Certificate, X509Certificate2Collection Chain) LoadServerCertificate(MllpTlsOptions tls) =>
+        LoadServerCertificate(tls.CertificatePath, tls.KeyPath, tls.Password, "Dmp:Mllp:Tls");
+
+    /// <summary>The same loading for any listener's settings (`Dmp:Http:Tls` too); <paramref name="section"/> names them in errors.</summary>
+    public static (X509Certificate2 Certificate, X509Certificate2Collection Chain) LoadServerCertificate(string? certificateFile, string? keyFile, string? password, string section)
     {
-        var path = tls.CertificatePath ?? throw new InvalidOperationException("Dmp:Mllp:Tls:CertificatePath is not set");
+        var tls = (KeyPath: keyFile, Password: password);
+        var path = certificateFile ?? throw new InvalidOperationException($"{section}:CertificatePath is not set");
         try
         {
             X509Certificate2 certificate;
@@ -96,12 +101,12 @@ public static class MllpTls
                 certificate = X509CertificateLoader.LoadPkcs12FromFile(path, tls.Password);
             }
             if (!certificate.HasPrivateKey)
-                throw new InvalidOperationException($"Dmp:Mllp:Tls:CertificatePath '{path}' has no private key: give Dmp:Mllp:Tls:KeyPath or a PKCS#12 file");
+                throw new InvalidOperationException($"{section}:CertificatePath '{path}' has no private key: give {section}:KeyPath or a PKCS#12 file");
             return (certificate, chain);
         }
         catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
         {
-            throw new InvalidOperationException($"Dmp:Mllp:Tls:CertificatePath '{path}'{(tls.KeyPath is { } k ? $" with Dmp:Mllp:Tls:KeyPath '{k}'" : "")}: cannot load the certificate: {e.Message}", e);
+            throw new InvalidOperationException($"{section}:CertificatePath '{path}'{(tls.KeyPath is { } k ? $" with {section}:KeyPath '{k}'" : "")}: cannot load the certificate: {e.Message}", e);
         }
     }
 

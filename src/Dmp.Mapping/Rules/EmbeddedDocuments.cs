@@ -39,7 +39,14 @@ internal static class EmbeddedDocuments
         if (InboundMapper.LooksLikeXml(bytes))
         {
             mime = "text/xml";
-            if (SafeXml.TryLoad(bytes, out var xml, out var xmlError) && CdaHeaderReader.TryRead(xml!, out var h, out xmlError))
+            // XML the safe reader refuses (a DOCTYPE, entity tricks, not well-formed, over the size cap) is no document to
+            // publish: the message fails with the reason instead of its bytes being kept and served as text/xml.
+            if (!SafeXml.TryLoad(bytes, out var xml, out var xmlError))
+            {
+                run.Fail(Unreadable(xmlError!, s.SegmentIndex));
+                return null;
+            }
+            if (CdaHeaderReader.TryRead(xml!, out var h, out xmlError))
             {
                 header = h;
                 // The same reader as a CDA file: its entries join the message's records.
@@ -151,6 +158,11 @@ internal static class EmbeddedDocuments
             Provenance = run.Provenance with { DocumentId = uniqueId?.Value },
         };
     }
+
+    /// <summary>Why the document of an OBX cannot be read, positioned on that OBX-5 (the position inside the XML goes in the reason).</summary>
+    internal static MapError Unreadable(MapError xmlError, int segmentIndex) =>
+        new($"the document in OBX-5 is XML the safe reader refuses, so it is not published: {xmlError.Reason} (line {xmlError.Line}, position {xmlError.Column} of the document)",
+            segmentIndex + 1, "OBX", 5);
 
     private static bool? TrueOrNull(bool value) => value ? true : null;
 

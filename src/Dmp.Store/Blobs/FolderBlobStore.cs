@@ -14,7 +14,7 @@ public sealed partial class FolderBlobStore : IBlobStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         Root = Path.GetFullPath(root);
-        Directory.CreateDirectory(Root);
+        PrivateFiles.CreateFolder(Root);
     }
 
     public string Root { get; }
@@ -32,19 +32,12 @@ public sealed partial class FolderBlobStore : IBlobStore
         var parent = Path.GetDirectoryName(folder)!;
         var createdParent = !Directory.Exists(parent);
         var createdFolder = !Directory.Exists(folder);
-        Directory.CreateDirectory(folder);
+        PrivateFiles.CreateFolder(folder);
 
         var temp = Path.Combine(folder, $".{key}.{Guid.NewGuid():N}{TempSuffix}");
         try
         {
-            var stream = new FileStream(temp, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                Share = FileShare.None,
-                Options = FileOptions.Asynchronous,
-                PreallocationSize = bytes.Length,
-            });
+            var stream = new FileStream(temp, PrivateFiles.NewFile(FileAccess.Write, FileOptions.Asynchronous, bytes.Length));
             await using (stream.ConfigureAwait(false))
             {
                 await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);

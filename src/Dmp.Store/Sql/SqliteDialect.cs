@@ -37,12 +37,20 @@ internal sealed class SqliteDialect : SqlDialect
             throw new ArgumentException("Dmp:Store:ConnectionString names no SQLite Data Source.", nameof(connectionString));
         }
 
-        if (builder.DataSource != ":memory:" && builder.Mode != SqliteOpenMode.Memory)
+        if (builder.DataSource != ":memory:" && builder.Mode != SqliteOpenMode.Memory && !builder.DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
         {
-            var folder = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
+            var file = Path.GetFullPath(builder.DataSource);
+            var folder = Path.GetDirectoryName(file);
             if (!string.IsNullOrEmpty(folder))
             {
-                Directory.CreateDirectory(folder);
+                PrivateFiles.CreateFolder(folder);
+            }
+
+            // SQLite would create the database 0644 and give its -wal and -shm files the same mode: an empty file made
+            // 0600 first is a valid empty database, and the files SQLite adds beside it copy its mode.
+            if (builder.Mode is SqliteOpenMode.ReadWriteCreate)
+            {
+                PrivateFiles.CreateEmptyFile(file);
             }
         }
 
