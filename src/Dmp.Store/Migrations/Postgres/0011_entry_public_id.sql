@@ -1,9 +1,8 @@
 -- Each entry gets a public id: random (128 bits, lower-case hex), assigned when the entry is first stored and kept by
 -- every source that dedups into it. The API serves entries by it, so an id is unique on the server and says nothing
 -- of the content (the id the mapping derives from the natural key stays inside the plan).
-ALTER TABLE entry ADD COLUMN public_id TEXT NULL;
-UPDATE entry SET public_id = replace(gen_random_uuid()::text, '-', '');
-ALTER TABLE entry ALTER COLUMN public_id SET NOT NULL;
+-- The store draws it when it inserts the entry; the default covers a row written by any other means.
+ALTER TABLE entry ADD COLUMN public_id TEXT NOT NULL DEFAULT replace(gen_random_uuid()::text, '-', '');
 CREATE UNIQUE INDEX ux_entry_public_id ON entry (public_id);
 
 -- Stored JSON carries the public ids: a report's results first (they name their Observations by the id each one's
