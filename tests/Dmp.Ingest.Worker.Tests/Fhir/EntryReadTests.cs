@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Dapper;
+using Dmp.Ingest.Worker.Fhir;
 using Dmp.Mapping.Fhir;
 using static Dmp.Ingest.Worker.Tests.Fhir.Fhir;
 
@@ -109,6 +110,17 @@ public sealed partial class EntryReadTests(DossierApiFixture fixture) : IClassFi
             "SELECT outcome FROM audit_event WHERE patient_id = @PatientId AND entity_type = 'Observation' AND entity_id = @Id AND action = 'read' ORDER BY id;",
             new { PatientId = patientId, Id = observation }, t)));
         Assert.Equal(["success", "success", "denied", "denied"], outcomes);
+    }
+
+    [Fact]
+    public async Task The_capability_statement_declares_read_for_every_entry_type()
+    {
+        var (_, metadata) = await Seed.Client(DossierSeed.PatientToken(DossierSeed.NewIns())).FhirGetAsync("/fhir/metadata");
+
+        var reads = metadata.GetProperty("rest")[0].GetProperty("resource").EnumerateArray()
+            .Where(r => r.GetProperty("interaction").EnumerateArray().Any(i => i.GetProperty("code").GetString() == "read"))
+            .Select(r => r.GetProperty("type").GetString()).ToList();
+        Assert.All(DossierResources.EntryKinds, kind => Assert.Contains(kind, reads));
     }
 
     [Fact]
