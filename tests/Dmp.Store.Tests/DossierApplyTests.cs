@@ -173,7 +173,7 @@ public abstract class DossierApplyTests
         var message = Oru(Qualified());
         var plan = new ApplyPlan([MessagePlan.Of(message, T1, [],
         [
-            Entry("Observation", "obs", """{"resourceType":"Observation","id":"plan-obs"}"""),
+            Entry("Observation", "obs", """{"resourceType":"Observation","id":"plan-obs","code":{"text":"Glycémie à jeun"}}"""),
             Entry("DiagnosticReport", "rep", """{"resourceType":"DiagnosticReport","id":"plan-rep","result":[{"reference":"Observation/plan-obs"},{"reference":"Observation/plan-gone"}],"performer":[{"reference":"#author"}]}"""),
         ])]);
 
@@ -184,6 +184,8 @@ public abstract class DossierApplyTests
         Assert.Equal($$"""[{"reference":"Observation/{{observation}}"}]""", report["result"]!.ToJsonString());
         Assert.Equal("#author", (string?)report["performer"]![0]!["reference"]);
         Assert.Equal(await TextAsync(t, "SELECT public_id FROM entry WHERE kind = 'DiagnosticReport'"), (string?)report["id"]);
+        // The text is stored as written, not escaped.
+        Assert.Contains("\"Glycémie à jeun\"", await TextAsync(t, "SELECT resource FROM entry WHERE kind = 'Observation'"), StringComparison.Ordinal);
     }
 
     [Fact]

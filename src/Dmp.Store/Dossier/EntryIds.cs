@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -12,6 +13,9 @@ namespace Dmp.Store.Dossier;
 /// </summary>
 internal static class EntryIds
 {
+    /// <summary>Text as the mapping wrote it (accents and symbols unescaped): the JSON is stored, never put in HTML.</summary>
+    private static readonly JsonSerializerOptions Stored = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>A new public id.</summary>
     public static string New() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
@@ -43,7 +47,7 @@ internal static class EntryIds
         var copy = (JsonObject)planned.DeepClone();
         copy["id"] = publicId;
         RewriteReferences(copy, stored);
-        return copy.ToJsonString();
+        return copy.ToJsonString(Stored);
     }
 
     private static void RewriteReferences(JsonNode? node, IReadOnlyDictionary<string, string> stored)
