@@ -138,8 +138,81 @@ public abstract class DossierApplyTests
 
         Assert.Equal(1L, await CountAsync(t, "entry"));
         Assert.Equal(3L, await CountAsync(t, "entry_source"));
-        Assert.Equal("{\"v\":2}", await TextAsync(t, "SELECT resource FROM entry"));
+        // The newest source's JSON, carrying the entry's public id.
+        var stored = System.Text.Json.Nodes.JsonNode.Parse((await TextAsync(t, "SELECT resource FROM entry"))!)!;
+        Assert.Equal((2, await TextAsync(t, "SELECT public_id FROM entry")), ((int)stored["v"]!, (string?)stored["id"]));
         Assert.Equal(("AllergyIntolerance", "J45"), (await TextAsync(t, "SELECT kind FROM entry"), await TextAsync(t, "SELECT code FROM entry")));
+    }
+
+    [Fact]
+    public async Task An_entry_keeps_its_random_public_id_across_sources_and_another_patients_same_entry_has_its_own()
+    {
+        await using var t = await OpenStoreAsync();
+        await CompleteAsync(t, await AcceptAsync(t), Oru(Qualified(), allergy: Allergy("J45"), resource: "{\"id\":\"plan-1\",\"v\":1}"), T1);
+        var first = await TextAsync(t, "SELECT public_id FROM entry");
+        await CompleteAsync(t, await AcceptAsync(t, "sftp-lab"), Oru(Qualified(), allergy: Allergy("J45"), resource: "{\"id\":\"plan-1\",\"v\":2}"), T2);
+        await CompleteAsync(t, await AcceptAsync(t, "mllp/OTHER|CHU-Y"), Oru(Qualified(), allergy: Allergy("J45"), resource: "{\"id\":\"plan-1\",\"v\":0}"), T1.AddDays(-1));
+        await CompleteAsync(t, await AcceptAsync(t), Oru(Qualified(ins: Ins2, ipp: "000099"), allergy: Allergy("J45"), resource: "{\"id\":\"plan-1\",\"v\":1}"), T1);
+
+        var rows = (await QueryAsync<(string Ins, string PublicId, string Fingerprint, string Resource)>(t,
+            "SELECT p.ins, e.public_id, e.fingerprint, e.resource FROM entry e JOIN patient p ON p.id = e.patient_id ORDER BY e.id")).ToList();
+        Assert.Equal([Ins1, Ins2], rows.Select(r => r.Ins));
+        Assert.Equal(first, rows[0].PublicId);
+        Assert.Matches("^[0-9a-f]{32}$", rows[0].PublicId);
+        Assert.Matches("^[0-9a-f]{32}$", rows[1].PublicId);
+        Assert.NotEqual(rows[0].PublicId, rows[1].PublicId);
+        Assert.Equal(rows[0].Fingerprint, rows[1].Fingerprint);
+        Assert.All(rows, r => Assert.Equal(r.PublicId, (string?)System.Text.Json.Nodes.JsonNode.Parse(r.Resource)!["id"]));
+        Assert.DoesNotContain(rows, r => r.Resource.Contains("plan-1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_report_names_its_results_by_their_public_ids_and_keeps_no_reference_to_a_plan_id_it_cannot_place()
+    {
+        await using var t = await OpenStoreAsync();
+        var message = Oru(Qualified());
+        var plan = new ApplyPlan([MessagePlan.Of(message, T1, [],
+        [
+            Entry("Observation", "obs", """{"resourceType":"Observation","id":"plan-obs","code":{"text":"Glycémie à jeun"}}"""),
+            Entry("DiagnosticReport", "rep", """{"resourceType":"DiagnosticReport","id":"plan-rep","result":[{"reference":"Observation/plan-obs"},{"reference":"Observation/plan-gone"}],"performer":[{"reference":"#author"}]}"""),
+        ])]);
+
+        await t.Processing.CompleteAsync([new ProcessingResult(await AcceptAsync(t), InboxStatus.Processed, Apply: plan)], CancellationToken.None);
+
+        var observation = await TextAsync(t, "SELECT public_id FROM entry WHERE kind = 'Observation'");
+        var report = System.Text.Json.Nodes.JsonNode.Parse((await TextAsync(t, "SELECT resource FROM entry WHERE kind = 'DiagnosticReport'"))!)!;
+        Assert.Equal($$"""[{"reference":"Observation/{{observation}}"}]""", report["result"]!.ToJsonString());
+        Assert.Equal("#author", (string?)report["performer"]![0]!["reference"]);
+        Assert.Equal(await TextAsync(t, "SELECT public_id FROM entry WHERE kind = 'DiagnosticReport'"), (string?)report["id"]);
+        // The text is stored as written, not escaped.
+        Assert.Contains("\"Glycémie à jeun\"", await TextAsync(t, "SELECT resource FROM entry WHERE kind = 'Observation'"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_merge_points_the_merged_patients_report_at_the_survivors_copy_of_its_result()
+    {
+        await using var t = await OpenStoreAsync();
+        var survivor = Qualified(ins: Ins1, ipp: "000003");
+        var merged = Qualified(ins: Ins2, ipp: "000099");
+        async Task FeedAsync(MappedMessage message, params EntryPlan[] entries) =>
+            await t.Processing.CompleteAsync([new ProcessingResult(await AcceptAsync(t), InboxStatus.Processed,
+                Apply: new ApplyPlan([MessagePlan.Of(message, T1, [], entries)]))], CancellationToken.None);
+        await FeedAsync(Oru(survivor), Entry("Observation", "obs", """{"resourceType":"Observation","id":"plan-obs"}"""));
+        await FeedAsync(Oru(merged),
+            Entry("Observation", "obs", """{"resourceType":"Observation","id":"plan-obs"}"""),
+            Entry("DiagnosticReport", "rep", """{"resourceType":"DiagnosticReport","id":"plan-rep","result":[{"reference":"Observation/plan-obs"}]}"""));
+        var survivorId = await ScalarAsync(t, $"SELECT id FROM patient WHERE ins = '{Ins1}'");
+        var kept = await TextAsync(t, $"SELECT public_id FROM entry WHERE kind = 'Observation' AND patient_id = {survivorId}");
+        var report = await TextAsync(t, "SELECT public_id FROM entry WHERE kind = 'DiagnosticReport'");
+
+        await CompleteAsync(t, await AcceptAsync(t), Adt(survivor) with
+        {
+            Merges = [new PatientMerge { MergedIdentifiers = [new Identifier("CHU-X", "000099")], Provenance = Provenance() }],
+        });
+
+        Assert.Equal(2L, await ScalarAsync(t, $"SELECT COUNT(*) FROM entry WHERE patient_id = {survivorId}"));
+        var moved = System.Text.Json.Nodes.JsonNode.Parse((await TextAsync(t, "SELECT resource FROM entry WHERE kind = 'DiagnosticReport'"))!)!;
+        Assert.Equal((report, $"Observation/{kept}"), ((string?)moved["id"], (string?)moved["result"]![0]!["reference"]));
     }
 
     [Fact]
@@ -358,6 +431,10 @@ public abstract class DossierApplyTests
     private static Allergy Allergy(string code) => new() { Substance = new Code(code, "I10"), Provenance = Provenance() };
 
     private static MappedMessage Adt(Patient patient) => Message("ADT", patient);
+
+    /// <summary>An entry as the mapping plans it: its natural key's fingerprint and its JSON with the plan's ids.</summary>
+    private static EntryPlan Entry(string kind, string fingerprint, string resource) =>
+        new(new EntryKey(kind, fingerprint, null, null, null), resource, null, T1);
 
     private static MappedMessage Oru(Patient patient, Document? document = null, Allergy? allergy = null, string? resource = null) =>
         Message("ORU", patient) with

@@ -44,6 +44,18 @@ public sealed class DossierQueryPlanTests
         Assert.DoesNotContain("TEMP B-TREE", byKind + byCode, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_entry_read_by_its_public_id_seeks_the_public_id_index()
+    {
+        await using var t = await TestStore.OpenAsync();
+
+        var anyone = await PlanAsync(t, DossierSearchSql.EntryRead("Observation", "0123456789abcdef0123456789abcdef", null));
+        var visible = await PlanAsync(t, DossierSearchSql.EntryRead("Observation", "0123456789abcdef0123456789abcdef", Professional));
+
+        Assert.All(new[] { anyone, visible }, plan => Assert.Contains("ux_entry_public_id", plan, StringComparison.Ordinal));
+        Assert.DoesNotContain("SCAN e", anyone + visible, StringComparison.Ordinal);
+    }
+
     private static async Task<string> PlanAsync(TestStore t, (string Sql, DynamicParameters Parameters) query)
     {
         await using var connection = await t.Store.Connections.OpenAsync(CancellationToken.None);

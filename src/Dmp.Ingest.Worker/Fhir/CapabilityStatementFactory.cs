@@ -41,7 +41,7 @@ public static class CapabilityStatementFactory
         rest.Resource.Add(Resource("Binary", [F.CapabilityStatement.TypeRestfulInteraction.Read], [], []));
         foreach (var kind in DossierResources.EntryKinds)
         {
-            rest.Resource.Add(Resource(kind, [F.CapabilityStatement.TypeRestfulInteraction.SearchType],
+            rest.Resource.Add(Resource(kind, [F.CapabilityStatement.TypeRestfulInteraction.Read, F.CapabilityStatement.TypeRestfulInteraction.SearchType],
                 [("patient", F.SearchParamType.Reference), ("patient.identifier", F.SearchParamType.Token),
                  ("code", F.SearchParamType.Token), ("date", F.SearchParamType.Date)], []));
         }

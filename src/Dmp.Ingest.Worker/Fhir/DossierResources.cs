@@ -101,9 +101,9 @@ public static class DossierResources
     }
 
     /// <summary>
-    /// A stored entry as its FHIR resource, with the patient as subject and its stored id (derived from its
-    /// natural key, so a stored DiagnosticReport's results point at their Observations), else the entry's;
-    /// null when its JSON cannot be read as a resource at all.
+    /// A stored entry as its FHIR resource, with the patient as subject and its public id (random, given when it was
+    /// first stored; the stored JSON's references to other entries carry theirs, so a report's results resolve by
+    /// <c>GET /fhir/Observation/{id}</c>); null when its JSON cannot be read as a resource at all.
     /// </summary>
     public static F.Resource? Entry(EntryRow e)
     {
@@ -121,8 +121,8 @@ public static class DossierResources
         var subjectElement = PatientElementKinds.Contains(e.Kind) ? "patient" : "subject";
         json.Remove("patient");
         json.Remove("subject");
-        if (json["id"] is not JsonValue)
-            json["id"] = Id(e.Id);
+        // Always the public id: the row id and any id the mapping derived from the content stay inside the store.
+        json["id"] = EntryId(e);
         json[subjectElement] = new JsonObject { ["reference"] = "Patient/" + Id(e.PatientId) };
         json["resourceType"] ??= e.Kind;
         F.Resource? resource;
@@ -223,6 +223,13 @@ public static class DossierResources
     }
 
     public static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The id an entry is served by: its public id.</summary>
+    public static string EntryId(EntryRow e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return e.PublicId;
+    }
 
     /// <summary>meta.versionId: changes whenever the row is updated (mask, status …).</summary>
     private static string? VersionOf(string updatedAt) =>

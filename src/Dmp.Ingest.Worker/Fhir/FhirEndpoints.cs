@@ -47,6 +47,7 @@ public static class FhirEndpoints
         foreach (var kind in DossierResources.EntryKinds)
             fhir.MapGet("/" + kind, (HttpContext http, DossierGate gate, TimeProvider time, CancellationToken ct) =>
                 SearchEntriesAsync(kind, http, gate, time, ct));
+        EntryEndpoints.Map(fhir);
 
         // Anything else under /fhir is an unknown resource or interaction, said as FHIR.
         fhir.Map("/{**rest}", (string rest) => FhirResults.NotFound($"/fhir/{rest} is not supported by this server (see /fhir/metadata)"));
@@ -162,7 +163,7 @@ public static class FhirEndpoints
             if (DossierResources.Entry(row) is { } resource)
                 resources.Add(resource);
             else
-                warnings.Add(SearchBundles.Warning($"{row.Kind}/{row.Id} is stored in a form this server cannot read: left out"));
+                warnings.Add(SearchBundles.Warning($"{row.Kind}/{DossierResources.EntryId(row)} is stored in a form this server cannot read: left out"));
         }
 
         return (resources, warnings);

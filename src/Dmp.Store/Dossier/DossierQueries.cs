@@ -133,6 +133,23 @@ public sealed class DossierQueries
         }
     }
 
+    /// <summary>
+    /// The entry of this kind served as <paramref name="publicId"/>, when <paramref name="visibility"/> lets it be seen
+    /// (an entry read from a document the caller may not see is not); any such entry when null.
+    /// </summary>
+    public async Task<EntryRow?> GetEntryAsync(string kind, string publicId, CallerView? visibility, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(kind);
+        ArgumentNullException.ThrowIfNull(publicId);
+        var (sql, parameters) = DossierSearchSql.EntryRead(kind, publicId, visibility);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await connection.QuerySingleOrDefaultAsync<EntryRow>(new CommandDefinition(
+                sql, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>One page of a dossier's documents matching the filter that the visibility lets the caller see.</summary>
     public async Task<Page<DocumentRow>> SearchDocumentsAsync(
         DocumentFilter filter, CallerView visibility, PageRequest page, CancellationToken cancellationToken)

@@ -103,6 +103,9 @@ public sealed record DocumentRow
 public sealed record EntryRow
 {
     public long Id { get; init; }
+
+    /// <summary>The id the API serves the entry by (random, see <c>EntryIds</c>); the row id stays inside the store.</summary>
+    public string PublicId { get; init; } = "";
     public long PatientId { get; init; }
     public string Kind { get; init; } = "";
     public string? Code { get; init; }

@@ -37,7 +37,7 @@ internal sealed class DossierSearchSql(SqlDialect connections)
 
     public const string EntryColumns =
         """
-        e.id AS Id, e.patient_id AS PatientId, e.kind AS Kind, e.code AS Code, e.code_system AS CodeSystem,
+        e.id AS Id, e.public_id AS PublicId, e.patient_id AS PatientId, e.kind AS Kind, e.code AS Code, e.code_system AS CodeSystem,
         e.effective_at AS EffectiveAt, e.document_id AS DocumentId, e.resource AS Resource, e.recorded_at AS RecordedAt,
         e.updated_at AS UpdatedAt, COALESCE(e.effective_at, e.recorded_at) AS SortKey
         """;
@@ -144,6 +144,26 @@ internal sealed class DossierSearchSql(SqlDialect connections)
         sql.Append(" AND (e.document_id IS NULL OR (1 = 1").Append(visible).Append("))");
         AppendPage(sql, parameters, EntrySortKey, "e.id", page);
         return (sql.ToString(), parameters);
+    }
+
+    /// <summary>
+    /// The SQL of <see cref="DossierQueries.GetEntryAsync"/>: the entry of this kind with this public id, when the
+    /// visibility (if any) lets its document be seen, as <see cref="EntrySearch"/> filters it.
+    /// </summary>
+    public static (string Sql, DynamicParameters Parameters) EntryRead(string kind, string publicId, CallerView? visibility)
+    {
+        var sql = new StringBuilder($"SELECT {EntryColumns} FROM entry e LEFT JOIN document d ON d.id = e.document_id WHERE e.public_id = @PublicId AND e.kind = @Kind");
+        var parameters = new DynamicParameters();
+        parameters.Add("PublicId", publicId);
+        parameters.Add("Kind", kind);
+        if (visibility is not null)
+        {
+            var visible = new StringBuilder();
+            AppendVisibility(visible, parameters, visibility, "d");
+            sql.Append(" AND (e.document_id IS NULL OR (1 = 1").Append(visible).Append("))");
+        }
+
+        return (sql.Append(';').ToString(), parameters);
     }
 
     /// <summary>Keyset paging: after the previous page's last (sort key, id), in the page's order, one row more than asked (to know there is a next page).</summary>

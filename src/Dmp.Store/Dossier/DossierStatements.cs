@@ -37,8 +37,10 @@ internal sealed class DossierStatements
 
         InsertEntry = dialect.InsertIgnoringDuplicate(
             "entry",
-            "patient_id, kind, fingerprint, code, code_system, effective_at, document_id, resource, recorded_at, updated_at",
-            "@PatientId, @Kind, @Fingerprint, @Code, @CodeSystem, @EffectiveAt, @DocumentId, @Resource, @RecordedAt, @Now",
+            "patient_id, kind, fingerprint, public_id, code, code_system, effective_at, document_id, resource, recorded_at, updated_at",
+            "@PatientId, @Kind, @Fingerprint, @PublicId, @Code, @CodeSystem, @EffectiveAt, @DocumentId, @Resource, @RecordedAt, @Now",
+            // Only the natural key is a duplicate: a public id drawn twice is an error, never a silent dedup.
+            "patient_id, kind, fingerprint",
             returning: "id");
         InsertEntrySource = dialect.InsertIgnoringDuplicate(
             "entry_source", "entry_id, inbound_message_id, sender, recorded_at", "@EntryId, @MessageId, @Sender, @At");
@@ -87,7 +89,7 @@ internal sealed class DossierStatements
     /// <summary>A stored document that names this one as the parent it replaces.</summary>
     public string NewerReplacement { get; }
 
-    /// <summary>A new entry, returning its id (no row when its natural key is stored for the patient).</summary>
+    /// <summary>A new entry with its public id, returning its row id (no row when its natural key is stored for the patient).</summary>
     public string InsertEntry { get; }
 
     /// <summary>One more source (message) of an entry, once per message.</summary>

@@ -189,21 +189,7 @@ internal sealed class PatientIdentities(ApplyContext c)
         await c.Execute("UPDATE patient_identifier SET patient_id = @To WHERE patient_id = @From;", args).ConfigureAwait(false);
         await c.Execute("UPDATE document SET patient_id = @To, updated_at = @Now WHERE patient_id = @From;", args).ConfigureAwait(false);
 
-        var duplicates = (await c.Connection.QueryAsync<(long FromId, long ToId)>(c.Command(
-            """
-            SELECT f.id, t.id FROM entry f
-            JOIN entry t ON t.patient_id = @To AND t.kind = f.kind AND t.fingerprint = f.fingerprint
-            WHERE f.patient_id = @From;
-            """, args)).ConfigureAwait(false)).AsList();
-        foreach (var (fromId, toId) in duplicates)
-        {
-            var pair = new { FromId = fromId, ToId = toId };
-            await c.Execute(c.Sql.CopyEntrySources, pair).ConfigureAwait(false);
-            await c.Execute("DELETE FROM entry_source WHERE entry_id = @FromId;", pair).ConfigureAwait(false);
-            await c.Execute("DELETE FROM entry WHERE id = @FromId;", pair).ConfigureAwait(false);
-        }
-
-        await c.Execute("UPDATE entry SET patient_id = @To, updated_at = @Now WHERE patient_id = @From;", args).ConfigureAwait(false);
+        await new DossierEntries(c).MoveAsync(from, to).ConfigureAwait(false);
         // The survivor's own choices win over the merged identity's for the same organisation.
         await c.Execute(
             """

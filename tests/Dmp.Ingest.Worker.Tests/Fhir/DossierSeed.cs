@@ -284,22 +284,31 @@ internal sealed class DossierSeed(TestGateway gateway)
     /// A lab result fed as an ORU^R01 over MLLP (one OBR, one numeric OBX, both at <paramref name="effective"/>) and
     /// applied by the gateway: an Observation of <paramref name="code"/> and its DiagnosticReport, whose code is the
     /// OBR's (<paramref name="reportCode"/>, the result's own code by default). Returns both entries' ids as the API
-    /// serves them: an entry the pipeline stored keeps its resource id (derived from its natural key), not its row id.
+    /// serves them: the public id the store gave each entry (its stored JSON carries it), not its row id.
     /// </summary>
     public async Task<(string Observation, string Report)> ResultAsync(long patientId, string code, DateTimeOffset effective, string? reportCode = null)
     {
+        var before = await LastEntryIdAsync(patientId);
+        await SendResultAsync(patientId, code, effective, reportCode);
+        var fed = await EntriesAfterAsync(patientId, before);
+        return (Assert.Single(fed, e => e.Kind == "Observation").Id, Assert.Single(fed, e => e.Kind == "DiagnosticReport").Id);
+    }
+
+    /// <summary>
+    /// The ORU^R01 of <see cref="ResultAsync"/>, sent and applied, without reading back what it stored: sent again, its
+    /// result is the same entry (its natural key) under a new report (the OBR's filler id is the message's control id).
+    /// </summary>
+    public Task SendResultAsync(long patientId, string code, DateTimeOffset effective, string? reportCode = null)
+    {
         var controlId = "SEED-" + Interlocked.Increment(ref _nextMessage).ToString(CultureInfo.InvariantCulture);
         var at = Hl7Time(effective);
-        var before = await LastEntryIdAsync(patientId);
-        await SendAndWaitAsync(controlId,
+        return SendAndWaitAsync(controlId,
         [
             $"MSH|^~\\&|SEED-LAB|SEED-ETAB|DMP|DMP|{Now()}||ORU^R01^ORU_R01|{controlId}|P|2.5",
             Pid(_patients[patientId]),
             $"OBR|1||{controlId}^SEED-LAB|{reportCode ?? code}^^LN|||{at}" + new string('|', 18) + "F",
             $"OBX|1|NM|{code}^^LN||2.5|mUI/L^^UCUM|||||F|||{at}",
         ]);
-        var fed = await EntriesAfterAsync(patientId, before);
-        return (Assert.Single(fed, e => e.Kind == "Observation").Id, Assert.Single(fed, e => e.Kind == "DiagnosticReport").Id);
     }
 
     /// <summary>An allergy fed as an ADT^A60 (one IAM, SNOMED CT <paramref name="code"/>) and applied; returns its entry id.</summary>
