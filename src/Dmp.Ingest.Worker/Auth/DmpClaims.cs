@@ -56,6 +56,25 @@ public static class DmpClaims
     }
 
     /// <summary>
+    /// The first top-level member the JWT payload (base64url JSON) names twice, or null. JSON parsers disagree on a
+    /// repeated member (first, last, both), so a token that repeats one is refused rather than read one way here and
+    /// another way by whoever issued or inspects it.
+    /// </summary>
+    public static string? RepeatedMember(string encodedPayload)
+    {
+        ArgumentNullException.ThrowIfNull(encodedPayload);
+        var reader = new System.Text.Json.Utf8JsonReader(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(encodedPayload));
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            if (reader.TokenType == System.Text.Json.JsonTokenType.PropertyName && reader.CurrentDepth == 1 && !names.Add(reader.GetString()!))
+                return reader.GetString();
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// An INS (the NIR as PID-3.1 and the token carry it): 15 characters, digits, except that the two characters of
     /// the birth department (positions 6 and 7) may be 2A or 2B for Corsica.
     /// </summary>

@@ -62,7 +62,9 @@ public static class GatewayAuthentication
                 // One reading of the claims for /api and /fhir alike: a token they would read differently never gets in.
                 OnTokenValidated = context =>
                 {
-                    var refusal = DmpClaims.Refusal(context.Principal!);
+                    var refusal = context.SecurityToken is Microsoft.IdentityModel.JsonWebTokens.JsonWebToken jwt && DmpClaims.RepeatedMember(jwt.EncodedPayload) is { } repeated
+                        ? $"the token names the claim {(repeated.Length <= 32 && repeated.All(char.IsAsciiLetterOrDigit) ? repeated : "(not a plain name)")} twice"
+                        : DmpClaims.Refusal(context.Principal!);
                     if (refusal is null && development && context.SecurityToken.ValidTo > time.GetUtcNow().UtcDateTime + maxLifetime + skew)
                         refusal = $"the token's exp is further than Dmp:Auth:MaxTokenLifetime ({maxLifetime}) from now";
                     if (refusal is not null)
