@@ -119,6 +119,8 @@ public sealed class BadBodyTests(DossierApiFixture fixture) : IClassFixture<Doss
                     if (bad.OnlyWhenRequired && contract?.Required != true)
                         continue;
                     using var request = new HttpRequestMessage(new HttpMethod(method), url) { Content = bad.Content(mediaType) };
+                    // As curl does for a large body: the server may refuse it before a byte of it is sent.
+                    request.Headers.ExpectContinue = bad.Name.StartsWith("huge", StringComparison.Ordinal);
                     using var response = await (fhir ? patient : operatorClient).SendAsync(request);
                     var body = await response.Content.ReadAsStringAsync();
                     var what = $"{method} {url} with {bad.Name}: {(int)response.StatusCode} {body}";
@@ -186,12 +188,40 @@ public sealed class BadBodyTests(DossierApiFixture fixture) : IClassFixture<Doss
         var bytes = new byte[31 * 1024 * 1024];
         Array.Fill(bytes, (byte)' ');
 
-        using var content = new ByteArrayContent(bytes);
-        content.Headers.TryAddWithoutValidation("Content-Type", "application/fhir+json");
-        using var response = await patient.PostAsync($"/fhir/Patient/{patientId}/$authorize", content);
+        // Expect: 100-continue, as curl sends a large body: refused from its Content-Length before it is sent.
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/fhir/Patient/{patientId}/$authorize") { Content = new ByteArrayContent(bytes) };
+        request.Headers.ExpectContinue = true;
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/fhir+json");
+        using var response = await patient.SendAsync(request);
         var body = await BodyAsync(response);
 
         IsOutcome(body, HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Equal("too-long", body.GetProperty("issue")[0].GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task A_chunked_body_over_the_cap_is_stopped_while_read_and_answered_413_with_a_body()
+    {
+        var ins = DossierSeed.NewIns();
+        var patientId = await Seed.PatientAsync(ins);
+        // A raw connection: the request's head, then chunks past the route's cap without the last chunk; the answer is
+        // read while the body is still unfinished, as Kestrel's limit stops it in the middle of the handler's read.
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(fixture.Gateway.Http);
+        var stream = socket.GetStream();
+        var head = $"POST /fhir/Patient/{patientId}/$authorize HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {DossierSeed.PatientToken(ins)}\r\n" +
+                   "Content-Type: application/fhir+json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        var chunk = Encoding.ASCII.GetBytes($"{16 * 1024:x}\r\n" + new string(' ', 16 * 1024) + "\r\n");
+        for (var i = 0; i < (BodyContract.DefaultMaxBytes / (16 * 1024)) + 2; i++)
+            await stream.WriteAsync(chunk);
+
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var status = await reader.ReadLineAsync();
+        var answer = await reader.ReadToEndAsync();
+
+        Assert.StartsWith("HTTP/1.1 413", status, StringComparison.Ordinal);
+        Assert.Contains("Content-Type: application/fhir+json", answer, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("\"too-long\"", answer, StringComparison.Ordinal);
     }
 }
