@@ -21,7 +21,7 @@ public static class GatewayAuthentication
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
     }
 
-    private sealed class ConfigureJwt(IOptions<AuthOptions> auth, IOptions<GatewayOptions> gateway, ILoggerFactory logs, TimeProvider time) : IConfigureNamedOptions<JwtBearerOptions>
+    private sealed class ConfigureJwt(IOptions<AuthOptions> auth, IOptions<GatewayOptions> gateway, ILoggerFactory logs) : IConfigureNamedOptions<JwtBearerOptions>
     {
         public void Configure(string? name, JwtBearerOptions options) => Configure(options);
 
@@ -65,7 +65,8 @@ public static class GatewayAuthentication
                     var refusal = context.SecurityToken is Microsoft.IdentityModel.JsonWebTokens.JsonWebToken jwt && DmpClaims.RepeatedMember(jwt.EncodedPayload) is { } repeated
                         ? $"the token names the claim {(repeated.Length <= 32 && repeated.All(char.IsAsciiLetterOrDigit) ? repeated : "(not a plain name)")} twice"
                         : DmpClaims.Refusal(context.Principal!);
-                    if (refusal is null && development && context.SecurityToken.ValidTo > time.GetUtcNow().UtcDateTime + maxLifetime + skew)
+                    // The wall clock, as the token library's own lifetime check (nbf, exp) reads it — not the host's TimeProvider.
+                    if (refusal is null && development && context.SecurityToken.ValidTo > DateTime.UtcNow + maxLifetime + skew)
                         refusal = $"the token's exp is further than Dmp:Auth:MaxTokenLifetime ({maxLifetime}) from now";
                     if (refusal is not null)
                         context.Fail(new TokenClaimsException(refusal));
