@@ -114,6 +114,18 @@ public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPo
         return await EvaluateAsync(http, addressed, action, entityType, entityId, notVisible, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The same, for callers that name the status (the entry reads): a request by id only ever answers 404, absent and
+    /// refused alike, `{<paramref name="entityType"/>}/{id} is not found`; any other status is a mistake.
+    /// </summary>
+    public Task<GateResult> ForPatientAsync(
+        HttpContext http, long patientId, string action, string entityType, string? entityId, int deniedStatus, CancellationToken cancellationToken)
+    {
+        if (deniedStatus != StatusCodes.Status404NotFound)
+            throw new ArgumentOutOfRangeException(nameof(deniedStatus), deniedStatus, "a request by id answers 404 for absent and refused alike");
+        return ForPatientAsync(http, patientId, action, entityType, entityId, FhirResults.NotFound($"{entityType}/{entityId} is not found"), cancellationToken);
+    }
+
     public Task AuditAsync(AuditRecord record, CancellationToken cancellationToken) => store.Audit.AppendAsync(record, cancellationToken);
 
     /// <summary>Audits the access and answers with <paramref name="response"/> once the event is durable.</summary>
