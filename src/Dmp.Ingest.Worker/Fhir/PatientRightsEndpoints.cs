@@ -5,7 +5,6 @@ using Dmp.Mapping.Fhir;
 using Dmp.Model;
 using Dmp.Store.Audit;
 using Dmp.Store.Dossier;
-using Hl7.Fhir.Serialization;
 using F = Hl7.Fhir.Model;
 
 namespace Dmp.Ingest.Worker.Fhir;
@@ -19,8 +18,6 @@ namespace Dmp.Ingest.Worker.Fhir;
 public static class PatientRightsEndpoints
 {
     private const string JsonPatchMediaType = "application/json-patch+json";
-
-    private static readonly FhirJsonDeserializer Lenient = new(new DeserializerSettings().UsingMode(DeserializationMode.Recoverable));
 
     public static void Map(RouteGroupBuilder fhir)
     {
@@ -81,7 +78,7 @@ public static class PatientRightsEndpoints
         else if (action == AuditActions.Delete)
             bodyError = null;
         else
-            (_, bodyError) = await RequestBodies.ReadResourceAsync(http.Request, "Parameters", ct);
+            bodyError = NoParameters(await RequestBodies.ReadResourceAsync(http.Request, "Parameters", ct), action);
         if (bodyError is not null)
         {
             return await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Invalid, bodyError),
@@ -277,11 +274,14 @@ public static class PatientRightsEndpoints
                 FhirResults.Forbidden("only the patient exercises the rights over their dossier"), ct);
         }
 
-        var (body, bodyError) = await RequestBodies.ReadResourceAsync(http.Request, "Parameters", ct);
+        var read = await RequestBodies.ReadResourceAsync(http.Request, "Parameters", ct);
+        var bodyError = read.Error;
         string? rpps = null;
         var treating = false;
         if (bodyError is null && action is AuditActions.Authorize or AuditActions.Revoke)
-            (rpps, treating, bodyError) = ReadProfessional(body);
+            (rpps, treating, bodyError) = ReadProfessional(read.Resource);
+        else
+            bodyError = NoParameters(read, action);
         if (bodyError is not null)
         {
             return await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.Patient, id, AuditOutcomes.Invalid, bodyError),
@@ -311,42 +311,46 @@ public static class PatientRightsEndpoints
         return FhirResults.Resource(state);
     }
 
-    /// <summary>`rpps` (11 digits; an `8`-prefixed national id is accepted) and optional `treating` from a FHIR Parameters body.</summary>
+    /// <summary>Why the body of an operation that takes no parameters is refused: not a Parameters, or one carrying parameters.</summary>
+    private static string? NoParameters((JsonObject? Resource, string? Error) read, string action) =>
+        read.Error ?? (read.Resource?["parameter"] is not null ? $"this operation ({action}) takes no parameters: send no body or an empty Parameters" : null);
+
+    /// <summary>
+    /// `rpps` (11 digits; an `8`-prefixed national id is accepted) and optional `treating` from a FHIR Parameters body,
+    /// read off the JSON with every member's kind checked: `rpps` as a string value[x] (valueString …) or a valueIdentifier,
+    /// `treating` as valueBoolean (or a primitive "true").
+    /// </summary>
     private static (string? Rpps, bool Treating, string? Error) ReadProfessional(JsonObject? body)
     {
         const string expected = "the body must be a FHIR Parameters resource with rpps (and optionally treating)";
         if (body is null)
             return (null, false, expected);
-        F.Parameters? parameters;
-        try
+        if (body["parameter"] is not JsonArray list || list.Any(p => p is not JsonObject { } o || o["name"] is not JsonValue name || name.GetValueKind() != JsonValueKind.String))
+            return (null, false, expected + ": parameter is a list of objects, each with a name");
+        var parameters = list.Cast<JsonObject>().ToList();
+        static JsonObject? Named(List<JsonObject> all, string name) => all.FirstOrDefault(p => p["name"]!.GetValue<string>() == name);
+
+        string? rppsValue = null;
+        if (Named(parameters, "rpps") is { } rppsParameter)
         {
-            parameters = Lenient.Deserialize<F.Parameters>(body.ToJsonString());
-        }
-        catch (DeserializationFailedException e)
-        {
-            parameters = e.PartialResult as F.Parameters;
-        }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or InvalidCastException or ArgumentException)
-        {
-            parameters = null;
+            foreach (var (key, value) in rppsParameter)
+            {
+                if (!key.StartsWith("value", StringComparison.Ordinal))
+                    continue;
+                rppsValue = value switch
+                {
+                    JsonValue v when v.GetValueKind() == JsonValueKind.String => v.ToString(),
+                    JsonObject identifier when key == "valueIdentifier" && identifier["value"] is JsonValue v && v.GetValueKind() == JsonValueKind.String => v.ToString(),
+                    _ => null,
+                };
+            }
         }
 
-        if (parameters is null)
-            return (null, false, expected);
-        var rppsValue = parameters.Parameter.FirstOrDefault(p => p.Name == "rpps")?.Value switch
-        {
-            F.Identifier identifier => identifier.Value,
-            F.PrimitiveType primitive => primitive.ToString(),
-            _ => null,
-        };
         if (!Rpps.TryParse(rppsValue, out var rpps))
             return (null, false, "rpps must be the professional's 11-digit RPPS number");
-        var treating = parameters.Parameter.FirstOrDefault(p => p.Name == "treating")?.Value switch
-        {
-            F.FhirBoolean flag => flag.Value == true,
-            F.PrimitiveType primitive => primitive.ToString() == "true",
-            _ => false,
-        };
+        var treating = Named(parameters, "treating") is { } flag &&
+                       (flag["valueBoolean"] is JsonValue b && b.GetValueKind() == JsonValueKind.True ||
+                        flag.Any(m => m.Key.StartsWith("value", StringComparison.Ordinal) && m.Value is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.ToString() == "true"));
         return (rpps.Number, treating, null);
     }
 }
