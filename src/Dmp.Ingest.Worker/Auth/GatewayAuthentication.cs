@@ -54,11 +54,36 @@ public static class GatewayAuthentication
                 options.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(key);
                 options.TokenValidationParameters.ValidAlgorithms = [SecurityAlgorithms.HmacSha256];
             }
+            var development = string.IsNullOrEmpty(a.Authority);
+            var maxLifetime = a.MaxTokenLifetime;
+            var skew = options.TokenValidationParameters.ClockSkew;
             options.Events = new JwtBearerEvents
             {
+                // One reading of the claims for /api and /fhir alike: a token they would read differently never gets in.
+                OnTokenValidated = context =>
+                {
+                    var refusal = context.SecurityToken is Microsoft.IdentityModel.JsonWebTokens.JsonWebToken jwt && DmpClaims.RepeatedMember(jwt.EncodedPayload) is { } repeated
+                        ? $"the token names the claim {(repeated.Length <= 32 && repeated.All(char.IsAsciiLetterOrDigit) ? repeated : "(not a plain name)")} twice"
+                        : DmpClaims.Refusal(context.Principal!);
+                    // The wall clock, as the token library's own lifetime check (nbf, exp) reads it — not the host's TimeProvider.
+                    if (refusal is null && development && context.SecurityToken.ValidTo > DateTime.UtcNow + maxLifetime + skew)
+                        refusal = $"the token's exp is further than Dmp:Auth:MaxTokenLifetime ({maxLifetime}) from now";
+                    if (refusal is not null)
+                        context.Fail(new TokenClaimsException(refusal));
+                    return Task.CompletedTask;
+                },
                 OnChallenge = async context =>
                 {
                     context.HandleResponse();
+                    // Only the claim rules' own reasons are told (they name claims, never values); a signature or
+                    // lifetime failure stays the generic answer.
+                    if (context.AuthenticateFailure is TokenClaimsException refused)
+                    {
+                        await WriteErrorAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "the token is refused: " + refused.Message,
+                            $"Bearer error=\"invalid_token\", error_description=\"{refused.Message.Replace('"', '\'')}\"");
+                        return;
+                    }
+
                     await WriteErrorAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "a valid bearer token is required");
                 },
                 OnForbidden = context => WriteErrorAsync(context.HttpContext, StatusCodes.Status403Forbidden, "this token's role may not use this endpoint"),
@@ -67,11 +92,12 @@ public static class GatewayAuthentication
     }
 
     /// <summary>401/403 bodies: an OperationOutcome under /fhir, problem+json elsewhere.</summary>
-    public static async Task WriteErrorAsync(HttpContext http, int status, string detail)
+    public static async Task WriteErrorAsync(HttpContext http, int status, string detail, string? challenge = null)
     {
+        ArgumentNullException.ThrowIfNull(http);
         http.Response.StatusCode = status;
         if (status == StatusCodes.Status401Unauthorized)
-            http.Response.Headers.WWWAuthenticate = "Bearer";
+            http.Response.Headers.WWWAuthenticate = challenge ?? "Bearer";
         if (http.Request.Path.StartsWithSegments("/fhir"))
         {
             http.Response.ContentType = "application/fhir+json";

@@ -34,18 +34,20 @@ public static class TokenVerb
             var p = result.GetValue(rpps);
             var o = result.GetValue(org);
             var m = result.GetValue(minutes);
-            if (r == DmpClaims.Patient && (i is null || i.Length != 15 || !i.All(char.IsAsciiLetterOrDigit)))
+            // The gateway's own claim rules (DmpClaims): a token this verb prints is one the gateway accepts.
+            if (r == DmpClaims.Patient && !DmpClaims.IsIns(i))
                 return Fail(context, "--role patient needs --ins with the 15-character INS");
-            if (r == DmpClaims.Professional && (p is null || p.Length != 11 || !p.All(char.IsAsciiDigit)))
+            if (r == DmpClaims.Professional && !DmpClaims.IsRpps(p))
                 return Fail(context, "--role professional needs --rpps with the 11-digit RPPS number");
-            if (m is < 1 or > 24 * 60)
-                return Fail(context, "--minutes must be from 1 to 1440");
 
             var configuration = GatewayConfiguration.Build(overrides);
             var auth = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
             var validation = new AuthOptionsValidator().Validate(null, auth);
             if (validation.Failed)
                 return Fail(context, validation.FailureMessage);
+            var maxMinutes = (int)Math.Min(auth.MaxTokenLifetime.TotalMinutes, int.MaxValue);
+            if (m < 1 || m > maxMinutes)
+                return Fail(context, $"--minutes must be from 1 to {maxMinutes} (Dmp:Auth:MaxTokenLifetime)");
             if (!string.IsNullOrEmpty(auth.Authority))
                 context.Stderr.WriteLine("warning: Dmp:Auth:Authority is set: the gateway will not accept development tokens");
             var gateway = configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();

@@ -83,7 +83,7 @@ public sealed class AccessPolicy(IOptions<AccessOptions> options, TimeProvider t
         {
             case DmpClaims.Patient:
                 if (!caller.IsPatient || !(SameIns(caller.Ins, patient.Ins) || SameIns(caller.Ins, addressed.Ins)))
-                    return Denied("this dossier is not the caller's own");
+                    return Denied(DenialFor(caller));
                 return new DossierAccess
                 {
                     Allowed = true,
@@ -101,8 +101,18 @@ public sealed class AccessPolicy(IOptions<AccessOptions> options, TimeProvider t
                 return EvaluateProfessional(caller, dossier, now);
 
             default:
-                return Denied("operators and other roles have no access to dossiers");
+                return Denied(DenialFor(caller));
         }
+    }
+
+    /// <summary>
+    /// Why anyone but a professional is refused a dossier that is not theirs. It depends on the caller alone, so the
+    /// 403 of a search reads the same whether the dossier searched for exists or not.
+    /// </summary>
+    public static string DenialFor(FhirCaller caller)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        return caller.Role == DmpClaims.Patient ? "this dossier is not the caller's own" : "operators and other roles have no access to dossiers";
     }
 
     private static DossierAccess EvaluateProfessional(FhirCaller caller, DossierFacts? dossier, DateTimeOffset now)

@@ -50,7 +50,7 @@ public static class DocumentEndpoints
 
     private static async Task<IResult> ReadAsync(string id, HttpContext http, DossierGate gate, CancellationToken ct)
     {
-        var (document, failure) = await FindVisibleAsync(id, http, gate, AuditActions.Read, ct);
+        var (document, failure) = await FindVisibleAsync(id, "DocumentReference", http, gate, AuditActions.Read, ct);
         if (document is null)
             return failure!;
         var (row, scope) = document.Value;
@@ -60,7 +60,10 @@ public static class DocumentEndpoints
 
     private static async Task<IResult> RetrieveAsync(string id, HttpContext http, DossierGate gate, DmpStore store, CancellationToken ct)
     {
-        var (document, failure) = await FindVisibleAsync(id, http, gate, AuditActions.Retrieve, ct);
+        // Whatever it serves, a document's bytes are never sniffed nor run as a page of this origin.
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        http.Response.Headers.ContentSecurityPolicy = "sandbox";
+        var (document, failure) = await FindVisibleAsync(id, "Binary", http, gate, AuditActions.Retrieve, ct);
         if (document is null)
             return failure!;
         var (row, scope) = document.Value;
@@ -85,7 +88,7 @@ public static class DocumentEndpoints
                 "application/pdf" when mediaType == "application/pdf" => Results.Bytes(bytes, mediaType),
                 "application/pdf" => PdfBody(bytes) is { } pdf ? Results.Bytes(pdf, "application/pdf") : null,
                 _ when Matches(wanted, mediaType) || IsXml(mediaType) && wanted is "application/xml" or "text/xml" or "application/hl7-cda+xml"
-                    => Results.Bytes(bytes, mediaType),
+                    => Raw(http, bytes, mediaType),
                 _ => null,
             };
             if (answer is not null)
@@ -98,29 +101,47 @@ public static class DocumentEndpoints
     }
 
     /// <summary>
-    /// The document with this id if the caller may see it, with the scope it was read in; else the 404 to answer
-    /// (audited in the dossier's chain when the document exists).
+    /// The document with this id if the caller may see it, with the scope it was read in; else the one 404 of a read
+    /// by id, `{<paramref name="type"/>}/{id} is not found`, whether the document is absent, deleted, in a dossier the
+    /// caller may not read or hidden from them (the dossier's audit trail records which, when it exists).
     /// </summary>
-    private static async Task<((DocumentRow Row, DossierScope Scope)? Document, IResult? Failure)> FindVisibleAsync(
-        string id, HttpContext http, DossierGate gate, string action, CancellationToken ct)
+    public static async Task<((DocumentRow Row, DossierScope Scope)? Document, IResult? Failure)> FindVisibleAsync(
+        string id, string type, HttpContext http, DossierGate gate, string action, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(gate);
+        var notVisible = FhirResults.NotFound($"{type}/{id} is not found");
         if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var documentId))
-            return (null, FhirResults.NotFound($"no DocumentReference/{id}"));
+            return (null, notVisible);
         var any = await gate.Queries.GetDocumentAsync(documentId, null, ct);
         if (any is null)
-            return (null, FhirResults.NotFound($"no DocumentReference/{id}"));
-        var gated = await gate.ForPatientAsync(http, any.PatientId, action, AuditEntityTypes.DocumentReference, id, StatusCodes.Status404NotFound, ct);
+            return (null, notVisible);
+        var gated = await gate.ForPatientAsync(http, any.PatientId, action, AuditEntityTypes.DocumentReference, id, notVisible, ct);
         if (gated.Scope is not { } scope)
             return (null, gated.Response);
         var visible = await gate.Queries.GetDocumentAsync(documentId, scope.Access.Visibility, ct);
         if (visible is null)
         {
             var why = any.Status == DocumentStatuses.Deleted ? "the document was deleted" : "the document is not visible to this caller";
-            return (null, await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Denied, why),
-                FhirResults.NotFound($"no DocumentReference/{id} this caller may see"), ct));
+            return (null, await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Denied, why), notVisible, ct));
         }
 
         return ((visible, scope), null);
+    }
+
+    /// <summary>The stored bytes as they are; XML and HTML (which a browser would render) only as an attachment.</summary>
+    private static IResult Raw(HttpContext http, byte[] bytes, string mediaType)
+    {
+        if (RendersAsPage(mediaType))
+            http.Response.Headers.ContentDisposition = "attachment";
+        return Results.Bytes(bytes, mediaType);
+    }
+
+    private static bool RendersAsPage(string mediaType)
+    {
+        var type = MediaTypeHeaderValue.TryParse(mediaType, out var parsed) ? parsed.MediaType.Value ?? "" : mediaType;
+        return type.Equals("text/html", StringComparison.OrdinalIgnoreCase) || type.Equals("text/xml", StringComparison.OrdinalIgnoreCase) ||
+               type.Equals("application/xml", StringComparison.OrdinalIgnoreCase) || type.EndsWith("+xml", StringComparison.OrdinalIgnoreCase) ||
+               type.Equals("image/svg+xml", StringComparison.OrdinalIgnoreCase);
     }
 
     private static DocumentFilter ReadFilter(SearchParameters search)

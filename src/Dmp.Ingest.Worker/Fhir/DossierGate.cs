@@ -54,9 +54,34 @@ public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPo
         }
 
         if (addressed is null)
-            return GateResult.End(FhirResults.NotFound("no patient matches the search's patient parameter"));
-        return await EvaluateAsync(http, addressed, action, entityType, null, StatusCodes.Status403Forbidden, cancellationToken).ConfigureAwait(false);
+        {
+            return GateResult.End(await NoPatientAsync(http, action, entityType, byId is not null ? "patient=" + byId : "patient.identifier=" + byIdentifier,
+                FhirResults.NotFound("no patient matches the search's patient parameter"), cancellationToken).ConfigureAwait(false));
+        }
+
+        return await EvaluateAsync(http, addressed, action, entityType, null, null, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The answer to a search naming no patient the server knows. Only a professional may learn that (as the DMP
+    /// allows): their check is audited (in the chain of events without a dossier) and answered with
+    /// <paramref name="professionalAnswer"/>. Anyone else gets the very 403 a dossier not theirs gets, so a patient
+    /// cannot tell an identifier that exists from one that does not.
+    /// </summary>
+    public async Task<IResult> NoPatientAsync(HttpContext http, string action, string entityType, string searched, IResult professionalAnswer, CancellationToken cancellationToken)
+    {
+        var caller = FhirCaller.From(http);
+        if (caller.Role != Auth.DmpClaims.Professional)
+            return SearchRefusal(AccessPolicy.DenialFor(caller));
+        await store.Audit.AppendAsync(
+            new AuditRecord(null, caller.AgentKind, caller.AgentId, caller.Role, action, entityType, null, AuditOutcomes.NotFound,
+                caller.InvokesEmergency ? AuditPurposes.BreakGlass : null, caller.BreakGlassReason, "existence check: no patient matches " + searched),
+            cancellationToken).ConfigureAwait(false);
+        return professionalAnswer;
+    }
+
+    /// <summary>The 403 of a search on a dossier the caller may not read; its text depends on the caller alone for anyone but a professional.</summary>
+    private static IResult SearchRefusal(string? denial) => FhirResults.Forbidden("this caller may not read this dossier: " + denial);
 
     /// <summary>The patient known by a token-style identifier (`urn:oid:<OID>|<value>`, `|value` or `value`).</summary>
     public Task<PatientRecord?> FindByIdentifierAsync(string token, string parameter, CancellationToken cancellationToken)
@@ -75,16 +100,30 @@ public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPo
     }
 
     /// <summary>
-    /// The dossier of the patient with this id. A refusal answers <paramref name="deniedStatus"/>
-    /// (403 for a dossier-level request, 404 for a read by id of something the caller may not see).
+    /// The dossier of the patient with this id, for a request by id. Absent and refused answer the same
+    /// <paramref name="notVisible"/> (`{Type}/{id} is not found`), so ids reveal nothing; the audit trail of an
+    /// existing dossier still records the refusal and its reason.
     /// </summary>
     public async Task<GateResult> ForPatientAsync(
-        HttpContext http, long patientId, string action, string entityType, string? entityId, int deniedStatus, CancellationToken cancellationToken)
+        HttpContext http, long patientId, string action, string entityType, string? entityId, IResult notVisible, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(notVisible);
         var addressed = await queries.GetPatientAsync(patientId, cancellationToken).ConfigureAwait(false);
         if (addressed is null)
-            return GateResult.End(FhirResults.NotFound($"no Patient/{patientId}"));
-        return await EvaluateAsync(http, addressed, action, entityType, entityId, deniedStatus, cancellationToken).ConfigureAwait(false);
+            return GateResult.End(notVisible);
+        return await EvaluateAsync(http, addressed, action, entityType, entityId, notVisible, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The same, for callers that name the status (the entry reads): a request by id only ever answers 404, absent and
+    /// refused alike, `{<paramref name="entityType"/>}/{id} is not found`; any other status is a mistake.
+    /// </summary>
+    public Task<GateResult> ForPatientAsync(
+        HttpContext http, long patientId, string action, string entityType, string? entityId, int deniedStatus, CancellationToken cancellationToken)
+    {
+        if (deniedStatus != StatusCodes.Status404NotFound)
+            throw new ArgumentOutOfRangeException(nameof(deniedStatus), deniedStatus, "a request by id answers 404 for absent and refused alike");
+        return ForPatientAsync(http, patientId, action, entityType, entityId, FhirResults.NotFound($"{entityType}/{entityId} is not found"), cancellationToken);
     }
 
     public Task AuditAsync(AuditRecord record, CancellationToken cancellationToken) => store.Audit.AppendAsync(record, cancellationToken);
@@ -96,16 +135,24 @@ public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPo
         return response;
     }
 
-    /// <summary>The dossier of a patient record already found.</summary>
+    /// <summary>
+    /// The dossier of a patient record already found. A refusal answers <paramref name="notVisible"/> when given (a
+    /// request by id), else the search's 403.
+    /// </summary>
     public async Task<GateResult> EvaluateAsync(
-        HttpContext http, PatientRecord addressed, string action, string entityType, string? entityId, int deniedStatus,
+        HttpContext http, PatientRecord addressed, string action, string entityType, string? entityId, IResult? notVisible,
         CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(addressed);
         var caller = FhirCaller.From(http);
         // Merged patients resolve to the survivor: their documents moved there with the A40.
         var patient = await queries.ResolveSurvivorAsync(addressed, cancellationToken).ConfigureAwait(false);
         if (patient is null)
-            return GateResult.End(FhirResults.NotFound($"Patient/{addressed.Id} was merged into a record that no longer resolves"));
+        {
+            return GateResult.End(notVisible ?? (caller.Role == Auth.DmpClaims.Professional
+                ? FhirResults.NotFound($"Patient/{addressed.Id} was merged into a record that no longer resolves")
+                : SearchRefusal(AccessPolicy.DenialFor(caller))));
+        }
         var dossier = await queries.GetDossierAsync(patient.Id, caller.Rpps, caller.Organisation, cancellationToken).ConfigureAwait(false);
         var access = policy.Evaluate(caller, patient, addressed, dossier);
         var scope = new DossierScope(caller, patient, addressed, dossier, access);
@@ -113,8 +160,6 @@ public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPo
             return new GateResult(scope, null);
 
         await store.Audit.AppendAsync(scope.Audit(action, entityType, entityId, AuditOutcomes.Denied), cancellationToken).ConfigureAwait(false);
-        return GateResult.End(deniedStatus == StatusCodes.Status404NotFound
-            ? FhirResults.NotFound($"no {entityType}/{entityId} this caller may see")
-            : FhirResults.Forbidden("this caller may not read this dossier: " + access.Denial));
+        return GateResult.End(notVisible ?? SearchRefusal(access.Denial));
     }
 }

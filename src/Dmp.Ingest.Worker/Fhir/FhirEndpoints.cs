@@ -35,6 +35,7 @@ public static class FhirEndpoints
                 return FhirResults.BadRequest(e.Message);
             }
         });
+        fhir.AddEndpointFilter(RequestBodies.Filter(FhirResults.BodyRefused));
 
         fhir.MapGet("/metadata", (HttpContext http) => FhirResults.Resource(CapabilityStatementFactory.Create(SearchBundles.BaseUrl(http.Request))))
             .AllowAnonymous();
@@ -59,8 +60,9 @@ public static class FhirEndpoints
         var identifier = search.Single("identifier") ?? throw new SearchParameterException("identifier is required (the patient's INS: urn:oid:<INS OID>|<INS>)");
         var addressed = await gate.FindByIdentifierAsync(identifier, "identifier", ct);
         if (addressed is null)
-            return FhirResults.Resource(SearchBundles.Searchset(http.Request, time, [], null));
-        var gated = await gate.EvaluateAsync(http, addressed, AuditActions.Search, AuditEntityTypes.Patient, null, StatusCodes.Status403Forbidden, ct);
+            return await gate.NoPatientAsync(http, AuditActions.Search, AuditEntityTypes.Patient, "identifier=" + identifier,
+                FhirResults.Resource(SearchBundles.Searchset(http.Request, time, [], null)), ct);
+        var gated = await gate.EvaluateAsync(http, addressed, AuditActions.Search, AuditEntityTypes.Patient, null, null, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
         var resources = new List<F.Resource> { DossierResources.Patient(scope.Patient) };
@@ -70,9 +72,10 @@ public static class FhirEndpoints
 
     private static async Task<IResult> ReadPatientAsync(string id, HttpContext http, DossierGate gate, CancellationToken ct)
     {
+        var notVisible = FhirResults.NotFound($"Patient/{id} is not found");
         if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var patientId))
-            return FhirResults.NotFound($"no Patient/{id}");
-        var gated = await gate.ForPatientAsync(http, patientId, AuditActions.Read, AuditEntityTypes.Patient, id, StatusCodes.Status404NotFound, ct);
+            return notVisible;
+        var gated = await gate.ForPatientAsync(http, patientId, AuditActions.Read, AuditEntityTypes.Patient, id, notVisible, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
         return await gate.AuditedAsync(scope.Audit(AuditActions.Read, AuditEntityTypes.Patient, id, AuditOutcomes.Success), FhirResults.Resource(DossierResources.Patient(scope.Patient)), ct);
@@ -128,9 +131,10 @@ public static class FhirEndpoints
             throw new SearchParameterException("days must be a whole number from 1 to 3650");
         var codes = search.Tokens("code");
         var count = search.Count();
+        var notVisible = FhirResults.NotFound($"Patient/{id} is not found");
         if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var patientId))
-            return FhirResults.NotFound($"no Patient/{id}");
-        var gated = await gate.ForPatientAsync(http, patientId, AuditActions.Search, AuditEntityTypes.Patient, id + "/$recent-exams", StatusCodes.Status403Forbidden, ct);
+            return notVisible;
+        var gated = await gate.ForPatientAsync(http, patientId, AuditActions.Search, AuditEntityTypes.Patient, id + "/$recent-exams", notVisible, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
 

@@ -41,6 +41,14 @@ public static class FhirResults
     public static IResult Forbidden(string diagnostics) => Outcome(StatusCodes.Status403Forbidden, OperationOutcome.IssueType.Forbidden, diagnostics);
     public static IResult NotFound(string diagnostics) => Outcome(StatusCodes.Status404NotFound, OperationOutcome.IssueType.NotFound, diagnostics);
     public static IResult NotAcceptable(string diagnostics) => Outcome(StatusCodes.Status406NotAcceptable, OperationOutcome.IssueType.NotSupported, diagnostics);
+    /// <summary>A refused request body (<see cref="RequestBodies"/>): 400 invalid or required, 413 too long, 415 not supported.</summary>
+    public static IResult BodyRefused(int status, string diagnostics) => Outcome(status, status switch
+    {
+        StatusCodes.Status413PayloadTooLarge => OperationOutcome.IssueType.TooLong,
+        StatusCodes.Status415UnsupportedMediaType => OperationOutcome.IssueType.NotSupported,
+        _ => OperationOutcome.IssueType.Invalid,
+    }, diagnostics);
+
     public static IResult Information(string diagnostics) => Outcome(StatusCodes.Status200OK, OperationOutcome.IssueType.Informational, diagnostics);
 
     /// <summary>Null when the client accepts FHIR JSON or XML (see <see cref="Negotiate"/>); else the 406 to answer.</summary>

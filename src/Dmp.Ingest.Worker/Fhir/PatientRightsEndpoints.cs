@@ -5,7 +5,6 @@ using Dmp.Mapping.Fhir;
 using Dmp.Model;
 using Dmp.Store.Audit;
 using Dmp.Store.Dossier;
-using Hl7.Fhir.Serialization;
 using F = Hl7.Fhir.Model;
 
 namespace Dmp.Ingest.Worker.Fhir;
@@ -18,14 +17,15 @@ namespace Dmp.Ingest.Worker.Fhir;
 /// </summary>
 public static class PatientRightsEndpoints
 {
-    private static readonly FhirJsonDeserializer Lenient = new(new DeserializerSettings().UsingMode(DeserializationMode.Recoverable));
+    private const string JsonPatchMediaType = "application/json-patch+json";
 
     public static void Map(RouteGroupBuilder fhir)
     {
-        fhir.MapPost("/DocumentReference/{id}/{operation}", DocumentOperationAsync);
-        fhir.MapMethods("/DocumentReference/{id}", ["PATCH"], PatchDocumentAsync);
-        fhir.MapDelete("/DocumentReference/{id}", DeleteDocumentAsync);
-        fhir.MapPost("/Patient/{id}/{operation}", PatientOperationAsync);
+        fhir.MapPost("/DocumentReference/{id}/{operation}", DocumentOperationAsync).WithBody(BodyContract.FhirJson(required: false));
+        fhir.MapMethods("/DocumentReference/{id}", ["PATCH"], PatchDocumentAsync)
+            .WithBody(new BodyContract([JsonPatchMediaType], Required: true, BodyContract.DefaultMaxBytes));
+        fhir.MapDelete("/DocumentReference/{id}", DeleteDocumentAsync).WithBody(BodyContract.None);
+        fhir.MapPost("/Patient/{id}/{operation}", PatientOperationAsync).WithBody(BodyContract.FhirJson(required: false));
     }
 
     private static async Task<IResult> DocumentOperationAsync(
@@ -40,48 +40,29 @@ public static class PatientRightsEndpoints
         };
         if (action is null)
             return FhirResults.NotFound($"POST DocumentReference/{id}/{operation} is not supported ($mask, $unmask, $unhide)");
-        return await ChangeDocumentAsync(id, action, http, gate, rights, null, ct);
+        return await ChangeDocumentAsync(id, action, http, gate, rights, ct);
     }
 
     private static Task<IResult> DeleteDocumentAsync(string id, HttpContext http, DossierGate gate, DossierRights rights, CancellationToken ct) =>
-        ChangeDocumentAsync(id, AuditActions.Delete, http, gate, rights, null, ct);
+        ChangeDocumentAsync(id, AuditActions.Delete, http, gate, rights, ct);
 
     /// <summary>A JSON Patch (RFC 6902) of securityLabel (adding or removing MASQUE_PS), or of status to entered-in-error (a delete).</summary>
-    private static async Task<IResult> PatchDocumentAsync(string id, HttpContext http, DossierGate gate, DossierRights rights, CancellationToken ct)
-    {
-        if (http.Request.ContentType?.StartsWith("application/json-patch+json", StringComparison.OrdinalIgnoreCase) != true)
-            return FhirResults.Outcome(StatusCodes.Status415UnsupportedMediaType, F.OperationOutcome.IssueType.NotSupported, "PATCH takes application/json-patch+json");
-        JsonArray patch;
-        try
-        {
-            patch = await JsonNode.ParseAsync(http.Request.Body, cancellationToken: ct) as JsonArray
-                    ?? throw new JsonException("a JSON Patch is an array of operations");
-        }
-        catch (JsonException e)
-        {
-            return FhirResults.BadRequest("the body is not a JSON Patch: " + e.Message);
-        }
+    private static Task<IResult> PatchDocumentAsync(string id, HttpContext http, DossierGate gate, DossierRights rights, CancellationToken ct) =>
+        ChangeDocumentAsync(id, AuditActions.Patch, http, gate, rights, ct);
 
-        return await ChangeDocumentAsync(id, AuditActions.Patch, http, gate, rights, patch, ct);
-    }
-
+    /// <summary>
+    /// A change to one document: found as a read by id finds it (absent and not visible answer the same 404), allowed
+    /// to this caller, then its body read — a JSON Patch for PATCH, else nothing or a Parameters resource. A body
+    /// refused once the dossier is known is audited there with outcome `invalid`.
+    /// </summary>
     private static async Task<IResult> ChangeDocumentAsync(
-        string id, string action, HttpContext http, DossierGate gate, DossierRights rights, JsonArray? patch, CancellationToken ct)
+        string id, string action, HttpContext http, DossierGate gate, DossierRights rights, CancellationToken ct)
     {
-        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var documentId))
-            return FhirResults.NotFound($"no DocumentReference/{id}");
-        var any = await gate.Queries.GetDocumentAsync(documentId, null, ct);
-        if (any is null)
-            return FhirResults.NotFound($"no DocumentReference/{id}");
-        var gated = await gate.ForPatientAsync(http, any.PatientId, action, AuditEntityTypes.DocumentReference, id, StatusCodes.Status404NotFound, ct);
-        if (gated.Scope is not { } scope)
-            return gated.Response!;
-        var visible = await gate.Queries.GetDocumentAsync(documentId, scope.Access.Visibility, ct);
-        if (visible is null)
-        {
-            return await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Denied, "the document is not visible to this caller"),
-                FhirResults.NotFound($"no DocumentReference/{id} this caller may see"), ct);
-        }
+        var (document, failure) = await DocumentEndpoints.FindVisibleAsync(id, "DocumentReference", http, gate, action, ct);
+        if (document is null)
+            return failure!;
+        var (visible, scope) = document.Value;
+        var documentId = visible.Id;
 
         var allowed = action == AuditActions.Unhide ? scope.Access.MayUnhide : scope.Access.MayExerciseRights;
         if (!allowed)
@@ -90,12 +71,30 @@ public static class PatientRightsEndpoints
             return await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Denied, who), FhirResults.Forbidden(who), ct);
         }
 
+        JsonArray? patch = null;
+        string? bodyError;
+        if (action == AuditActions.Patch)
+            (patch, bodyError) = await ReadPatchAsync(http.Request, ct);
+        else if (action == AuditActions.Delete)
+            bodyError = null;
+        else
+            bodyError = NoParameters(await RequestBodies.ReadResourceAsync(http.Request, "Parameters", ct), action);
+        if (bodyError is not null)
+        {
+            return await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Invalid, bodyError),
+                FhirResults.BadRequest(bodyError), ct);
+        }
+
         if (patch is not null)
         {
             var contentUrl = DocumentEndpoints.ContentUrl(SearchBundles.BaseUrl(http.Request), visible.Id);
             var (patchedAction, error) = InterpretPatch(DossierResources.DocumentReference(visible, contentUrl), patch);
             if (error is not null)
-                return FhirResults.Outcome(StatusCodes.Status422UnprocessableEntity, F.OperationOutcome.IssueType.BusinessRule, error);
+            {
+                return await gate.AuditedAsync(scope.Audit(AuditActions.Patch, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Invalid, error),
+                    FhirResults.Outcome(StatusCodes.Status422UnprocessableEntity, F.OperationOutcome.IssueType.BusinessRule, error), ct);
+            }
+
             action = patchedAction!;
             if (action == "none")
             {
@@ -114,11 +113,25 @@ public static class PatientRightsEndpoints
             _ => throw new InvalidOperationException("unknown document action " + action),
         };
         if (!done)
-            return FhirResults.NotFound($"no DocumentReference/{id}");
+            return FhirResults.NotFound($"DocumentReference/{id} is not found");
         if (action == AuditActions.Delete)
             return FhirResults.Information($"DocumentReference/{id} is deleted: it no longer appears anywhere; the audit trail keeps the trace");
         var after = await gate.Queries.GetDocumentAsync(documentId, null, ct);
         return FhirResults.Resource(DossierResources.DocumentReference(after!, DocumentEndpoints.ContentUrl(SearchBundles.BaseUrl(http.Request), documentId)));
+    }
+
+    /// <summary>The body as a JSON Patch document (an array of operations), or why it is not one.</summary>
+    private static async Task<(JsonArray? Patch, string? Error)> ReadPatchAsync(HttpRequest request, CancellationToken ct)
+    {
+        try
+        {
+            var node = await JsonNode.ParseAsync(request.Body, documentOptions: new JsonDocumentOptions { MaxDepth = RequestBodies.MaxDepth }, cancellationToken: ct);
+            return node is JsonArray patch ? (patch, null) : (null, "the body is not a JSON Patch: a JSON Patch is an array of operations");
+        }
+        catch (JsonException)
+        {
+            return (null, $"the body is not a JSON Patch: not well-formed JSON, or nested deeper than {RequestBodies.MaxDepth}");
+        }
     }
 
     /// <summary>
@@ -126,6 +139,19 @@ public static class PatientRightsEndpoints
     /// Only MASQUE_PS in securityLabel and status → entered-in-error may change.
     /// </summary>
     private static (string? Action, string? Error) InterpretPatch(F.DocumentReference current, JsonArray patch)
+    {
+        try
+        {
+            return InterpretPatchUnchecked(current, patch);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+        {
+            // A value of the wrong JSON kind where the patch or a label needs a string, an object or an array.
+            return (null, "the patch does not apply to a DocumentReference: a value has the wrong JSON type");
+        }
+    }
+
+    private static (string? Action, string? Error) InterpretPatchUnchecked(F.DocumentReference current, JsonArray patch)
     {
         var document = JsonNode.Parse(FhirJson.Serialize(current, pretty: false))!.AsObject();
         foreach (var node in patch)
@@ -234,26 +260,32 @@ public static class PatientRightsEndpoints
         };
         if (action is null)
             return FhirResults.NotFound($"POST Patient/{id}/{operation} is not supported ($close, $reopen, $authorize, $revoke, $oppose-emergency, $allow-emergency)");
+        var notVisible = FhirResults.NotFound($"Patient/{id} is not found");
         if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var patientId))
-            return FhirResults.NotFound($"no Patient/{id}");
+            return notVisible;
 
-        string? rpps = null;
-        var treating = false;
-        if (action is AuditActions.Authorize or AuditActions.Revoke)
-        {
-            var (parsed, error) = await ReadProfessionalAsync(http, ct);
-            if (error is not null)
-                return FhirResults.BadRequest(error);
-            (rpps, treating) = parsed;
-        }
-
-        var gated = await gate.ForPatientAsync(http, patientId, action, AuditEntityTypes.Patient, id, StatusCodes.Status403Forbidden, ct);
+        // Absent and not the caller's answer alike; the body is read only in a dossier the caller may act on.
+        var gated = await gate.ForPatientAsync(http, patientId, action, AuditEntityTypes.Patient, id, notVisible, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
         if (!scope.Access.MayExerciseRights)
         {
             return await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.Patient, id, AuditOutcomes.Denied, "only the patient exercises this right"),
                 FhirResults.Forbidden("only the patient exercises the rights over their dossier"), ct);
+        }
+
+        var read = await RequestBodies.ReadResourceAsync(http.Request, "Parameters", ct);
+        var bodyError = read.Error;
+        string? rpps = null;
+        var treating = false;
+        if (bodyError is null && action is AuditActions.Authorize or AuditActions.Revoke)
+            (rpps, treating, bodyError) = ReadProfessional(read.Resource);
+        else
+            bodyError = NoParameters(read, action);
+        if (bodyError is not null)
+        {
+            return await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.Patient, id, AuditOutcomes.Invalid, bodyError),
+                FhirResults.BadRequest(bodyError), ct);
         }
 
         var detail = rpps is null ? null : "rpps " + rpps + (treating ? " (treating physician)" : "");
@@ -279,43 +311,46 @@ public static class PatientRightsEndpoints
         return FhirResults.Resource(state);
     }
 
-    /// <summary>`rpps` (11 digits; an `8`-prefixed national id is accepted) and optional `treating` from a FHIR Parameters body.</summary>
-    private static async Task<((string? Rpps, bool Treating) Value, string? Error)> ReadProfessionalAsync(HttpContext http, CancellationToken ct)
+    /// <summary>Why the body of an operation that takes no parameters is refused: not a Parameters, or one carrying parameters.</summary>
+    private static string? NoParameters((JsonObject? Resource, string? Error) read, string action) =>
+        read.Error ?? (read.Resource?["parameter"] is not null ? $"this operation ({action}) takes no parameters: send no body or an empty Parameters" : null);
+
+    /// <summary>
+    /// `rpps` (11 digits; an `8`-prefixed national id is accepted) and optional `treating` from a FHIR Parameters body,
+    /// read off the JSON with every member's kind checked: `rpps` as a string value[x] (valueString …) or a valueIdentifier,
+    /// `treating` as valueBoolean (or a primitive "true").
+    /// </summary>
+    private static (string? Rpps, bool Treating, string? Error) ReadProfessional(JsonObject? body)
     {
-        string body;
-        using (var reader = new StreamReader(http.Request.Body))
-            body = await reader.ReadToEndAsync(ct);
-        F.Parameters? parameters;
-        try
+        const string expected = "the body must be a FHIR Parameters resource with rpps (and optionally treating)";
+        if (body is null)
+            return (null, false, expected);
+        if (body["parameter"] is not JsonArray list || list.Any(p => p is not JsonObject { } o || o["name"] is not JsonValue name || name.GetValueKind() != JsonValueKind.String))
+            return (null, false, expected + ": parameter is a list of objects, each with a name");
+        var parameters = list.Cast<JsonObject>().ToList();
+        static JsonObject? Named(List<JsonObject> all, string name) => all.FirstOrDefault(p => p["name"]!.GetValue<string>() == name);
+
+        string? rppsValue = null;
+        if (Named(parameters, "rpps") is { } rppsParameter)
         {
-            parameters = Lenient.Deserialize<F.Parameters>(body);
-        }
-        catch (DeserializationFailedException e)
-        {
-            parameters = e.PartialResult as F.Parameters;
-        }
-        catch (JsonException)
-        {
-            parameters = null;
+            foreach (var (key, value) in rppsParameter)
+            {
+                if (!key.StartsWith("value", StringComparison.Ordinal))
+                    continue;
+                rppsValue = value switch
+                {
+                    JsonValue v when v.GetValueKind() == JsonValueKind.String => v.ToString(),
+                    JsonObject identifier when key == "valueIdentifier" && identifier["value"] is JsonValue v && v.GetValueKind() == JsonValueKind.String => v.ToString(),
+                    _ => null,
+                };
+            }
         }
 
-        if (parameters is null)
-            return ((null, false), "the body must be a FHIR Parameters resource with rpps (and optionally treating)");
-        var rppsValue = parameters.Parameter.FirstOrDefault(p => p.Name == "rpps")?.Value switch
-        {
-            F.Identifier identifier => identifier.Value,
-            F.PrimitiveType primitive => primitive.ToString(),
-            _ => null,
-        };
         if (!Rpps.TryParse(rppsValue, out var rpps))
-            return ((null, false), "rpps must be the professional's 11-digit RPPS number");
-        var treating = parameters.Parameter.FirstOrDefault(p => p.Name == "treating")?.Value switch
-        {
-            F.FhirBoolean flag => flag.Value == true,
-            F.PrimitiveType primitive => primitive.ToString() == "true",
-            null => false,
-            _ => false,
-        };
-        return ((rpps.Number, treating), null);
+            return (null, false, "rpps must be the professional's 11-digit RPPS number");
+        var treating = Named(parameters, "treating") is { } flag &&
+                       (flag["valueBoolean"] is JsonValue b && b.GetValueKind() == JsonValueKind.True ||
+                        flag.Any(m => m.Key.StartsWith("value", StringComparison.Ordinal) && m.Value is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.ToString() == "true"));
+        return (rpps.Number, treating, null);
     }
 }

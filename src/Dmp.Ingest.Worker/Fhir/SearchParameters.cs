@@ -120,7 +120,8 @@ public sealed class SearchParameters
         {
             var text = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
             var cut = text.LastIndexOf('~');
-            if (cut > 0 && long.TryParse(text.AsSpan(cut + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            // The sort key may be empty (the audit trail pages by id alone): the cursor is then "~<id>".
+            if (cut >= 0 && long.TryParse(text.AsSpan(cut + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
                 return new PageKey(text[..cut], id);
         }
         catch (FormatException)

@@ -1,9 +1,11 @@
 using System.Globalization;
 using Dmp.Ingest.Worker.Auth;
+using Dmp.Ingest.Worker.Fhir;
 using Dmp.Ingest.Worker.Pipeline;
 using Dmp.Store;
 using Dmp.Store.Audit;
 using Dmp.Store.Inbox;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace Dmp.Ingest.Worker.Operator;
 
@@ -13,6 +15,7 @@ public static class OperatorEndpoints
     public static void MapOperatorApi(this WebApplication app)
     {
         var api = app.MapGroup("/api").RequireAuthorization(DmpClaims.OperatorPolicy);
+        api.AddEndpointFilter(RequestBodies.Filter((status, detail) => Problems.Problem(status, ReasonPhrases.GetReasonPhrase(status), detail)));
 
         api.MapGet("/messages", async (HttpContext http, DmpStore store, CancellationToken ct) =>
         {
@@ -116,7 +119,7 @@ public static class OperatorEndpoints
             signal.Pulse();
             var after = await store.Queries.GetAsync(id, ct);
             return Results.Json(ToJson(after!.Message), statusCode: StatusCodes.Status202Accepted);
-        });
+        }).WithBody(BodyContract.None);
     }
 
     private static string PurgedDetail(long id, DateTimeOffset purgedAt) =>

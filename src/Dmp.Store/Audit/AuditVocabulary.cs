@@ -36,6 +36,8 @@ public static class AuditOutcomes
     public const string Success = "success";
     public const string Denied = "denied";
     public const string NotFound = "not-found";
+    /// <summary>The request reached the dossier but its body was refused (not the resource the operation takes, not JSON).</summary>
+    public const string Invalid = "invalid";
 }
 
 /// <summary>Who acted, as <c>audit_event.agent_kind</c> stores it.</summary>

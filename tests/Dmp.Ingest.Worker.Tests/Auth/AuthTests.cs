@@ -108,6 +108,10 @@ public sealed class AuthTests
     [InlineData("--role", "professional", "--rpps", "12AB")]
     [InlineData("--role", "nobody")]
     [InlineData("--role", "operator", "--minutes", "0")]
+    [InlineData("--role", "operator", "--minutes", "1441")]
+    [InlineData("--role", "operator", "--minutes", "121", "--Dmp:Auth:MaxTokenLifetime=02:00:00")]
+    [InlineData("--role", "patient", "--ins", "1234567890123AB")]
+    [InlineData("--role", "professional", "--rpps", "810000023084")]
     public async Task The_token_verb_refuses_incomplete_claims_with_exit_64(params string[] args)
     {
         using var data = new TempDir();
@@ -116,6 +120,22 @@ public sealed class AuthTests
         Assert.Equal(64, code);
         Assert.Equal("", stdout);
         Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task The_token_verb_issues_up_to_the_configured_lifetime_and_the_gateway_holds_the_same_cap()
+    {
+        using var data = new TempDir();
+        var (code, stdout, stderr) = await CliRunner.RunAsync("token", "--role", "operator", "--minutes", "2000", "--Dmp:Auth:MaxTokenLifetime=2.00:00:00", $"--Dmp:DataDir={data.Path}");
+        Assert.True(code == 0, stderr);
+        var token = stdout.Trim();
+
+        await using (var longer = await StartAsync(data.Path, ("Dmp:Auth:MaxTokenLifetime", "2.00:00:00")))
+            Assert.Equal(HttpStatusCode.OK, (await longer.Client(token).GetAsync("/api/messages")).StatusCode);
+        await using var standard = await StartAsync(data.Path);
+        using var refused = await standard.Client(token).GetAsync("/api/messages");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains("Dmp:Auth:MaxTokenLifetime", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -159,7 +159,8 @@ public sealed class PatientRightsTests(DossierApiFixture fixture) : IClassFixtur
         using var professional = Seed.Client(DossierSeed.ProfessionalToken(AuthorisedRpps));
         using var emergency = Seed.Client(DossierSeed.ProfessionalToken(StrangerRpps), "urgence");
 
-        Assert.Equal(HttpStatusCode.Forbidden, (await other.FhirPostAsync($"/fhir/Patient/{patientId}/$close")).Status);
+        // Another patient cannot tell this dossier from one that does not exist; the authorised professional reads it, so is told why.
+        Assert.Equal(HttpStatusCode.NotFound, (await other.FhirPostAsync($"/fhir/Patient/{patientId}/$close")).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await professional.FhirPostAsync($"/fhir/Patient/{patientId}/$close")).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await professional.FhirPostAsync($"/fhir/DocumentReference/{hidden}/$mask")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await other.FhirPostAsync($"/fhir/DocumentReference/{hidden}/$mask")).Status);
