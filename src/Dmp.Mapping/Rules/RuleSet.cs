@@ -267,6 +267,8 @@ public sealed class RuleSet
         }
         if (rule is null)
             result.Insert(0, $"no rule for {message.MessageType}^{message.TriggerEvent}: only the generic reading applies (PID)");
+        else if (rule.ReadsDocuments)
+            result.AddRange(DocumentExtras.Lines(message, rule.Id, rule.CarriesCda && rule.Profile is null, Tables.GetValueOrDefault("metadmpmss-flags")));
         return result;
     }
 
@@ -286,6 +288,8 @@ public sealed class RuleSet
         /// <summary><see cref="Segments"/> as segment keys, for the per-message check of unmapped Z-segments.</summary>
         public HashSet<int> SegmentKeys { get; } = [.. segments.Where(id => id.Length == 3).Select(id => Hl7Scan.Key(id))];
         public HashSet<(string, int)> Fields { get; } = fields;
+        /// <summary>The rule makes documents (a `document` record): `map --explain` says what the document OBX and PRT carry that is not kept.</summary>
+        public bool ReadsDocuments { get; } = records.Any(r => r.Kind.Name == "document");
         public IReadOnlyList<string> SourceFiles { get; } = [.. spec.SourceFiles];
 
         /// <summary>

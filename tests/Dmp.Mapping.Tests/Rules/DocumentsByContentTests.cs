@@ -67,6 +67,23 @@ public sealed class DocumentsByContentTests
     }
 
     [Fact]
+    public void Explain_reports_what_the_model_has_no_place_for_without_its_values()
+    {
+        var lps = Hl7Message.Parse(File.ReadAllBytes(Path.Combine(RulesTestSupport.GoldenFolder, "cda-in-hl7v2-mdm-t02-lps-1.1.hl7"))).Message!;
+        var lines = RulesTestSupport.Rules.Unused(lps);
+        Assert.Contains(lines, l => l.StartsWith("segment 8 PRT RCT: a recipient", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("segment 9 PRT REPLY", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("segment 10 OBX ED with no content subtype", StringComparison.Ordinal) && l.Contains("e-mail", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("OBX CORPSMAIL_PS (MetaDMPMSS)", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("chosen by content", StringComparison.Ordinal));
+        // Names and addresses stay out of the explanation.
+        Assert.DoesNotContain(lines, l => l.Contains("mssante.fr", StringComparison.Ordinal) || l.Contains("Hoda", StringComparison.Ordinal));
+
+        var none = Hl7Message.Parse(File.ReadAllBytes(Path.Combine(RulesTestSupport.GoldenFolder, "cda-in-hl7v2-mdm-t02-no-profile.hl7"))).Message!;
+        Assert.Contains(RulesTestSupport.Rules.Unused(none), l => l.StartsWith("rule cda-in-hl7v2-mdm chosen by content", StringComparison.Ordinal) && l.Contains("(none)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_message_without_a_CDA_is_not_recognised_as_carrying_one()
     {
         // The CI-SIS examples' OBX-5 hold a short placeholder text, not a CDA.
