@@ -56,6 +56,20 @@ public sealed class FhirValidationTests(R4Validation validation) : IClassFixture
     }
 
     [Fact]
+    public void A_local_reference_needs_its_contained_resource()
+    {
+        var reference = new DocumentReference
+        {
+            Status = DocumentReferenceStatus.Current,
+            Content = [new DocumentReference.ContentComponent { Attachment = new Attachment { ContentType = "text/plain" } }],
+            Author = [new ResourceReference("#author")],
+        };
+        Assert.Contains(validation.Errors(reference), e => e.StartsWith("Error ref-1: #author", StringComparison.Ordinal));
+        reference.Contained = [new Practitioner { Id = "author" }];
+        Assert.DoesNotContain(validation.Errors(reference), e => e.Contains("ref-1", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void An_allergy_without_a_status_in_its_source_is_active_and_an_inactive_one_stays_inactive()
     {
         var provenance = new Dmp.Model.Provenance("file/test", null, null, null);
