@@ -59,6 +59,30 @@ public sealed class DocumentsByContentTests
         Assert.Equal("oru-lab", RuleOf("oru-lab-nist.hl7"));
     }
 
+    /// <summary>The case of the issue: the ANS MDM^T02 v2.6 with a real ~180 KB Base64 CDA, under profiles the rules do not name.</summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("1.1^CISIS_CDA_HL7_LPS")]
+    [InlineData("3.0^CISIS_CDA_HL7_V3")]
+    [InlineData("1.0^ACME_REPORTS")]
+    public void The_corpus_MDM_with_its_real_CDA_maps_its_document_under_any_profile(string? profile)
+    {
+        var lines = Encoding.UTF8.GetString(File.ReadAllBytes(RulesTestSupport.TestData("hl7v2", "french", "ans_TDCDA-2.1-vague2_MDM_T02_CR-Radio_INIT_N1_Base64.er7")))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+        var msh = lines[0].Split('|').ToList();
+        msh.RemoveRange(20, msh.Count - 20);
+        if (profile is not null)
+            msh.Add(profile);
+        lines[0] = string.Join('|', msh);
+        var bundle = Map(Encoding.UTF8.GetBytes(string.Join('\r', lines) + "\r"));
+
+        var reference = Assert.Single(bundle.Entry.Select(e => e.Resource).OfType<DocumentReference>());
+        Assert.Equal("text/xml", reference.Content[0].Attachment.ContentType);
+        Assert.NotNull(reference.MasterIdentifier);
+        Assert.DoesNotContain(bundle.Entry.Select(e => e.Resource).OfType<OperationOutcome>().SelectMany(o => o.Issue),
+            i => i.Diagnostics?.Contains("no mapping rule", StringComparison.Ordinal) == true);
+    }
+
     [Fact]
     public void The_LPS_mail_OBX_is_not_a_document()
     {
