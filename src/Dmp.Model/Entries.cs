@@ -12,6 +12,8 @@ public sealed record Allergy
     public string? Criticality { get; init; }
     public string? Reaction { get; init; }
     public PartialDateTime? IdentifiedAt { get; init; }
+    /// <summary>active, inactive or resolved when the source says so (FHIR clinicalStatus); null when it says nothing.</summary>
+    public string? ClinicalStatus { get; init; }
     public required Provenance Provenance { get; init; }
 }
 

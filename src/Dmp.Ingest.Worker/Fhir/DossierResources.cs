@@ -125,6 +125,8 @@ public static class DossierResources
         json["id"] = EntryId(e);
         json[subjectElement] = new JsonObject { ["reference"] = "Patient/" + Id(e.PatientId) };
         json["resourceType"] ??= e.Kind;
+        // Rows written before the extensions had canonical URLs (and allergies without a clinical status) are served as now.
+        DmpFhir.UpgradeStored(json);
         F.Resource? resource;
         try
         {

@@ -200,11 +200,11 @@ internal static class RecordKinds
     private static RecordKind AllergyKind() => new("allergy", "an allergy or intolerance (AL1, IAM)",
     [
         ("substance", Shape.Code), ("type", Shape.Text), ("category", Shape.Text), ("criticality", Shape.Text), ("reaction", Shape.Text),
-        ("identifiedAt", Shape.Date),
+        ("identifiedAt", Shape.Date), ("clinicalStatus", Shape.Text),
     ], s => s.Code(0) is null ? null : new Allergy
     {
         Substance = s.Code(0), Type = s.Text(1), Category = s.Text(2), Criticality = s.Text(3), Reaction = s.Text(4), IdentifiedAt = s.Date(5),
-        Provenance = s.Run.Provenance,
+        ClinicalStatus = s.Text(6), Provenance = s.Run.Provenance,
     });
 
     private static RecordKind ProblemKind() => new("problem", "a problem or history entry (DG1, PRB)",

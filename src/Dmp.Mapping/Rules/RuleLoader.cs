@@ -6,7 +6,7 @@ namespace Dmp.Mapping.Rules;
 internal sealed class RuleLoader(string root, List<RuleError> errors)
 {
     private static readonly string[] RuleKeys = ["rule", "description", "when", "zone", "include", "extends", "records"];
-    private static readonly string[] WhenKeys = ["message", "triggers", "version", "profile", "sender"];
+    private static readonly string[] WhenKeys = ["message", "triggers", "version", "profile", "sender", "carries"];
     private static readonly string[] RecordKeys = ["record", "name", "each", "when", "fields", "records"];
     private static readonly string[] PartialKeys = ["partial", "description", "records"];
     private static readonly string[] TableKeys = ["table", "description", "default", "entries"];
@@ -135,13 +135,22 @@ internal sealed class RuleLoader(string root, List<RuleError> errors)
             if (when is not YamlMappingNode w || !YamlNodes.CheckKeys(errors, file, w, WhenKeys))
             {
                 if (when is not YamlMappingNode)
-                    errors.Add(YamlNodes.At(file, when, "when: is a mapping (message, triggers, version, profile, sender)"));
+                    errors.Add(YamlNodes.At(file, when, "when: is a mapping (message, triggers, version, profile, sender, carries)"));
                 return;
             }
             spec.MessageType = YamlNodes.Scalar(YamlNodes.Get(w, "message"));
             spec.Version = YamlNodes.Scalar(YamlNodes.Get(w, "version"));
             spec.Profile = YamlNodes.Scalar(YamlNodes.Get(w, "profile"));
             spec.Sender = YamlNodes.Scalar(YamlNodes.Get(w, "sender"));
+            if (YamlNodes.Get(w, "carries") is { } carries)
+            {
+                if (YamlNodes.Scalar(carries) != "cda")
+                {
+                    errors.Add(YamlNodes.At(file, carries, "carries: takes one value, cda (a CDA R2 ClinicalDocument in an OBX of type ED)"));
+                    return;
+                }
+                spec.Carries = "cda";
+            }
             if (YamlNodes.Get(w, "triggers") is { } t)
             {
                 if (t is YamlSequenceNode seq)
@@ -272,6 +281,7 @@ internal sealed class RuleLoader(string root, List<RuleError> errors)
             rule.Version ??= parent.Version;
             rule.Profile ??= parent.Profile;
             rule.Sender ??= parent.Sender;
+            rule.Carries ??= parent.Carries;
             rule.Zone ??= parent.Zone;
             foreach (var f in parent.SourceFiles)
                 rule.SourceFiles.Add(f);

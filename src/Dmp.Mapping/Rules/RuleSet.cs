@@ -103,17 +103,18 @@ public sealed class RuleSet
     }
 
     private CompiledRule? Find(Hl7Message message) =>
-        _rules.Length == 0 ? null : Find(HeaderReader.Read("", message), "");
+        _rules.Length == 0 ? null : Find(message, HeaderReader.Read("", message), "");
 
     /// <summary>
     /// The rule for a message already read by <see cref="HeaderReader"/> on <paramref name="channel"/>: MSH is not read
     /// twice, and the rule's sender (`MSH-3|MSH-4`) is compared with the part of <see cref="MessageInfo.Sender"/> after
     /// `channel/`.
     /// </summary>
-    private CompiledRule? Find(MessageInfo info, string channel)
+    private CompiledRule? Find(Hl7Message message, MessageInfo info, string channel)
     {
         if (_rules.Length == 0)
             return null;
+        bool? carriesCda = null;
         var type = info.MessageType;
         var trigger = info.TriggerEvent;
         var version = info.Version;
@@ -135,6 +136,9 @@ public sealed class RuleSet
             }
             if (rule.Sender is not null && !info.Sender.AsSpan(channel.Length + 1).SequenceEqual(rule.Sender))
                 continue;
+            // A document is recognised by what the message carries, whatever MSH-21 says (read once, only when a rule asks).
+            if (rule.CarriesCda && !(carriesCda ??= CarriedCda.Carries(message)))
+                continue;
             return rule;
         }
         return null;
@@ -144,7 +148,7 @@ public sealed class RuleSet
     public RuleMapResult Map(Hl7Message message, string channel)
     {
         var info = HeaderReader.Read(channel, message);
-        var rule = Find(info, channel);
+        var rule = Find(message, info, channel);
         var run = new MapRun(message, info, rule?.Zone) { Rules = this };
         if (rule is null)
         {
@@ -263,6 +267,8 @@ public sealed class RuleSet
         }
         if (rule is null)
             result.Insert(0, $"no rule for {message.MessageType}^{message.TriggerEvent}: only the generic reading applies (PID)");
+        else if (rule.ReadsDocuments)
+            result.AddRange(DocumentExtras.Lines(message, rule.Id, rule.CarriesCda && rule.Profile is null, Tables.GetValueOrDefault("metadmpmss-flags")));
         return result;
     }
 
@@ -275,19 +281,26 @@ public sealed class RuleSet
         public string? Version { get; } = spec.Version;
         public string? Profile { get; } = spec.Profile;
         public string? Sender { get; } = spec.Sender;
+        public bool CarriesCda { get; } = spec.Carries == "cda";
         public TimeZoneInfo? Zone { get; } = spec.Zone;
         public CompiledRecord[] Records { get; } = records;
         public HashSet<string> Segments { get; } = segments;
         /// <summary><see cref="Segments"/> as segment keys, for the per-message check of unmapped Z-segments.</summary>
         public HashSet<int> SegmentKeys { get; } = [.. segments.Where(id => id.Length == 3).Select(id => Hl7Scan.Key(id))];
         public HashSet<(string, int)> Fields { get; } = fields;
+        /// <summary>The rule makes documents (a `document` record): `map --explain` says what the document OBX and PRT carry that is not kept.</summary>
+        public bool ReadsDocuments { get; } = records.Any(r => r.Kind.Name == "document");
         public IReadOnlyList<string> SourceFiles { get; } = [.. spec.SourceFiles];
 
+        /// <summary>
+        /// Sender 8, profile 4, content (`carries: cda`) 3, version 2, triggers 1: a rule naming the profile refines one that
+        /// only recognises the document by content, which itself wins over a rule for the message type alone.
+        /// </summary>
         public int Specificity =>
-            (Sender is null ? 0 : 8) + (Profile is null ? 0 : 4) + (Version is null ? 0 : 2) + (Triggers is null ? 0 : 1);
+            (Sender is null ? 0 : 8) + (Profile is null ? 0 : 4) + (CarriesCda ? 3 : 0) + (Version is null ? 0 : 2) + (Triggers is null ? 0 : 1);
 
         public string Describe() =>
             $"{MessageType}{(Triggers is null ? "" : "^" + string.Join('|', Triggers.Order(StringComparer.Ordinal)))}"
-            + (Version is null ? "" : $" v{Version}") + (Profile is null ? "" : $" profile {Profile}") + (Sender is null ? "" : $" sender {Sender}");
+            + (Version is null ? "" : $" v{Version}") + (Profile is null ? "" : $" profile {Profile}") + (CarriesCda ? " carrying a CDA" : "") + (Sender is null ? "" : $" sender {Sender}");
     }
 }

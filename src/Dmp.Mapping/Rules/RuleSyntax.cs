@@ -46,6 +46,8 @@ internal sealed class RuleSpec
     public string? Version { get; set; }
     public string? Profile { get; set; }
     public string? Sender { get; set; }
+    /// <summary>`carries: cda`: the rule applies only to a message whose OBX carry a CDA R2 document (<see cref="CarriedCda"/>).</summary>
+    public string? Carries { get; set; }
     /// <summary>The sender's time zone (`zone:`), for MSH-7 without an offset; inherited by overrides; null means UTC.</summary>
     public TimeZoneInfo? Zone { get; set; }
     public string? Extends { get; init; }

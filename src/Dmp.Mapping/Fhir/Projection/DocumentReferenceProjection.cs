@@ -167,16 +167,16 @@ public static class DocumentReferenceProjection
 
         var start = ToDateTime(d.ServiceStart);
         var stop = ToDateTime(d.ServiceStop);
-        if (start is not null || stop is not null || encounters.Count > 0 || d.ServiceEvent is not null)
-        {
-            reference.Context = new F.DocumentReference.ContextComponent();
-            if (start is not null || stop is not null)
-                reference.Context.Period = new F.Period { StartElement = start, EndElement = stop };
-            if (firstIsStay && encounters.Count > 0)
-                reference.Context.Encounter.Add(new F.ResourceReference(encounters[0].Reference));
-            if (Concept(d.ServiceEvent) is { } serviceEvent)
-                reference.Context.Event.Add(serviceEvent);
-        }
+        // A context only when it holds something (an empty one breaks ele-1): a service period, the stay, the service event.
+        var context = new F.DocumentReference.ContextComponent();
+        if (start is not null || stop is not null)
+            context.Period = new F.Period { StartElement = start, EndElement = stop };
+        if (firstIsStay && encounters.Count > 0)
+            context.Encounter.Add(new F.ResourceReference(encounters[0].Reference));
+        if (Concept(d.ServiceEvent) is { } serviceEvent)
+            context.Event.Add(serviceEvent);
+        if (context.Period is not null || context.Encounter.Count > 0 || context.Event.Count > 0)
+            reference.Context = context;
         return reference;
     }
 

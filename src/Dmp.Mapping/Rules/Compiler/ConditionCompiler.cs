@@ -4,7 +4,7 @@ namespace Dmp.Mapping.Rules;
 
 /// <summary>
 /// Compiles the rule language's conditions (`when:`, `from: { where: }`) into predicates over a message scope:
-/// `{ path, equals | not-equals | in | in-table | not-in-table | present }`, combined with `all:`, `any:` and `not:`.
+/// `{ path, equals | not-equals | in | in-table | not-in-table | present | carries }`, combined with `all:`, `any:` and `not:`.
 /// </summary>
 internal sealed class ConditionCompiler(RuleCompilation compilation)
 {
@@ -49,7 +49,7 @@ internal sealed class ConditionCompiler(RuleCompilation compilation)
             var inner = Condition(file, not);
             return inner is null ? null : (in MapScope s) => !inner(s);
         }
-        if (!compilation.CheckKeys(file, map, ["path", "equals", "not-equals", "in", "in-table", "not-in-table", "present"]))
+        if (!compilation.CheckKeys(file, map, ["path", "equals", "not-equals", "in", "in-table", "not-in-table", "present", "carries"]))
             return null;
         if (YamlNodes.Get(map, "path") is not YamlScalarNode pathNode)
             return compilation.Fail<Predicate>(file, map, "a condition needs path: (or all:, any:, not:)");
@@ -88,7 +88,14 @@ internal sealed class ConditionCompiler(RuleCompilation compilation)
             var want = YamlNodes.Scalar(present) switch { "true" => true, "false" => false, _ => (bool?)null };
             return want is not { } w ? compilation.Fail<Predicate>(file, present, "present: is true or false") : (in MapScope s) => text(s) is not null == w;
         }
-        return compilation.Fail<Predicate>(file, map, "a condition needs one of equals:, not-equals:, in:, in-table:, not-in-table:, present:");
+        if (YamlNodes.Get(map, "carries") is { } carries)
+        {
+            // { path: OBX-5, carries: cda }: the ED at the path holds a CDA R2 ClinicalDocument (Base64 or not).
+            return YamlNodes.Scalar(carries) != "cda"
+                ? compilation.Fail<Predicate>(file, carries, "carries: takes one value, cda (the ED at path: holds a CDA R2 ClinicalDocument)")
+                : (in MapScope s) => FieldReaderCompiler.Locate(s, path, false) is { IsEmpty: false } e && CarriedCda.IsCda(e.AsEd());
+        }
+        return compilation.Fail<Predicate>(file, map, "a condition needs one of equals:, not-equals:, in:, in-table:, not-in-table:, present:, carries:");
     }
 
     private Predicate[]? Conditions(string file, YamlNode node)
