@@ -56,7 +56,7 @@ public static class GatewayHealth
     }
 
     /// <summary>
-    /// `{"status":"unhealthy","checks":[{"name":"store","status":"unhealthy","reason":"…","durationMs":5002}, …]}`: every
+    /// `{"status":"Unhealthy","checks":[{"name":"store","status":"Unhealthy","reason":"…","durationMs":5002}, …]}`: every
     /// check with its status, and for a failed one the reason (the setting or component, never data).
     /// </summary>
     internal static async Task WriteAsync(HttpContext http, HealthReport report)
@@ -80,11 +80,12 @@ public static class GatewayHealth
         json.WriteEndObject();
     }
 
+    /// <summary>`Healthy`, `Degraded` or `Unhealthy`: the words the plain-text answer used before the body was JSON.</summary>
     private static string Status(HealthStatus status) => status switch
     {
-        HealthStatus.Healthy => "healthy",
-        HealthStatus.Degraded => "degraded",
-        _ => "unhealthy",
+        HealthStatus.Healthy => "Healthy",
+        HealthStatus.Degraded => "Degraded",
+        _ => "Unhealthy",
     };
 }
 

@@ -140,3 +140,23 @@ public readonly struct MessageTrace(Activity? receive, string traceId, string? t
 
     public void Dispose() => Receive?.Dispose();
 }
+
+/// <summary>Links an HTTP read of a document to the traces of the inbound messages that brought it.</summary>
+public static class DocumentTraceLinks
+{
+    /// <summary>
+    /// When the current request's span is recorded, adds a link to each stored trace of the document's source messages
+    /// (one query); otherwise does nothing and costs nothing.
+    /// </summary>
+    public static async Task LinkAsync(Dmp.Store.DmpStore store, long documentId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (Activity.Current is not { Recorded: true } request)
+            return;
+        foreach (var source in await store.Queries.TracesOfDocumentAsync(documentId, cancellationToken))
+        {
+            if (MessageTracing.Parent(source.TraceParent, source.TraceId) is { } context)
+                request.AddLink(new ActivityLink(context, new ActivityTagsCollection { ["dmp.message_id"] = source.MessageId }));
+        }
+    }
+}

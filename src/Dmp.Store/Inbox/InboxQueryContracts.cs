@@ -45,3 +45,11 @@ public sealed record HistoryEntry(DateTimeOffset At, string Status, string? Deta
 
 /// <summary>An inbound message with its processing history, oldest line first.</summary>
 public sealed record InboundMessageDetail(InboundMessageSummary Message, IReadOnlyList<HistoryEntry> History);
+
+/// <summary>The stored trace of an inbound message: its W3C trace id and, when its receive span was recorded, that span's traceparent.</summary>
+public sealed record MessageTraceIds
+{
+    public long MessageId { get; init; }
+    public string TraceId { get; init; } = "";
+    public string? TraceParent { get; init; }
+}

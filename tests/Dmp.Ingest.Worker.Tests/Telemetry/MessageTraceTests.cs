@@ -133,6 +133,47 @@ public sealed partial class MessageTraceTests
         Assert.Equal(row.Str("traceId"), rejected.TraceId);
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task Reading_a_document_or_its_content_links_the_request_to_the_trace_of_the_message_that_brought_it()
+    {
+        var requests = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is MessageTracing.SourceName or "Microsoft.AspNetCore",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a => { if (a.Source.Name == "Microsoft.AspNetCore") requests.Enqueue(a); },
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var gateway = await TestGateway.StartAsync();
+        var feeder = new CorpusFeeder(gateway);
+        await feeder.SendAsync(CorpusFeed.Admission(84));
+        await feeder.SendAsync(CorpusFeed.LabReport(84));
+        foreach (var message in await gateway.MessagesAsync())
+            await gateway.WaitForStatusAsync(message.Id(), "processed");
+        var lab = (await gateway.MessagesAsync()).First(m => m.Str("messageType")!.StartsWith("ORU", StringComparison.Ordinal));
+        var documentId = await feeder.ScalarAsync("SELECT id FROM document WHERE unique_id = @Value", CorpusFeed.LabId(84));
+
+        using var patient = gateway.Client(TestGateway.Token(Dmp.Ingest.Worker.Auth.DmpClaims.Patient, CorpusFeed.Ins(84)));
+        using (var read = await patient.GetAsync($"/fhir/DocumentReference/{documentId}"))
+            Assert.True(read.IsSuccessStatusCode, $"{read.StatusCode} {await read.Content.ReadAsStringAsync()}");
+        using (var content = await patient.GetAsync($"/fhir/Binary/{documentId}"))
+            Assert.True(content.IsSuccessStatusCode, $"{content.StatusCode} {await content.Content.ReadAsStringAsync()}");
+
+        var deadline = DateTime.UtcNow + TestGateway.Patience;
+        List<Activity> linked;
+        while (true)
+        {
+            linked = requests.Where(r => r.Links.Any(l => l.Context.TraceId.ToHexString() == lab.Str("traceId"))).ToList();
+            if (linked.Count >= 2 || DateTime.UtcNow > deadline)
+                break;
+            await Task.Delay(20);
+        }
+        Assert.Equal(2, linked.Count);
+        Assert.All(linked, r => Assert.Contains(r.Links, l => Equals(l.Tags?.FirstOrDefault(t => t.Key == "dmp.message_id").Value, lab.Id())));
+        // The link points at the message's receive span, not only its trace.
+        Assert.All(linked, r => Assert.Contains(r.Links, l => l.Context.SpanId != default));
+    }
+
     [GeneratedRegex("^[0-9a-f]{32}$")]
     private static partial Regex TraceIdPattern();
 

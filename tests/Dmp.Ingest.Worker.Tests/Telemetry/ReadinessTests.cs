@@ -24,9 +24,9 @@ public sealed class ReadinessTests
         var (status, body) = await ReadyAsync(gateway);
 
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal("healthy", body.GetProperty("status").GetString());
+        Assert.Equal("Healthy", body.GetProperty("status").GetString());
         Assert.Equal(["blobs", "data-dir", "disk", "store"], Checks(body).Keys.Order(StringComparer.Ordinal));
-        Assert.All(Checks(body).Values, c => Assert.Equal("healthy", c.GetProperty("status").GetString()));
+        Assert.All(Checks(body).Values, c => Assert.Equal("Healthy", c.GetProperty("status").GetString()));
         // The probe blob does not stay behind.
         var blobs = Path.Combine(gateway.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.DataDirFullPath, "blobs");
         Assert.Empty(Directory.EnumerateFiles(blobs, "*", SearchOption.AllDirectories));
@@ -40,11 +40,11 @@ public sealed class ReadinessTests
         var (status, body) = await ReadyAsync(gateway);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
-        Assert.Equal("unhealthy", body.GetProperty("status").GetString());
+        Assert.Equal("Unhealthy", body.GetProperty("status").GetString());
         var disk = Checks(body)["disk"];
-        Assert.Equal("unhealthy", disk.GetProperty("status").GetString());
+        Assert.Equal("Unhealthy", disk.GetProperty("status").GetString());
         Assert.Contains("below Dmp:Health:MinFreeDiskMb (2000000000 MB)", disk.GetProperty("reason").GetString(), StringComparison.Ordinal);
-        Assert.Equal("healthy", Checks(body)["store"].GetProperty("status").GetString());
+        Assert.Equal("Healthy", Checks(body)["store"].GetProperty("status").GetString());
         Assert.Equal(HttpStatusCode.OK, (await gateway.Anonymous.GetAsync("/health/live")).StatusCode);
     }
 
@@ -72,9 +72,9 @@ public sealed class ReadinessTests
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         var check = Checks(body)["blobs"];
-        Assert.Equal("unhealthy", check.GetProperty("status").GetString());
+        Assert.Equal("Unhealthy", check.GetProperty("status").GetString());
         Assert.Contains("the blob store cannot write", check.GetProperty("reason").GetString(), StringComparison.Ordinal);
-        Assert.Equal("healthy", Checks(body)["store"].GetProperty("status").GetString());
+        Assert.Equal("Healthy", Checks(body)["store"].GetProperty("status").GetString());
 
         File.Delete(blobs);
         Directory.CreateDirectory(blobs);
@@ -96,9 +96,9 @@ public sealed class ReadinessTests
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
             var check = Checks(body)["store"];
-            Assert.Equal("unhealthy", check.GetProperty("status").GetString());
+            Assert.Equal("Unhealthy", check.GetProperty("status").GetString());
             Assert.Contains("the store did not commit within 5 s", check.GetProperty("reason").GetString(), StringComparison.Ordinal);
-            Assert.Equal("healthy", Checks(body)["blobs"].GetProperty("status").GetString());
+            Assert.Equal("Healthy", Checks(body)["blobs"].GetProperty("status").GetString());
             await holder.ExecuteAsync("ROLLBACK;");
         }
 
