@@ -38,10 +38,16 @@ public static class CdaMapper
     public static (CdaMapped? Mapped, MapError? Error) Read(ReadOnlyMemory<byte> input, string channel, RuleSet rules)
     {
         ArgumentNullException.ThrowIfNull(rules);
-        if (!SafeXml.TryLoad(input, out var document, out var xmlError))
-            return (null, xmlError);
-        if (!CdaHeaderReader.TryRead(document!, out var header, out var error))
-            return (null, error);
+        System.Xml.Linq.XDocument? document;
+        CdaHeader? header;
+        using (MappingTracing.Start("parse"))
+        {
+            if (!SafeXml.TryLoad(input, out document, out var xmlError))
+                return (null, xmlError);
+            if (!CdaHeaderReader.TryRead(document!, out header, out var error))
+                return (null, error);
+        }
+        using var map = MappingTracing.Start("map");
         var root = document!.Root!;
         var rule = rules.SelectDocument(header!.Type?.Value, header.TemplateIds);
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(input.Span));

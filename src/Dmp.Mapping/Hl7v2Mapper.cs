@@ -55,17 +55,28 @@ public static class Hl7v2Mapper
     /// </summary>
     private static MapError? EachMessage(ReadOnlyMemory<byte> input, Func<Hl7Message, MapError?> map)
     {
+        var parse = MappingTracing.Start("parse");
         var batch = Hl7Batch.Split(input);
         if (batch.Error is { } batchError)
+        {
+            parse?.Dispose();
             return ToMapError(batchError);
+        }
         for (var i = 0; i < batch.Messages.Count; i++)
         {
+            parse ??= MappingTracing.Start("parse");
             var parsed = Hl7Message.Parse(batch.Messages[i]);
+            parse?.Dispose();
+            parse = null;
             if (parsed.Message is not { } message)
                 return ToMapError(parsed.Error ?? new Hl7Error(0, null, 0, "not an HL7 v2 message"), batch.Messages.Count > 1 ? i + 1 : 0);
-            if (map(message) is { } error)
-                return error with { Reason = batch.Messages.Count > 1 ? $"message {i + 1}: {error.Reason}" : error.Reason };
+            using (MappingTracing.Start("map"))
+            {
+                if (map(message) is { } error)
+                    return error with { Reason = batch.Messages.Count > 1 ? $"message {i + 1}: {error.Reason}" : error.Reason };
+            }
         }
+        parse?.Dispose();
         return null;
     }
 

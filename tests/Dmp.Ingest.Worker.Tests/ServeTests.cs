@@ -35,7 +35,9 @@ public sealed class ServeTests
 
             Assert.Equal(HttpStatusCode.OK, live.StatusCode);
             Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-            Assert.Equal("Healthy", await ready.Content.ReadAsStringAsync());
+            Assert.Equal("Healthy", await live.Content.ReadAsStringAsync());
+            // /health/ready names each check (ReadinessTests has the failures).
+            Assert.Equal("Healthy", System.Text.Json.JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
             Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
             Assert.Equal("application/problem+json", anonymous.Content.Headers.ContentType?.MediaType);
         }

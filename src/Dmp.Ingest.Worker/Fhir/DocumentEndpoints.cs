@@ -48,12 +48,13 @@ public static class DocumentEndpoints
             scope.Audit(AuditActions.Search, AuditEntityTypes.DocumentReference, null, AuditOutcomes.Success, Returned(http, resources)), FhirResults.Resource(bundle), ct);
     }
 
-    private static async Task<IResult> ReadAsync(string id, HttpContext http, DossierGate gate, CancellationToken ct)
+    private static async Task<IResult> ReadAsync(string id, HttpContext http, DossierGate gate, DmpStore store, CancellationToken ct)
     {
         var (document, failure) = await FindVisibleAsync(id, "DocumentReference", http, gate, AuditActions.Read, ct);
         if (document is null)
             return failure!;
         var (row, scope) = document.Value;
+        await Telemetry.DocumentTraceLinks.LinkAsync(store, row.Id, ct);
         var resource = DossierResources.DocumentReference(row, ContentUrl(SearchBundles.BaseUrl(http.Request), row.Id));
         return await gate.AuditedAsync(scope.Audit(AuditActions.Read, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Success), FhirResults.Resource(resource), ct);
     }
@@ -67,6 +68,7 @@ public static class DocumentEndpoints
         if (document is null)
             return failure!;
         var (row, scope) = document.Value;
+        await Telemetry.DocumentTraceLinks.LinkAsync(store, row.Id, ct);
         if (row.BlobKey is not { } key || await store.Blobs.GetAsync(key, ct) is not { } bytes)
         {
             return await gate.AuditedAsync(scope.Audit(AuditActions.Retrieve, AuditEntityTypes.DocumentReference, id, AuditOutcomes.NotFound, "the content is missing from the blob store"),

@@ -11,7 +11,7 @@ public sealed class GatewayConsoleOptions : ConsoleFormatterOptions
 }
 
 /// <summary>
-/// One line per log entry, UTC timestamp first. An exception is its type and message on the same line;
+/// One line per log entry, UTC timestamp first, the trace id (`trace=…`) when written inside a span. An exception is its type and message on the same line;
 /// its stack trace only with `--verbose` — a person at the console wants what and where, not frames.
 /// </summary>
 public sealed class GatewayConsoleFormatter(IOptionsMonitor<GatewayConsoleOptions> options) : ConsoleFormatter(Name)
@@ -31,6 +31,14 @@ public sealed class GatewayConsoleFormatter(IOptionsMonitor<GatewayConsoleOption
         textWriter.Write('[');
         textWriter.Write(logEntry.EventId.Id);
         textWriter.Write("] ");
+        // Inside a span (a message's receive or processing, an HTTP request): its trace id, to find the message's
+        // other lines and spans (`traceId` in /api/messages).
+        if (System.Diagnostics.Activity.Current is { } activity)
+        {
+            textWriter.Write("trace=");
+            textWriter.Write(activity.TraceId.ToHexString());
+            textWriter.Write(' ');
+        }
         textWriter.Write(message.ReplaceLineEndings(" "));
         if (logEntry.Exception is { } e)
         {

@@ -9,7 +9,6 @@ using Dmp.Store;
 using Dmp.Store.Dossier;
 using Dmp.Store.Retention;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -37,8 +36,7 @@ public static class GatewayHost
         SettingsCheck.ThrowIfInvalid(config);
 
         builder.Logging.AddConfiguration(config.GetSection("Logging"));
-        builder.Logging.AddConsole(o => o.FormatterName = GatewayConsoleFormatter.Name);
-        builder.Logging.AddConsoleFormatter<GatewayConsoleFormatter, GatewayConsoleOptions>(o => o.Verbose = verbose);
+        builder.Logging.AddGatewayLogging(config, verbose);
         // The host logs a failed start with its exception; `serve` prints that failure as one clean line instead.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", level => level >= LogLevel.Information && (level < LogLevel.Error || verbose));
 
@@ -104,9 +102,7 @@ public static class GatewayHost
         GatewayAuthentication.Add(builder);
 
         services.AddRoutingCore();
-        services.AddHealthChecks()
-            .AddCheck<DataDirHealthCheck>("data-dir", tags: ["ready"])
-            .AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+        services.AddGatewayHealth(config);
 
         builder.WebHost.UseKestrelCore();
         builder.WebHost.UseKestrelHttpsConfiguration();
@@ -142,8 +138,7 @@ public static class GatewayHost
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
+        app.MapGatewayHealth();
         app.MapOperatorApi();
         app.MapDossierApi();
         return app;

@@ -32,6 +32,8 @@ public static class SettingsCheck
         (RetentionOptions.Section, typeof(RetentionOptions)),
         (AccessOptions.Section, typeof(AccessOptions)),
         (SftpOptions.Section, typeof(SftpOptions)),
+        (GatewayLoggingOptions.Section, typeof(GatewayLoggingOptions)),
+        (HealthOptions.Section, typeof(HealthOptions)),
     ];
 
     /// <summary>One line per value that does not convert; empty when all do.</summary>

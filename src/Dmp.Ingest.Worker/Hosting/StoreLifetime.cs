@@ -1,5 +1,4 @@
 using Dmp.Store;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
 namespace Dmp.Ingest.Worker.Hosting;
@@ -87,24 +86,4 @@ public sealed class StoreOptionsValidator : IValidateOptions<StoreOptions>, IVal
 
     private static ValidateOptionsResult From(IReadOnlyList<string> failures) =>
         failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-}
-
-/// <summary>Ready when the store answers a query.</summary>
-public sealed class StoreHealthCheck(StoreLifetime storeLifetime) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await using var connection = await storeLifetime.Store.Connections.OpenAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT 1";
-            await command.ExecuteScalarAsync(cancellationToken);
-            return HealthCheckResult.Healthy();
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            return HealthCheckResult.Unhealthy("store unavailable: " + e.GetType().Name);
-        }
-    }
 }

@@ -233,16 +233,22 @@ public sealed class MllpConnectionHandler(
             for (var i = 0; i < ready.Count; i++)
                 pending[i] = receiver.ReceiveAsync(ToInput(ready[i], remote), CancellationToken.None);
             var mustClose = false;
+            List<System.Diagnostics.Activity>? ackSpans = null;
             for (var i = 0; i < ready.Count; i++)
             {
                 var outcome = await pending[i];
                 if (outcome.Ack is { } ack)
+                {
+                    if (Telemetry.MessageTracing.StartAck(outcome.Trace, outcome.AckCode) is { } span)
+                        (ackSpans ??= []).Add(span);
                     WriteFrame(output, ack);
+                }
                 mustClose |= ready[i].Oversize;
             }
             // No token: a flush to a sender that has already closed just completes, and frames it sent
             // before closing are still in the pipe to be read and stored (cancelling here dropped them).
             await output.FlushAsync();
+            ackSpans?.ForEach(span => span.Dispose());
             return mustClose;
         }
         finally

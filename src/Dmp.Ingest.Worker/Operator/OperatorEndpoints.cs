@@ -147,6 +147,7 @@ public static class OperatorEndpoints
         ["length"] = m.Length,
         ["truncated"] = m.Truncated,
         ["rawPurgedAt"] = m.RawPurgedAt,
+        ["traceId"] = m.TraceId,
     };
 }
 

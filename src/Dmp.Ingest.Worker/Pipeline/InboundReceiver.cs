@@ -6,6 +6,7 @@ using Dmp.Mapping.Generic;
 using Dmp.Mapping.Hl7v2;
 using Dmp.Model.Apply;
 using Dmp.Ingest.Worker.Hosting;
+using Dmp.Ingest.Worker.Telemetry;
 using Dmp.Store;
 using Dmp.Store.Inbox;
 using Microsoft.Extensions.Options;
@@ -19,6 +20,8 @@ public sealed record ReceiveOutcome(long MessageId, bool Duplicate, string Statu
     public string? Refusal { get; init; }
     /// <summary>The configured sender (MLLP sender or file source) the input was matched to; null when no sender list applies.</summary>
     public string? SenderName { get; init; }
+    /// <summary>The message's receive span (default when nobody records traces): the parent of the channel's ACK span.</summary>
+    public System.Diagnostics.ActivityContext Trace { get; init; }
 }
 
 /// <summary>One input as a channel hands it over.</summary>
@@ -72,6 +75,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
     {
         if (input.FileName is not null && input.RefusedBecause is null && InboundMapper.LooksLikeXml(input.Bytes.Span))
             return await ReceiveCdaFileAsync(input, cancellationToken);
+        using var trace = MessageTracing.StartReceive(input.Channel);
         var sha = input.Sha256 ?? SHA256.HashData(input.Bytes.Span);
         var parsed = Hl7Message.Parse(input.Bytes);
         var message = parsed.Message;
@@ -155,6 +159,8 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             input.Bytes, input.Length ?? input.Bytes.Length, sha, input.Length is { } full && full > input.Bytes.Length, time.GetUtcNow())
         {
             SenderName = senderName,
+            TraceId = trace.TraceId,
+            TraceParent = trace.TraceParent,
         };
 
         var waitsForProcessing = processedAcks.Enabled && input.FileName is null && message is not null
@@ -185,7 +191,10 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             return new InboxDecision(finalStatus, finalError, warnings, ack, ackCode);
         }
 
-        var receipt = await storeLifetime.Store.Writer.AppendAsync(frame, Decide, cancellationToken);
+        InboxReceipt receipt;
+        using (MessageTracing.StartCommit())
+            receipt = await storeLifetime.Store.Writer.AppendAsync(frame, Decide, cancellationToken);
+        trace.Stored(receipt);
         if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
             signal.Pulse();
         if (receipt.Duplicate)
@@ -207,6 +216,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         {
             Refusal = !receipt.Duplicate && receipt.Status == InboxStatus.Rejected ? (refusal.Length > 0 ? refusal : "strict sender, control id reused") : null,
             SenderName = senderName,
+            Trace = trace.Context,
         };
     }
 
@@ -217,6 +227,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
     /// </summary>
     private async Task<ReceiveOutcome> ReceiveCdaFileAsync(ReceivedInput input, CancellationToken cancellationToken)
     {
+        using var trace = MessageTracing.StartReceive(input.Channel);
         var sha = input.Sha256 ?? SHA256.HashData(input.Bytes.Span);
         var refusal = CdaDoorCheck(input.Bytes);
         var status = refusal is null ? InboxStatus.Accepted : InboxStatus.Rejected;
@@ -226,9 +237,14 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         {
             // A CDA document names no MSH-4: it is bound by its source's folder, whose name is recorded.
             SenderName = input.Senders?.First?.Name,
+            TraceId = trace.TraceId,
+            TraceParent = trace.TraceParent,
         };
-        var receipt = await storeLifetime.Store.Writer.AppendAsync(
-            frame, _ => new InboxDecision(status, refusal is null ? null : "not a CDA document: " + refusal, [], null, null), cancellationToken);
+        InboxReceipt receipt;
+        using (MessageTracing.StartCommit())
+            receipt = await storeLifetime.Store.Writer.AppendAsync(
+                frame, _ => new InboxDecision(status, refusal is null ? null : "not a CDA document: " + refusal, [], null, null), cancellationToken);
+        trace.Stored(receipt);
         if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
             signal.Pulse();
         if (receipt.Duplicate)
@@ -242,6 +258,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         {
             Refusal = !receipt.Duplicate && receipt.Status == InboxStatus.Rejected ? "XML, not a CDA document: " + refusal : null,
             SenderName = frame.SenderName,
+            Trace = trace.Context,
         };
     }
 

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
+using Dmp.Ingest.Worker.Telemetry;
 using Dmp.Mapping;
 using Dmp.Mapping.Apply;
 using Dmp.Ingest.Worker.Hosting;
@@ -51,11 +53,13 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
                 foreach (var chunk in batch.Chunk(CompletionChunk))
                 {
                     var results = new List<ProcessingResult>(chunk.Length);
-                    foreach (var message in chunk)
-                        results.Add(await ProcessAsync(message, store.Blobs, stoppingToken));
+                    // Each message's `process` span (its trace continued), when someone records traces.
+                    var spans = MessageTracing.Listening ? new Activity?[chunk.Length] : null;
+                    for (var i = 0; i < chunk.Length; i++)
+                        results.Add(await ProcessAsync(chunk[i], store.Blobs, spans, i, stoppingToken));
                     if (applying is not null)
                         Completed(await applying);
-                    applying = store.Processing.CompleteAsync(results, stoppingToken);
+                    applying = spans is null ? store.Processing.CompleteAsync(results, stoppingToken) : CompleteTracedAsync(results, spans, stoppingToken);
                 }
                 if (applying is not null)
                     Completed(await applying);
@@ -84,8 +88,40 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
         Interlocked.Add(ref _processed, final.Count);
     }
 
-    private async Task<ProcessingResult> ProcessAsync(PendingMessage message, IBlobStore blobs, CancellationToken cancellationToken)
+    /// <summary>The chunk's commit with an `apply` span per message under its `process` span; both end once it is committed.</summary>
+    private async Task<IReadOnlyList<ProcessingResult>> CompleteTracedAsync(List<ProcessingResult> results, Activity?[] spans, CancellationToken cancellationToken)
     {
+        var applies = new Activity?[spans.Length];
+        for (var i = 0; i < spans.Length; i++)
+            applies[i] = MessageTracing.StartApply(spans[i]);
+        try
+        {
+            var final = await storeLifetime.Store.Processing.CompleteAsync(results, cancellationToken);
+            for (var i = 0; i < spans.Length && i < final.Count; i++)
+                spans[i]?.SetTag("dmp.status", final[i].Status);
+            return final;
+        }
+        catch (Exception e)
+        {
+            foreach (var apply in applies)
+                apply?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
+            throw;
+        }
+        finally
+        {
+            for (var i = 0; i < spans.Length; i++)
+            {
+                applies[i]?.Dispose();
+                spans[i]?.Dispose();
+            }
+        }
+    }
+
+    private async Task<ProcessingResult> ProcessAsync(PendingMessage message, IBlobStore blobs, Activity?[]? spans, int index, CancellationToken cancellationToken)
+    {
+        // Current in this method only: the mapping's parse and map spans go under it.
+        if (spans is not null)
+            spans[index] = MessageTracing.StartProcess(message);
         try
         {
             // The type the listener read from MSH-9 when it stored the frame ("ADT^A01"): no second parse to skip a message.

@@ -9,7 +9,7 @@ internal sealed class InboundMessageRow
         file_name AS FileName, remote_endpoint AS RemoteEndpoint, status AS Status, warnings AS Warnings,
         error AS Error, received_at AS ReceivedAt, last_received_at AS LastReceivedAt, receipts AS Receipts,
         ack_code AS AckCode, sha256 AS Sha256, length AS Length, truncated AS Truncated, raw_purged_at AS RawPurgedAt,
-        sender_name AS SenderName
+        sender_name AS SenderName, trace_id AS TraceId
         """;
 
     public long Id { get; set; }
@@ -31,6 +31,7 @@ internal sealed class InboundMessageRow
     public object Truncated { get; set; } = false;
     public string? RawPurgedAt { get; set; }
     public string? SenderName { get; set; }
+    public string? TraceId { get; set; }
 
     public InboundMessageSummary ToSummary() => new(
         Id,
@@ -51,5 +52,6 @@ internal sealed class InboundMessageRow
         Length,
         Convert.ToBoolean(Truncated, System.Globalization.CultureInfo.InvariantCulture),
         RawPurgedAt is null ? null : StoreTime.Read(RawPurgedAt),
-        SenderName);
+        SenderName,
+        TraceId);
 }

@@ -22,6 +22,12 @@ public sealed record InboundFrame(
     /// Not part of its identity: dedup stays on sender, control id and SHA-256.
     /// </summary>
     public string? SenderName { get; init; }
+
+    /// <summary>The message's W3C trace id (32 lower-case hex), drawn by the caller when it arrived; null: none is stored.</summary>
+    public string? TraceId { get; init; }
+
+    /// <summary>The receive span as a W3C traceparent, when one was recorded: the processing spans continue the trace under it.</summary>
+    public string? TraceParent { get; init; }
 }
 
 /// <summary>What the writer knows when asking the caller to decide about a new (not resent) frame.</summary>

@@ -14,7 +14,14 @@ public sealed record PendingMessage(
     byte[] Raw,
     long Length,
     DateTimeOffset ReceivedAt,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings)
+{
+    /// <summary>The message's W3C trace id (32 lower-case hex); null for one stored before trace ids were kept.</summary>
+    public string? TraceId { get; init; }
+
+    /// <summary>Its receive span as a W3C traceparent, when that span was recorded; null otherwise.</summary>
+    public string? TraceParent { get; init; }
+}
 
 /// <summary>What processing made of a message.</summary>
 /// <param name="Status">A processing outcome: processed, ignored, held, refused-by-patient, failed (or rejected).</param>

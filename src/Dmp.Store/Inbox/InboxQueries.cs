@@ -104,6 +104,27 @@ public sealed class InboxQueries
         }
     }
 
+    /// <summary>
+    /// The traces of the inbound messages that brought a document (one per source: MLLP and a drop folder are two),
+    /// oldest first, those with a stored trace id only: an HTTP read of the document links to them.
+    /// </summary>
+    public async Task<IReadOnlyList<MessageTraceIds>> TracesOfDocumentAsync(long documentId, CancellationToken cancellationToken)
+    {
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var rows = await connection.QueryAsync<MessageTraceIds>(new CommandDefinition(
+                """
+                SELECT m.id AS MessageId, m.trace_id AS TraceId, m.trace_parent AS TraceParent
+                FROM document_source s JOIN inbound_message m ON m.id = s.inbound_message_id
+                WHERE s.document_id = @Id AND m.trace_id IS NOT NULL
+                ORDER BY m.id;
+                """,
+                new { Id = documentId }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return rows.AsList();
+        }
+    }
+
     /// <summary>The stored bytes of a message (inline or from the blob store); null when unknown or purged.</summary>
     public async Task<byte[]?> GetRawAsync(long id, CancellationToken cancellationToken)
     {

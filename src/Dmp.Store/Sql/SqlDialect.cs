@@ -72,11 +72,11 @@ public abstract class SqlDialect
         "inbound_message",
         """
         channel, sender, control_id, message_type, file_name, remote_endpoint, sha256, length, raw, blob_key,
-        truncated, status, warnings, error, received_at, last_received_at, receipts, ack, ack_code, sender_name
+        truncated, status, warnings, error, received_at, last_received_at, receipts, ack, ack_code, sender_name, trace_id, trace_parent
         """,
         """
         @Channel, @Sender, @ControlId, @MessageType, @FileName, @RemoteEndpoint, @Sha256, @Length, @Raw, @BlobKey,
-        @Truncated, @Status, @Warnings, @Error, @ReceivedAt, @ReceivedAt, 1, @Ack, @AckCode, @SenderName
+        @Truncated, @Status, @Warnings, @Error, @ReceivedAt, @ReceivedAt, 1, @Ack, @AckCode, @SenderName, @TraceId, @TraceParent
         """,
         "sender, control_id, sha256",
         returning: "id");

@@ -102,6 +102,8 @@ internal sealed class FrameAppend(
                 decision.Ack,
                 decision.AckCode,
                 frame.SenderName,
+                frame.TraceId,
+                frame.TraceParent,
             },
             transaction)).ConfigureAwait(false);
 
