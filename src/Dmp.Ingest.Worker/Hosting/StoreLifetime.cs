@@ -79,7 +79,9 @@ public sealed class StoreLifetime(IOptions<StoreOptions> store, IOptions<BlobOpt
         while (inner.InnerException is not null && inner.Message.Length == 0)
             inner = inner.InnerException;
         var message = inner.Message.ReplaceLineEndings(" ").TrimEnd('.');
+        // SqlClient's managed network layer wraps a socket error it lost as SocketException "Success": it says nothing.
         return inner.InnerException is { } cause && !message.Contains(cause.Message, StringComparison.Ordinal)
+               && cause is not System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.Success }
             ? $"{message} ({cause.Message.ReplaceLineEndings(" ").TrimEnd('.')})"
             : message;
     }
