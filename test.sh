@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
 # Installs what the tests need (only what is missing), builds once, runs every test project one
 # after another, and ends with one line: "N passed, N failed, N skipped" (totals from TRX results).
-# Usage: ./test.sh [--fast] [--long]
+# Usage: ./test.sh [--fast] [--long] [--sqlserver]
 #   (no flag)  every test: what CI runs (.ci/run).
 #   --fast     the in-process tier only, for a developer's inner loop: parser, mapping, golden files, the store
 #              on SQLite, the HTTP API on an in-process gateway. Leaves out the classes marked
 #              [Trait("Tier", "Slow")]: real PostgreSQL, sshd, Azurite and npm peers, gateways started as
 #              processes, kill -9, fuzzing, load and 1,000 idle connections. Installs nothing (no apt, no npm).
 #   --long     also runs the long reliability set (DMP_TEST_LONG=1).
+#   --sqlserver also runs the store's provider suites on the SQL Server named by DMP_TEST_SQLSERVER (a connection string
+#              whose login may create databases); without it they are left out (trait Provider=SqlServer): no SQL
+#              Server can be installed here, and CI does not run them.
 set -uo pipefail
 cd "$(dirname "$0")"
 
 fast=0
+sqlserver=0
 for arg in "$@"; do
   case "$arg" in
     --fast) fast=1 ;;
     --long) export DMP_TEST_LONG=1 ;;
-    *) echo "test.sh: unknown option $arg (usage: ./test.sh [--fast] [--long])" >&2; echo "0 passed, 1 failed"; exit 2 ;;
+    --sqlserver) sqlserver=1 ;;
+    *) echo "test.sh: unknown option $arg (usage: ./test.sh [--fast] [--long] [--sqlserver])" >&2; echo "0 passed, 1 failed"; exit 2 ;;
   esac
 done
+if (( sqlserver == 1 )) && [[ -z "${DMP_TEST_SQLSERVER:-}" ]]; then
+  echo "test.sh: --sqlserver needs DMP_TEST_SQLSERVER=\"Server=host,1433;User ID=…;Password=…;TrustServerCertificate=True\" (a login that may create databases)" >&2
+  echo "0 passed, 1 failed"; exit 2
+fi
+(( sqlserver == 0 )) && echo "test.sh: SQL Server is not exercised (its provider tests run with DMP_TEST_SQLSERVER=<connection string> ./test.sh --sqlserver)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 # Tests never watch configuration files (the machine allows 128 inotify instances per user).
 export DOTNET_hostBuilder__reloadConfigOnChange=false
@@ -40,8 +50,14 @@ fi
 # ---- run each test project in turn ---------------------------------------------------------------
 results="$(pwd)/TestResults"
 rm -rf "$results"; mkdir -p "$results"
-filter=()
-(( fast == 1 )) && filter=(--filter "Tier!=Slow")
+# The SQL Server provider suites (trait Provider=SqlServer) run only with --sqlserver.
+if (( sqlserver == 1 )); then
+  filter=()
+  (( fast == 1 )) && filter=(--filter "Tier!=Slow|Provider=SqlServer")
+else
+  filter=(--filter "Provider!=SqlServer")
+  (( fast == 1 )) && filter=(--filter "Tier!=Slow&Provider!=SqlServer")
+fi
 status=0
 for proj in tests/*/*.Tests.csproj; do
   name="$(basename "$proj" .csproj)"

@@ -41,9 +41,9 @@ public sealed class StoreOptions
         {
             errors.Add($"Dmp:Store:Provider={Provider} is unknown: use Sqlite, Postgres or SqlServer.");
         }
-        else if (Provider == StoreProvider.SqlServer)
+        else if (Provider == StoreProvider.SqlServer && string.IsNullOrWhiteSpace(ConnectionString))
         {
-            errors.Add($"Dmp:Store:Provider={Provider} is not available in this build yet: use Sqlite or Postgres.");
+            errors.Add("Dmp:Store:Provider=SqlServer needs Dmp:Store:ConnectionString, e.g. Server=db.example,1433;Database=dmp;User ID=dmp;Password=…;Encrypt=True.");
         }
         else if (Provider == StoreProvider.Postgres && string.IsNullOrWhiteSpace(ConnectionString))
         {

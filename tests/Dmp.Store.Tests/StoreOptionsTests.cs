@@ -28,18 +28,37 @@ public sealed class StoreOptionsTests
         Assert.Contains(errors, e => e.Contains("Dmp:Store:ConnectionString", StringComparison.Ordinal));
     }
 
-    [Theory]
-    [InlineData(StoreProvider.SqlServer)]
-    public async Task A_provider_not_in_this_build_fails_at_open_naming_the_setting(StoreProvider provider)
+    [Fact]
+    public void SqlServer_is_accepted_with_a_connection_string_and_refused_without_one_naming_the_setting()
+    {
+        Assert.Contains(new StoreOptions { Provider = StoreProvider.SqlServer }.Validate(),
+            e => e.Contains("Dmp:Store:Provider=SqlServer needs Dmp:Store:ConnectionString", StringComparison.Ordinal));
+        var options = new StoreOptions { Provider = StoreProvider.SqlServer, ConnectionString = "Server=127.0.0.1,1433;Database=dmp;Integrated Security=False" };
+
+        Assert.Empty(options.Validate());
+        var dialect = SqlDialect.Create(options, "data");
+        Assert.Equal(StoreProvider.SqlServer, dialect.Provider);
+        Assert.Equal("SqlServer", dialect.MigrationFolder);
+    }
+
+    [Fact]
+    public void A_connection_string_SqlClient_cannot_read_is_refused_naming_the_setting()
     {
         using var folder = new TempFolder();
-        var options = new StoreOptions { Provider = provider, ConnectionString = "Host=localhost" };
+        var options = new StoreOptions { Provider = StoreProvider.SqlServer, ConnectionString = "Host=localhost" };
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(
-            () => DmpStore.OpenAsync(options, new BlobOptions(), folder.Path, CancellationToken.None));
+        var error = Assert.Throws<ArgumentException>(() => SqlDialect.Create(options, folder.Path));
 
-        Assert.Contains($"Dmp:Store:Provider={provider} is not available in this build yet", error.Message);
-        Assert.Throws<NotSupportedException>(() => SqlDialect.Create(options, folder.Path));
+        Assert.Contains("Dmp:Store:ConnectionString is not a SQL Server connection string", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_provider_value_outside_the_enum_fails_naming_the_setting()
+    {
+        var options = new StoreOptions { Provider = (StoreProvider)42, ConnectionString = "x" };
+
+        Assert.Contains(options.Validate(), e => e.Contains("Dmp:Store:Provider=42 is unknown", StringComparison.Ordinal));
+        Assert.Throws<NotSupportedException>(() => SqlDialect.Create(options, "data"));
     }
 
     [Fact]

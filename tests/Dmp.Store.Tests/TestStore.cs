@@ -27,12 +27,16 @@ internal sealed class TestStore : IAsyncDisposable
     public static async Task<TestStore> OpenAsync(Action<StoreOptions>? configure = null) => await OpenAsync(null, configure);
 
     /// <summary>Opens a store on SQLite in its folder, or on <paramref name="connectionString"/> (PostgreSQL) when given.</summary>
-    public static async Task<TestStore> OpenAsync(string? connectionString, Action<StoreOptions>? configure = null)
+    public static Task<TestStore> OpenAsync(string? connectionString, Action<StoreOptions>? configure = null) =>
+        OpenAsync(connectionString is null ? StoreProvider.Sqlite : StoreProvider.Postgres, connectionString, configure);
+
+    /// <summary>Opens a store of <paramref name="provider"/> on <paramref name="connectionString"/> (SQLite in its folder when null).</summary>
+    public static async Task<TestStore> OpenAsync(StoreProvider provider, string? connectionString, Action<StoreOptions>? configure = null)
     {
         var folder = new TempFolder();
         var options = connectionString is null
             ? new StoreOptions()
-            : new StoreOptions { Provider = StoreProvider.Postgres, ConnectionString = connectionString };
+            : new StoreOptions { Provider = provider, ConnectionString = connectionString };
         configure?.Invoke(options);
         var store = await DmpStore.OpenAsync(options, new BlobOptions(), folder.Path, CancellationToken.None);
         return new TestStore(folder, store);

@@ -48,6 +48,9 @@ public sealed class StoreLifetime(IOptions<StoreOptions> store, IOptions<BlobOpt
         {
             var parts = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connection };
             string? Part(string key) => parts.TryGetValue(key, out var v) ? v?.ToString() : null;
+            if (store.Value.Provider == StoreProvider.SqlServer)
+                return SqlServerWhere(Part("Server") ?? Part("Data Source") ?? Part("Address") ?? Part("Addr") ?? "localhost",
+                    Part("Database") ?? Part("Initial Catalog"));
             if ((Part("Data Source") ?? Part("DataSource") ?? Part("Filename")) is { } file)
                 return Path.GetFullPath(file);
             var host = Part("Host") ?? Part("Server") ?? "localhost";
@@ -60,13 +63,24 @@ public sealed class StoreLifetime(IOptions<StoreOptions> store, IOptions<BlobOpt
         }
     }
 
+    /// <summary>SQL Server's <c>Server=[tcp:]host[\instance][,port]</c> as host:port/database (1433 when no port is given).</summary>
+    private static string SqlServerWhere(string server, string? database)
+    {
+        var address = server.StartsWith("tcp:", StringComparison.OrdinalIgnoreCase) ? server[4..] : server;
+        var comma = address.LastIndexOf(',');
+        var (host, port) = comma < 0 ? (address, "1433") : (address[..comma], address[(comma + 1)..]);
+        return $"{host.Trim()}:{port.Trim()}/{database ?? "(default database)"}";
+    }
+
     private static string Reason(Exception e)
     {
         var inner = e;
         while (inner.InnerException is not null && inner.Message.Length == 0)
             inner = inner.InnerException;
         var message = inner.Message.ReplaceLineEndings(" ").TrimEnd('.');
+        // SqlClient's managed network layer wraps a socket error it lost as SocketException "Success": it says nothing.
         return inner.InnerException is { } cause && !message.Contains(cause.Message, StringComparison.Ordinal)
+               && cause is not System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.Success }
             ? $"{message} ({cause.Message.ReplaceLineEndings(" ").TrimEnd('.')})"
             : message;
     }

@@ -69,7 +69,7 @@ public static class FileSourceScheduling
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
     }
 
-    /// <summary>The Quartz cluster of every gateway on one PostgreSQL database (its scheduler name in the qrtz_ tables).</summary>
+    /// <summary>The Quartz cluster of every gateway on one PostgreSQL or SQL Server database (its scheduler name in the qrtz_ tables).</summary>
     public const string ClusterName = "dmp-file-sources";
 
     /// <summary>
@@ -81,12 +81,16 @@ public static class FileSourceScheduling
     {
         ArgumentNullException.ThrowIfNull(q);
         ArgumentNullException.ThrowIfNull(store);
-        if (store.Provider == StoreProvider.Postgres && !string.IsNullOrWhiteSpace(store.ConnectionString))
+        if (store.Provider is StoreProvider.Postgres or StoreProvider.SqlServer && !string.IsNullOrWhiteSpace(store.ConnectionString))
         {
             q.ConfigureScheduler(o => o.InstanceName = ClusterName);
             q.UsePersistentStore(s =>
             {
-                s.UsePostgres(store.ConnectionString);
+                // SQL Server: Quartz's SQL Server delegate over SqlClient, on the QRTZ_ tables of the SqlServer migration 0005.
+                if (store.Provider == StoreProvider.SqlServer)
+                    s.UseSqlServer(Microsoft.Data.SqlClient.SqlClientFactory.Instance, store.ConnectionString);
+                else
+                    s.UsePostgres(store.ConnectionString);
                 s.UseSystemTextJsonSerializer();
                 // The schema is the store's migration, not Quartz's to create: Quartz only checks it.
                 s.ConfigureStore(o =>

@@ -27,8 +27,8 @@ internal sealed class FacilityChoices(ApplyContext c)
             return;
         var stored = await c.Connection.QuerySingleOrDefaultAsync<ChoiceRow?>(c.Command(
             """
-            SELECT CASE WHEN opposes_feeding THEN 1 ELSE 0 END AS OpposesFeeding,
-                   CASE WHEN consents_consultation THEN 1 ELSE 0 END AS ConsentsConsultation, choice_at AS ChoiceAt
+            SELECT CAST(opposes_feeding AS INTEGER) AS OpposesFeeding,
+                   CAST(consents_consultation AS INTEGER) AS ConsentsConsultation, choice_at AS ChoiceAt
             FROM dossier_facility_choice WHERE patient_id = @Id AND organisation = @Organisation;
             """, new { Id = patientId, Organisation = organisation })).ConfigureAwait(false);
         if (stored?.ChoiceAt is { } storedAt && StoreTime.Read(storedAt) > eventAt)
@@ -61,7 +61,7 @@ internal sealed class FacilityChoices(ApplyContext c)
         {
             var opposes = await c.Connection.QuerySingleOrDefaultAsync<long?>(c.Command(
                 """
-                SELECT CASE WHEN opposes_feeding THEN 1 ELSE 0 END FROM dossier_facility_choice
+                SELECT CAST(opposes_feeding AS INTEGER) FROM dossier_facility_choice
                 WHERE patient_id = @Id AND organisation = @Organisation;
                 """, new { Id = patientId, Organisation = organisation })).ConfigureAwait(false);
             if (opposes == 1)

@@ -5,7 +5,7 @@ namespace Dmp.Store.Dossier;
 /// <summary>
 /// The one walk from a patient to the patient an A40 merge kept for it, shared by the apply, the API and the
 /// identifier lookup, so a dossier the apply reached is one the API serves: a recursive query (the same text on
-/// SQLite and PostgreSQL but the dialect's row limit) that follows <c>patient.merged_into</c> at most <see cref="MaxHops"/> links.
+/// every dialect but the dialect's row limit and recursive keyword) that follows <c>patient.merged_into</c> at most <see cref="MaxHops"/> links.
 /// </summary>
 internal static class MergeChain
 {
@@ -21,7 +21,7 @@ internal static class MergeChain
     /// </summary>
     public static string SurvivorSql(SqlDialect dialect, string start) =>
         $"""
-        WITH RECURSIVE chain (id, merged_into, hops) AS (
+        {dialect.WithRecursive} chain (id, merged_into, hops) AS (
             SELECT id, merged_into, 0 FROM patient WHERE id = ({start})
             UNION ALL
             SELECT p.id, p.merged_into, c.hops + 1 FROM chain c JOIN patient p ON p.id = c.merged_into WHERE c.hops < {MaxHops}

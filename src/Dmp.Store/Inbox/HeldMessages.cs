@@ -64,11 +64,7 @@ internal sealed class HeldMessages(DbConnection connection, DbTransaction transa
         // One statement for all of the patient's identifiers: this runs for every message about a qualified patient.
         // The keys are HeldKey.Identity's form, system|value, built here from the stored identifiers.
         var released = new SortedSet<long>(await connection.QueryAsync<long>(Command(
-            """
-            SELECT h.message_id FROM held_identity h JOIN inbound_message m ON m.id = h.message_id
-            WHERE h.identity_key IN (SELECT system || '|' || value FROM patient_identifier WHERE patient_id = @Id)
-              AND m.status = @Held AND h.message_id <> @Self;
-            """, new { Id = patientId, InboxStatus.Held, Self = qualifiedBy })).ConfigureAwait(false));
+            ReleaseIdentitySql(dialect), new { Id = patientId, InboxStatus.Held, Self = qualifiedBy })).ConfigureAwait(false));
 
         var at = StoreTime.Write(now);
         foreach (var id in released)
@@ -88,6 +84,14 @@ internal sealed class HeldMessages(DbConnection connection, DbTransaction transa
 
         return released.Count;
     }
+
+    /// <summary>The messages held for one of a patient's identifiers (<c>system|value</c> built in the dialect's concatenation).</summary>
+    internal static string ReleaseIdentitySql(SqlDialect dialect) =>
+        $"""
+        SELECT h.message_id FROM held_identity h JOIN inbound_message m ON m.id = h.message_id
+        WHERE h.identity_key IN (SELECT {dialect.Concat("system", "'|'", "value")} FROM patient_identifier WHERE patient_id = @Id)
+          AND m.status = @Held AND h.message_id <> @Self;
+        """;
 
     private async Task InsertAsync(string insertSql, long messageId, IReadOnlyList<HeldKey> keys)
     {

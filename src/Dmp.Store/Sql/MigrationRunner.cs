@@ -35,6 +35,7 @@ public sealed partial class MigrationRunner
         var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
+            await _connections.CheckServerAsync(connection, cancellationToken).ConfigureAwait(false);
             foreach (var migration in Migrations)
             {
                 var transaction = await _connections.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
@@ -49,8 +50,11 @@ public sealed partial class MigrationRunner
                         transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                     if (done == 0)
                     {
-                        await connection.ExecuteAsync(new CommandDefinition(
-                            migration.Sql, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                        foreach (var batch in _connections.Batches(migration.Sql))
+                        {
+                            await connection.ExecuteAsync(new CommandDefinition(
+                                batch, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                        }
                         // The time as a literal, not a text parameter: a PostgreSQL database older than 0009 has a
                         // TIMESTAMPTZ applied_at, which takes an untyped literal but refuses a text value.
                         await connection.ExecuteAsync(new CommandDefinition(

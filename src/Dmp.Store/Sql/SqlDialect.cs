@@ -36,8 +36,9 @@ public abstract class SqlDialect
         {
             StoreProvider.Sqlite => new SqliteDialect(options.ResolveConnectionString(dataDir)),
             StoreProvider.Postgres => new PostgresDialect(options.ResolveConnectionString(dataDir)),
+            StoreProvider.SqlServer => new SqlServerDialect(options.ResolveConnectionString(dataDir)),
             _ => throw new NotSupportedException(
-                $"Dmp:Store:Provider={options.Provider} is not available in this build yet: use Sqlite or Postgres."),
+                $"Dmp:Store:Provider={options.Provider} is unknown: use Sqlite, Postgres or SqlServer."),
         };
     }
 
@@ -53,6 +54,24 @@ public abstract class SqlDialect
     /// </summary>
     internal virtual Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
         Task.CompletedTask;
+
+    /// <summary>
+    /// Checks, once per open before the migrations, what the store needs of the server beyond durability
+    /// (SQL Server: READ_COMMITTED_SNAPSHOT); throws with the fix when it is missing.
+    /// </summary>
+    internal virtual Task CheckServerAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// A migration script as the batches to run one after another in its transaction: the whole script, or (SQL Server)
+    /// the parts between <c>GO</c> lines, since a batch is compiled before it runs and cannot name a column it adds.
+    /// </summary>
+    internal virtual IReadOnlyList<string> Batches(string script) => [script];
+
+    /// <summary>The keyword that opens a recursive common table expression (SQL Server has no <c>RECURSIVE</c>).</summary>
+    internal virtual string WithRecursive => "WITH RECURSIVE";
+
+    /// <summary>Text expressions joined end to end (NULL when one is NULL): <c>a || b</c>, SQL Server <c>a + b</c>.</summary>
+    internal virtual string Concat(params string[] parts) => string.Join(" || ", parts);
 
     /// <summary>Creates the <c>schema_version</c> table when missing (inside the migration lock); applied_at as every instant is written.</summary>
     internal virtual string CreateSchemaVersionTableSql =>
