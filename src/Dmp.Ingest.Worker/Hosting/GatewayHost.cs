@@ -1,4 +1,5 @@
 using System.Net;
+using Dmp.Ingest.Worker.Alerts;
 using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.Fhir;
 using Dmp.Ingest.Worker.Mllp;
@@ -100,6 +101,7 @@ public static class GatewayHost
 
         // File sources (SFTP, drop folders): one Quartz poll job per `Dmp:Sftp:Sources:N`, into the same inbox.
         Sftp.FileSourceScheduling.AddFileSources(services, config);
+        services.AddGatewayAlerts(config);
 
         GatewayAuthentication.Add(builder);
 
@@ -146,6 +148,7 @@ public static class GatewayHost
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
         app.MapOperatorApi();
         app.MapDossierApi();
+        app.MapGatewayAlerts();
         return app;
     }
 

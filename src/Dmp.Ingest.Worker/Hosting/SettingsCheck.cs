@@ -32,6 +32,7 @@ public static class SettingsCheck
         (RetentionOptions.Section, typeof(RetentionOptions)),
         (AccessOptions.Section, typeof(AccessOptions)),
         (SftpOptions.Section, typeof(SftpOptions)),
+        (Alerts.AlertsOptions.Section, typeof(Alerts.AlertsOptions)),
     ];
 
     /// <summary>One line per value that does not convert; empty when all do.</summary>
