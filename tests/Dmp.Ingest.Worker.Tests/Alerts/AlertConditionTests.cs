@@ -1,5 +1,8 @@
 using System.Text;
+using System.Net;
+using System.Text.Json;
 using Dmp.Ingest.Worker.Tests.Fhir;
+using Dmp.Ingest.Worker.Tests.Interop;
 using Dmp.Ingest.Worker.Tests.Mllp;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -99,5 +102,36 @@ public sealed class AlertConditionTests
 
         Assert.Equal(["firing", "resolved"], webhook.Accepted.Select(b => b.Str("state")));
         Assert.InRange(webhook.Accepted.Last().GetProperty("value").GetDouble(), 0, 60);
+    }
+
+    [Fact]
+    public async Task Certificate_expiry_measures_the_days_left_on_the_mllp_certificate_and_fires_at_or_below_the_threshold()
+    {
+        using var pki = new TestCertificates(); // the server certificate expires in 30 days
+        var settings = pki.ServerSettings();
+        settings["Dmp:Alerts:EvaluateSeconds"] = "1";
+        settings["Dmp:Alerts:Rules:0:Name"] = "within-a-month";
+        settings["Dmp:Alerts:Rules:0:When"] = "certificate-expiry";
+        settings["Dmp:Alerts:Rules:0:Threshold"] = "30";
+        settings["Dmp:Alerts:Rules:1:Name"] = "within-four-weeks";
+        settings["Dmp:Alerts:Rules:1:When"] = "certificate-expiry";
+        settings["Dmp:Alerts:Rules:1:Threshold"] = "28";
+        await using var gateway = await TestGateway.StartAsync(settings);
+
+        JsonElement[] rules;
+        var deadline = DateTime.UtcNow + TestGateway.Patience;
+        do
+        {
+            await Task.Delay(200);
+            using var response = await gateway.Api.GetAsync("/api/alerts");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            rules = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("rules").EnumerateArray().Select(r => r.Clone()).ToArray();
+        }
+        while (rules.Any(r => r.Str("evaluatedAt") is null) && DateTime.UtcNow < deadline);
+
+        Assert.Equal("firing", rules[0].Str("state"));
+        Assert.InRange(rules[0].GetProperty("value").GetDouble(), 29.9, 30);
+        Assert.Equal("days", rules[0].Str("unit"));
+        Assert.Equal("ok", rules[1].Str("state"));
     }
 }
