@@ -178,4 +178,51 @@ public sealed class AlertNotificationTests
         Assert.NotNull(age);
         Assert.InRange(age.Value, 0.5, 30);
     }
+
+    [Fact]
+    public async Task Unreachable_channels_are_retried_a_bounded_number_of_times_reported_as_failed_and_never_stop_evaluation()
+    {
+        var closed = ClosedPort();
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
+        {
+            ["Dmp:Alerts:EvaluateSeconds"] = "1",
+            ["Dmp:Alerts:Rules:0:Name"] = "always",
+            ["Dmp:Alerts:Rules:0:When"] = "inbox-depth",
+            ["Dmp:Alerts:Rules:0:Threshold"] = "0", // 0 waiting messages reach it: fires at the first evaluation
+            ["Dmp:Alerts:Webhook:Url"] = $"http://127.0.0.1:{closed}/hook",
+            ["Dmp:Alerts:Smtp:Host"] = "127.0.0.1",
+            ["Dmp:Alerts:Smtp:Port"] = closed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Dmp:Alerts:Smtp:From"] = "dmp-ingest@hospital.example",
+            ["Dmp:Alerts:Smtp:To"] = "ops@hospital.example",
+        });
+
+        await WaitUntilAsync(async () => (await RuleAsync(gateway, "always")).Str("state") == "firing", "the rule fires");
+        var first = (await RuleAsync(gateway, "always")).GetProperty("evaluatedAt").GetDateTimeOffset();
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the webhook is still being retried (1, 2, 4, 8 s apart)
+        var during = await RuleAsync(gateway, "always");
+        Assert.True(during.GetProperty("evaluatedAt").GetDateTimeOffset() >= first.AddSeconds(2), "evaluation stalled behind the notification");
+        Assert.Null(during.Str("lastNotification"));
+
+        // 5 attempts per channel: 15 s of waits for the webhook, then the same for e-mail.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        JsonElement rule;
+        do
+        {
+            await Task.Delay(500);
+            rule = await RuleAsync(gateway, "always");
+        }
+        while (rule.Str("lastNotification") is null && DateTime.UtcNow < deadline);
+        var notification = rule.GetProperty("lastNotification");
+        Assert.Equal("firing", notification.Str("state"));
+        Assert.Equal("failed: HttpRequestException", notification.Str("webhook"));
+        Assert.StartsWith("failed: ", notification.Str("email"), StringComparison.Ordinal);
+        Assert.Equal("firing", rule.Str("state"));
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
 }
