@@ -49,7 +49,8 @@ public abstract class EntryPublicIdMigrationTests
             await EntryAsync(first, "Condition", "f-bad", "not json");
         }
 
-        Assert.Equal([11], (await new MigrationRunner(connections).ApplyAsync(CancellationToken.None)).Where(v => v >= 11));
+        // 0011 is applied by this run (later migrations may follow it).
+        Assert.Contains(11, await new MigrationRunner(connections).ApplyAsync(CancellationToken.None));
 
         await using (var connection = await connections.OpenAsync(CancellationToken.None))
         {

@@ -1,4 +1,5 @@
 using System.Net;
+using Dmp.Ingest.Worker.Alerts;
 using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.Fhir;
 using Dmp.Ingest.Worker.Mllp;
@@ -98,6 +99,7 @@ public static class GatewayHost
 
         // File sources (SFTP, drop folders): one Quartz poll job per `Dmp:Sftp:Sources:N`, into the same inbox.
         Sftp.FileSourceScheduling.AddFileSources(services, config);
+        services.AddGatewayAlerts(config);
 
         GatewayAuthentication.Add(builder);
 
@@ -141,6 +143,7 @@ public static class GatewayHost
         app.MapGatewayHealth();
         app.MapOperatorApi();
         app.MapDossierApi();
+        app.MapGatewayAlerts();
         return app;
     }
 

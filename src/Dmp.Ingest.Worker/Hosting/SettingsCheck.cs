@@ -34,6 +34,7 @@ public static class SettingsCheck
         (SftpOptions.Section, typeof(SftpOptions)),
         (GatewayLoggingOptions.Section, typeof(GatewayLoggingOptions)),
         (HealthOptions.Section, typeof(HealthOptions)),
+        (Alerts.AlertsOptions.Section, typeof(Alerts.AlertsOptions)),
     ];
 
     /// <summary>One line per value that does not convert; empty when all do.</summary>
