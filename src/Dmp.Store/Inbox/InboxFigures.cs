@@ -46,8 +46,7 @@ public sealed class InboxFigures
         await using (connection.ConfigureAwait(false))
         {
             return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                "SELECT COUNT(*) FROM inbound_message WHERE status = @Accepted"
-                + (senderName is null ? "" : " AND sender_name = @SenderName") + ";",
+                CountAcceptedSql(senderName is not null),
                 new { InboxStatus.Accepted, SenderName = senderName }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
     }
@@ -60,16 +59,7 @@ public sealed class InboxFigures
     /// </summary>
     public async Task<DateTimeOffset?> OldestAcceptedSinceAsync(string? senderName, CancellationToken cancellationToken)
     {
-        var sql =
-            """
-            SELECT MIN(COALESCE(
-                (SELECT MAX(h.at) FROM inbound_message_history h
-                 WHERE h.message_id = w.id AND h.status = @Accepted AND (h.detail IS NULL OR h.detail <> @Resent)),
-                w.received_at))
-            FROM (SELECT id, received_at FROM inbound_message WHERE status = @Accepted
-            """
-            + (senderName is null ? "" : " AND sender_name = @SenderName")
-            + " ORDER BY id" + _connections.Limit("@Window") + ") w;";
+        var sql = OldestAcceptedSql(_connections, senderName is not null);
         var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
@@ -133,6 +123,20 @@ public sealed class InboxFigures
 
         return last;
     }
+
+    internal static string CountAcceptedSql(bool bySender) =>
+        "SELECT COUNT(*) FROM inbound_message WHERE status = @Accepted" + (bySender ? " AND sender_name = @SenderName" : "") + ";";
+
+    internal static string OldestAcceptedSql(SqlDialect dialect, bool bySender) =>
+        """
+        SELECT MIN(COALESCE(
+            (SELECT MAX(h.at) FROM inbound_message_history h
+             WHERE h.message_id = w.id AND h.status = @Accepted AND (h.detail IS NULL OR h.detail <> @Resent)),
+            w.received_at))
+        FROM (SELECT id, received_at FROM inbound_message WHERE status = @Accepted
+        """
+        + (bySender ? " AND sender_name = @SenderName" : "")
+        + " ORDER BY id" + dialect.Limit("@Window") + ") w;";
 
     // The status list is written out, not a parameter: it is the partial index's predicate, which a planner can only
     // match against the same literal text.

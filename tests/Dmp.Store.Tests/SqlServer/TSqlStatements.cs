@@ -55,6 +55,7 @@ internal static partial class TSqlStatements
         ("Inbox/InboxReplay.cs", "UPDATE inbound_message SET status = @Accepted"), // Composed: RequeueAsync
         ("Retention/InboxRetention.cs", "UPDATE inbound_message SET raw = NULL"), // Composed: the purge of a page
         ("Audit/AuditLog.cs", "SELECT id AS Id, chain AS Chain"),              // Composed: ListAsync
+        ("Inbox/InboxFigures.cs", "SELECT"),                                   // Composed: its builders, with and without a sender
     ];
 
     /// <summary>Interpolations that are run-time values, filled with a sample of what they hold.</summary>
@@ -334,6 +335,13 @@ internal static partial class TSqlStatements
         var audit = File.ReadAllText(Path.Combine(SourceRoot, "src", "Dmp.Store", "Audit", "AuditLog.cs"));
         var auditList = RawLiteral().Matches(audit).Select(m => Dedent(m.Groups["body"].Value)).Single(t => t.StartsWith("SELECT id AS Id, chain AS Chain", StringComparison.Ordinal));
         yield return new("AuditLog.ListAsync", auditList + Dialect.Limit("@Limit") + ";");
+        foreach (var bySender in new[] { false, true })
+        {
+            yield return new($"InboxFigures.CountAccepted (sender {bySender})", Inbox.InboxFigures.CountAcceptedSql(bySender));
+            yield return new($"InboxFigures.OldestAccepted (sender {bySender})", Inbox.InboxFigures.OldestAcceptedSql(Dialect, bySender));
+            yield return new($"InboxFigures.EnteredSince (sender {bySender})", Inbox.InboxFigures.EnteredSinceSql(bySender));
+        }
+
         yield return new("HeldMessages.SupersedeDraftsAsync",
             "SELECT DISTINCT h.message_id FROM held_document h JOIN inbound_message m ON m.id = h.message_id WHERE "
             + Dialect.InList("h.document_key", "Keys") + " AND m.status = @Held AND h.message_id <> @Id ORDER BY h.message_id;");
