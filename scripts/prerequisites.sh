@@ -40,6 +40,8 @@ install_prerequisites() {
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || debs+=(postgresql)
   # The SFTP tests start a private OpenSSH sshd (SERVICES.md); no system service is used.
   [[ -x /usr/sbin/sshd ]] || debs+=(openssh-server)
+  # The metrics tests start a private Prometheus scraping the gateway, and check docs/alerts.example.yaml with promtool.
+  command -v prometheus >/dev/null && command -v promtool >/dev/null || debs+=(prometheus)
   [[ ${#debs[@]} -gt 0 ]] && { apt_install "${debs[@]}" || return 1; }
   npm_install tests/peers || return 1       # simple-hl7: MLLP peers no one here wrote
   npm_install tests/services || return 1    # Azurite: Azure Blob Storage on loopback

@@ -5,6 +5,7 @@ using Dmp.Ingest.Worker.Mllp;
 using Dmp.Ingest.Worker.Operator;
 using Dmp.Ingest.Worker.Pipeline;
 using Dmp.Ingest.Worker.Retention;
+using Dmp.Ingest.Worker.Telemetry;
 using Dmp.Store;
 using Dmp.Store.Dossier;
 using Dmp.Store.Retention;
@@ -102,6 +103,8 @@ public static class GatewayHost
         Sftp.FileSourceScheduling.AddFileSources(services, config);
 
         GatewayAuthentication.Add(builder);
+        // Metrics at /metrics and by OTLP (Dmp:Metrics:*, Dmp:Telemetry:*).
+        services.AddGatewayMetrics(config);
 
         services.AddRoutingCore();
         services.AddHealthChecks()
@@ -146,6 +149,7 @@ public static class GatewayHost
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
         app.MapOperatorApi();
         app.MapDossierApi();
+        app.MapGatewayMetrics();
         return app;
     }
 

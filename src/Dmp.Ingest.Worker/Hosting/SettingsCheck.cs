@@ -6,6 +6,7 @@ using Dmp.Ingest.Worker.Cli;
 using Dmp.Ingest.Worker.Fhir;
 using Dmp.Ingest.Worker.Mllp;
 using Dmp.Ingest.Worker.Sftp;
+using Dmp.Ingest.Worker.Telemetry;
 using Dmp.Store;
 using Dmp.Store.Retention;
 using Microsoft.Extensions.Configuration;
@@ -32,6 +33,8 @@ public static class SettingsCheck
         (RetentionOptions.Section, typeof(RetentionOptions)),
         (AccessOptions.Section, typeof(AccessOptions)),
         (SftpOptions.Section, typeof(SftpOptions)),
+        (MetricsOptions.Section, typeof(MetricsOptions)),
+        (TelemetryOptions.Section, typeof(TelemetryOptions)),
     ];
 
     /// <summary>One line per value that does not convert; empty when all do.</summary>

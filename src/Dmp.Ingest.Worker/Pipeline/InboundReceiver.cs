@@ -6,6 +6,7 @@ using Dmp.Mapping.Generic;
 using Dmp.Mapping.Hl7v2;
 using Dmp.Model.Apply;
 using Dmp.Ingest.Worker.Hosting;
+using Dmp.Ingest.Worker.Telemetry;
 using Dmp.Store;
 using Dmp.Store.Inbox;
 using Microsoft.Extensions.Options;
@@ -44,7 +45,7 @@ public sealed record ReceivedInput(string Channel, ReadOnlyMemory<byte> Bytes, s
 /// the row is durable; a resend gets the very ACK stored the first time.
 /// </summary>
 public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOptions> mllpOptions, ProcessingSignal signal, ProcessedAcknowledger processedAcks,
-    TimeProvider time, ILogger<InboundReceiver> logger)
+    TimeProvider time, ILogger<InboundReceiver> logger, GatewayMetrics metrics)
 {
     private readonly HashSet<string> _strictSenders = new(mllpOptions.Value.StrictSenders, StringComparer.Ordinal);
     private readonly AckMode _ackMode = mllpOptions.Value.AckMode;
@@ -185,9 +186,11 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             return new InboxDecision(finalStatus, finalError, warnings, ack, ackCode);
         }
 
+        metrics.Received(input.Channel, senderName, metrics.Types.Label(messageType));
         var receipt = await storeLifetime.Store.Writer.AppendAsync(frame, Decide, cancellationToken);
         if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
             signal.Pulse();
+        Counted(receipt, senderName);
         if (receipt.Duplicate)
             logger.LogInformation("Message {MessageId} from {Sender} received again ({Receipts} receipts): same answer sent", receipt.Id, sender, receipt.Receipts);
         else if (receipt.Status == InboxStatus.Rejected)
@@ -227,10 +230,12 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             // A CDA document names no MSH-4: it is bound by its source's folder, whose name is recorded.
             SenderName = input.Senders?.First?.Name,
         };
+        metrics.Received(input.Channel, frame.SenderName, MessageTypeLabels.Cda);
         var receipt = await storeLifetime.Store.Writer.AppendAsync(
             frame, _ => new InboxDecision(status, refusal is null ? null : "not a CDA document: " + refusal, [], null, null), cancellationToken);
         if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
             signal.Pulse();
+        Counted(receipt, frame.SenderName);
         if (receipt.Duplicate)
             logger.LogInformation("Message {MessageId} from {Sender} received again ({Receipts} receipts): stored once", receipt.Id, input.Channel, receipt.Receipts);
         else if (receipt.Status == InboxStatus.Rejected)
@@ -243,6 +248,20 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             Refusal = !receipt.Duplicate && receipt.Status == InboxStatus.Rejected ? "XML, not a CDA document: " + refusal : null,
             SenderName = frame.SenderName,
         };
+    }
+
+    /// <summary>
+    /// A new row's door decision in the metrics: rejected and ignored are final there; an accepted one is timed from now
+    /// (its ACK leaves once the commit is durable) to its final status. A resend counts as received only.
+    /// </summary>
+    private void Counted(InboxReceipt receipt, string? senderName)
+    {
+        if (receipt.Duplicate)
+            return;
+        if (receipt.Status == InboxStatus.Accepted)
+            metrics.Accepted(receipt.Id);
+        else
+            metrics.Processed(senderName, receipt.Status);
     }
 
     /// <summary>MSH-4.1, the facility a sender speaks for (parsed once).</summary>

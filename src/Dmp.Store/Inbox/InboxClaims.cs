@@ -15,7 +15,7 @@ internal sealed class InboxClaims : IAsyncDisposable
         """
         id AS Id, channel AS Channel, sender AS Sender, control_id AS ControlId, message_type AS MessageType,
         file_name AS FileName, remote_endpoint AS RemoteEndpoint, raw AS Raw, blob_key AS BlobKey, length AS Length,
-        received_at AS ReceivedAt, warnings AS Warnings
+        received_at AS ReceivedAt, warnings AS Warnings, sender_name AS SenderName
         """;
 
     private readonly SqlDialect _connections;
@@ -127,7 +127,10 @@ internal sealed class InboxClaims : IAsyncDisposable
                         claimed.Add(new PendingMessage(
                             row.Id, row.Channel, row.Sender, row.ControlId.Length == 0 ? null : row.ControlId, row.MessageType,
                             row.FileName, row.RemoteEndpoint, raw, row.Length, StoreTime.Read(row.ReceivedAt),
-                            WarningList.Parse(row.Warnings)));
+                            WarningList.Parse(row.Warnings))
+                        {
+                            SenderName = row.SenderName,
+                        });
                     }
 
                     if (unreadable.Count > 0)
@@ -278,5 +281,6 @@ internal sealed class InboxClaims : IAsyncDisposable
         public long Length { get; set; }
         public string ReceivedAt { get; set; } = "";
         public string? Warnings { get; set; }
+        public string? SenderName { get; set; }
     }
 }

@@ -14,7 +14,11 @@ public sealed record PendingMessage(
     byte[] Raw,
     long Length,
     DateTimeOffset ReceivedAt,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings)
+{
+    /// <summary>The configured sender (MLLP sender or file source) the door matched; null when none (metrics say `unknown`).</summary>
+    public string? SenderName { get; init; }
+}
 
 /// <summary>What processing made of a message.</summary>
 /// <param name="Status">A processing outcome: processed, ignored, held, refused-by-patient, failed (or rejected).</param>
