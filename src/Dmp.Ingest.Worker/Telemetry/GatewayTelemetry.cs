@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Dmp.Ingest.Worker.Auth;
 using Microsoft.AspNetCore.Authorization;
@@ -40,6 +41,13 @@ public static class GatewayTelemetry
         if (!metrics.Enabled && !otlp)
             return services;
 
+        // Meters are picked by name in the whole process: two gateways in one process (tests) would add up each
+        // other's counts. A meter another host's factory made is not this gateway's.
+        services.ConfigureOpenTelemetryMeterProvider((sp, builder) =>
+        {
+            var own = sp.GetRequiredService<IMeterFactory>();
+            builder.AddView(instrument => instrument.Meter.Scope is IMeterFactory other && !ReferenceEquals(other, own) ? MetricStreamConfiguration.Drop : null);
+        });
         var otel = services.AddOpenTelemetry().ConfigureResource(r => r.AddService(ServiceName));
         if (metrics.Enabled)
         {
