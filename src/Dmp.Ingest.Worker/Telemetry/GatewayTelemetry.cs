@@ -47,6 +47,9 @@ public static class GatewayTelemetry
         {
             var own = sp.GetRequiredService<IMeterFactory>();
             builder.AddView(instrument => instrument.Meter.Scope is IMeterFactory other && !ReferenceEquals(other, own) ? MetricStreamConfiguration.Drop : null);
+            // The instruments exist from the start, not from the first message: the certificate gauges and the TLS
+            // failures of an HTTPS-only gateway have nothing else that would create them.
+            _ = sp.GetRequiredService<GatewayMetrics>();
         });
         var otel = services.AddOpenTelemetry().ConfigureResource(r => r.AddService(ServiceName));
         if (metrics.Enabled)

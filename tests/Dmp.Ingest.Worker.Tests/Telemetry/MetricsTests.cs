@@ -154,24 +154,7 @@ public sealed class MetricsTests
         await using var gateway = await TestGateway.StartAsync(settings);
 
         // Plain MLLP bytes where a TLS ClientHello is expected.
-        using (var tcp = new TcpClient())
-        {
-            await tcp.ConnectAsync(gateway.Mllp);
-            var stream = tcp.GetStream();
-            await stream.WriteAsync(MllpTestClient.Frame(Hl7Samples.Adt("MET-PLAIN")));
-            var buffer = new byte[256];
-            using var wait = new CancellationTokenSource(TestGateway.Patience);
-            try
-            {
-                while (await stream.ReadAsync(buffer, wait.Token) > 0)
-                {
-                }
-            }
-            catch (IOException)
-            {
-                // reset by the server: the handshake failed
-            }
-        }
+        await PlainBytesAsync(gateway.Mllp, MllpTestClient.Frame(Hl7Samples.Adt("MET-PLAIN")));
 
         var deadline = DateTime.UtcNow + TestGateway.Patience;
         Scrape scrape;
@@ -185,5 +168,59 @@ public sealed class MetricsTests
         var left = scrape.Value("dmp_certificate_expiry_seconds", "name=mllp");
         Assert.InRange(left, TimeSpan.FromDays(29).TotalSeconds, TimeSpan.FromDays(31).TotalSeconds);
         Assert.Equal(0, scrape.Value("dmp_messages_received_total"));
+    }
+
+    [Fact]
+    public async Task An_HTTPS_only_gateway_shows_its_certificate_expiry_and_counts_a_plain_HTTP_client_as_a_handshake_failure()
+    {
+        using var pki = new TestCertificates();
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
+        {
+            ["Dmp:Mllp:Enabled"] = "false",
+            ["Dmp:Http:Tls:CertificatePath"] = pki.ServerCertPem,
+            ["Dmp:Http:Tls:KeyPath"] = pki.ServerKeyPem,
+        });
+        using var https = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true })
+        {
+            BaseAddress = new Uri($"https://{gateway.Http}"),
+            Timeout = TestGateway.Patience,
+        };
+
+        var before = (await Scrape.FromAsync(https)).Value("dmp_tls_handshake_failures_total");
+        Assert.True(before == 0, $"before: {before}");
+        // One plain HTTP request on the HTTPS port, on a raw socket (HttpClient tries again on its own).
+        await PlainBytesAsync(gateway.Http, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray());
+
+        var deadline = DateTime.UtcNow + TestGateway.Patience;
+        Scrape scrape;
+        while ((scrape = await Scrape.FromAsync(https)).Value("dmp_tls_handshake_failures_total") < 1)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no TLS handshake failure counted on the HTTPS port: " + scrape.Text);
+            await Task.Delay(50);
+        }
+        Assert.Equal(1, scrape.Value("dmp_tls_handshake_failures_total"));
+        Assert.InRange(scrape.Value("dmp_certificate_expiry_seconds", "name=http"), TimeSpan.FromDays(29).TotalSeconds, TimeSpan.FromDays(31).TotalSeconds);
+        Assert.Empty(scrape.Find("dmp_certificate_expiry_seconds", "name=mllp"));
+    }
+
+    /// <summary>Writes bytes on a new connection and reads until the server closes it.</summary>
+    private static async Task PlainBytesAsync(IPEndPoint endpoint, byte[] bytes)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(endpoint);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(bytes);
+        var buffer = new byte[256];
+        using var wait = new CancellationTokenSource(TestGateway.Patience);
+        try
+        {
+            while (await stream.ReadAsync(buffer, wait.Token) > 0)
+            {
+            }
+        }
+        catch (IOException)
+        {
+            // reset by the server: the handshake failed
+        }
     }
 }
