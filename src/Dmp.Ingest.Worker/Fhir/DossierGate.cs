@@ -1,6 +1,7 @@
 using Dmp.Store;
 using Dmp.Store.Audit;
 using Dmp.Store.Dossier;
+using Dmp.Ingest.Worker.Telemetry;
 
 namespace Dmp.Ingest.Worker.Fhir;
 
@@ -26,9 +27,15 @@ public sealed record GateResult(DossierScope? Scope, IResult? Response)
 /// A40 merges to the survivor), asks <see cref="AccessPolicy"/>, and audits a refusal in the dossier's
 /// chain before answering 403. Successful accesses are audited by the endpoint once it knows what it served.
 /// </summary>
-public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPolicy policy)
+public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPolicy policy, GatewayMetrics metrics)
 {
     public DossierQueries Queries => queries;
+
+    /// <summary>
+    /// Counts a dossier request by its audited action and outcome (`dmp_dossier_requests_total`). Every way a request
+    /// ends here is counted; an endpoint that audits through the store's rights calls counts itself.
+    /// </summary>
+    public void Count(string operation, string outcome) => metrics.DossierRequest(operation, outcome);
 
     /// <summary>The dossier named by a search's `patient` or `patient.identifier` (exactly one of them).</summary>
     public async Task<GateResult> ForSearchAsync(
@@ -72,7 +79,11 @@ public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPo
     {
         var caller = FhirCaller.From(http);
         if (caller.Role != Auth.DmpClaims.Professional)
+        {
+            Count(action, AuditOutcomes.Denied);
             return SearchRefusal(AccessPolicy.DenialFor(caller));
+        }
+        Count(action, AuditOutcomes.NotFound);
         await store.Audit.AppendAsync(
             new AuditRecord(null, caller.AgentKind, caller.AgentId, caller.Role, action, entityType, null, AuditOutcomes.NotFound,
                 caller.InvokesEmergency ? AuditPurposes.BreakGlass : null, caller.BreakGlassReason, "existence check: no patient matches " + searched),
@@ -110,7 +121,10 @@ public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPo
         ArgumentNullException.ThrowIfNull(notVisible);
         var addressed = await queries.GetPatientAsync(patientId, cancellationToken).ConfigureAwait(false);
         if (addressed is null)
+        {
+            Count(action, AuditOutcomes.NotFound);
             return GateResult.End(notVisible);
+        }
         return await EvaluateAsync(http, addressed, action, entityType, entityId, notVisible, cancellationToken).ConfigureAwait(false);
     }
 
@@ -126,12 +140,17 @@ public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPo
         return ForPatientAsync(http, patientId, action, entityType, entityId, FhirResults.NotFound($"{entityType}/{entityId} is not found"), cancellationToken);
     }
 
-    public Task AuditAsync(AuditRecord record, CancellationToken cancellationToken) => store.Audit.AppendAsync(record, cancellationToken);
+    public Task AuditAsync(AuditRecord record, CancellationToken cancellationToken)
+    {
+        Count(record.Action, record.Outcome);
+        return store.Audit.AppendAsync(record, cancellationToken);
+    }
 
     /// <summary>Audits the access and answers with <paramref name="response"/> once the event is durable.</summary>
     public async Task<IResult> AuditedAsync(AuditRecord record, IResult response, CancellationToken cancellationToken)
     {
         await store.Audit.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+        Count(record.Action, record.Outcome);
         return response;
     }
 
@@ -149,6 +168,7 @@ public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPo
         var patient = await queries.ResolveSurvivorAsync(addressed, cancellationToken).ConfigureAwait(false);
         if (patient is null)
         {
+            Count(action, notVisible is null && caller.Role != Auth.DmpClaims.Professional ? AuditOutcomes.Denied : AuditOutcomes.NotFound);
             return GateResult.End(notVisible ?? (caller.Role == Auth.DmpClaims.Professional
                 ? FhirResults.NotFound($"Patient/{addressed.Id} was merged into a record that no longer resolves")
                 : SearchRefusal(AccessPolicy.DenialFor(caller))));
@@ -160,6 +180,7 @@ public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPo
             return new GateResult(scope, null);
 
         await store.Audit.AppendAsync(scope.Audit(action, entityType, entityId, AuditOutcomes.Denied), cancellationToken).ConfigureAwait(false);
+        Count(action, AuditOutcomes.Denied);
         return GateResult.End(notVisible ?? SearchRefusal(access.Denial));
     }
 }

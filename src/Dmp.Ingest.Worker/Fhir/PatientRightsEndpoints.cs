@@ -112,6 +112,7 @@ public static class PatientRightsEndpoints
             AuditActions.Delete => await rights.DeleteDocumentAsync(documentId, audit, ct),
             _ => throw new InvalidOperationException("unknown document action " + action),
         };
+        gate.Count(action, done ? AuditOutcomes.Success : AuditOutcomes.NotFound);
         if (!done)
             return FhirResults.NotFound($"DocumentReference/{id} is not found");
         if (action == AuditActions.Delete)
@@ -300,6 +301,7 @@ public static class PatientRightsEndpoints
             AuditActions.AllowEmergency => await rights.SetEmergencyOppositionAsync(scope.PatientId, false, audit, ct),
             _ => throw new InvalidOperationException("unknown dossier action " + action),
         };
+        gate.Count(action, done ? AuditOutcomes.Success : AuditOutcomes.NotFound);
         if (!done)
             return FhirResults.NotFound($"Patient/{id} has no dossier");
         var dossier = await gate.Queries.GetDossierAsync(scope.PatientId, null, null, ct);

@@ -6,6 +6,7 @@ using Dmp.Ingest.Worker.Mllp;
 using Dmp.Ingest.Worker.Operator;
 using Dmp.Ingest.Worker.Pipeline;
 using Dmp.Ingest.Worker.Retention;
+using Dmp.Ingest.Worker.Telemetry;
 using Dmp.Store;
 using Dmp.Store.Dossier;
 using Dmp.Store.Retention;
@@ -102,6 +103,8 @@ public static class GatewayHost
         services.AddGatewayAlerts(config);
 
         GatewayAuthentication.Add(builder);
+        // Metrics at /metrics and by OTLP (Dmp:Metrics:*, Dmp:Telemetry:*).
+        services.AddGatewayMetrics(config);
 
         services.AddRoutingCore();
         services.AddGatewayHealth(config);
@@ -144,6 +147,7 @@ public static class GatewayHost
         app.MapOperatorApi();
         app.MapDossierApi();
         app.MapGatewayAlerts();
+        app.MapGatewayMetrics();
         return app;
     }
 

@@ -6,6 +6,7 @@ using Dmp.Ingest.Worker.Cli;
 using Dmp.Ingest.Worker.Fhir;
 using Dmp.Ingest.Worker.Mllp;
 using Dmp.Ingest.Worker.Sftp;
+using Dmp.Ingest.Worker.Telemetry;
 using Dmp.Store;
 using Dmp.Store.Retention;
 using Microsoft.Extensions.Configuration;
@@ -35,6 +36,8 @@ public static class SettingsCheck
         (GatewayLoggingOptions.Section, typeof(GatewayLoggingOptions)),
         (HealthOptions.Section, typeof(HealthOptions)),
         (Alerts.AlertsOptions.Section, typeof(Alerts.AlertsOptions)),
+        (MetricsOptions.Section, typeof(MetricsOptions)),
+        (TelemetryOptions.Section, typeof(TelemetryOptions)),
     ];
 
     /// <summary>One line per value that does not convert; empty when all do.</summary>

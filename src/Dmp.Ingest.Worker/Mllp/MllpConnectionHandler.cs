@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using Dmp.Ingest.Worker.Pipeline;
+using Dmp.Ingest.Worker.Telemetry;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -22,7 +24,8 @@ public sealed class MllpConnectionHandler(
     SenderDirectory senders,
     ByteBudget budget,
     ILogger<MllpConnectionHandler> logger,
-    TimeProvider time) : ConnectionHandler
+    TimeProvider time,
+    GatewayMetrics metrics) : ConnectionHandler
 {
     private readonly MllpOptions _options = options.Value;
 
@@ -222,6 +225,8 @@ public sealed class MllpConnectionHandler(
     /// <summary>Stores the frames (one commit for all when possible) and writes their answers in order. True when the connection must close.</summary>
     private async Task<bool> AnswerAsync(PipeWriter output, IReadOnlyList<MllpFrame> ready, Peer remote)
     {
+        // The frames were read whole just now: the ACK latency runs from here to the flush of their answers.
+        var readAt = Stopwatch.GetTimestamp();
         long held = 0;
         foreach (var f in ready)
             held += f.Payload.Length;
@@ -234,6 +239,7 @@ public sealed class MllpConnectionHandler(
                 pending[i] = receiver.ReceiveAsync(ToInput(ready[i], remote), CancellationToken.None);
             var mustClose = false;
             List<System.Diagnostics.Activity>? ackSpans = null;
+            var answered = 0;
             for (var i = 0; i < ready.Count; i++)
             {
                 var outcome = await pending[i];
@@ -242,6 +248,8 @@ public sealed class MllpConnectionHandler(
                     if (Telemetry.MessageTracing.StartAck(outcome.Trace, outcome.AckCode) is { } span)
                         (ackSpans ??= []).Add(span);
                     WriteFrame(output, ack);
+                    metrics.Acked(_options.Channel, outcome.SenderName, outcome.AckCode ?? AckCodeOf(ack));
+                    answered++;
                 }
                 mustClose |= ready[i].Oversize;
             }
@@ -249,6 +257,8 @@ public sealed class MllpConnectionHandler(
             // before closing are still in the pipe to be read and stored (cancelling here dropped them).
             await output.FlushAsync();
             ackSpans?.ForEach(span => span.Dispose());
+            for (var i = 0; i < answered; i++)
+                metrics.AckWritten(readAt);
             return mustClose;
         }
         finally
@@ -285,6 +295,16 @@ public sealed class MllpConnectionHandler(
             };
         }
         return new ReceivedInput(_options.Channel, frame.Payload, remote) { Senders = peer.Senders };
+    }
+
+    /// <summary>MSA-1 of an ACK whose code was not kept with it (AA … CR); `other` when it does not read.</summary>
+    private static string AckCodeOf(byte[] ack)
+    {
+        var msa = ack.AsSpan().IndexOf("MSA|"u8);
+        if (msa < 0 || ack.Length < msa + 6)
+            return "other";
+        var code = System.Text.Encoding.ASCII.GetString(ack, msa + 4, 2);
+        return code is "AA" or "AE" or "AR" or "CA" or "CE" or "CR" ? code : "other";
     }
 
     private static void WriteFrame(PipeWriter output, byte[] payload)

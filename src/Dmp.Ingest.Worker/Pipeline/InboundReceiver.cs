@@ -47,7 +47,7 @@ public sealed record ReceivedInput(string Channel, ReadOnlyMemory<byte> Bytes, s
 /// the row is durable; a resend gets the very ACK stored the first time.
 /// </summary>
 public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOptions> mllpOptions, ProcessingSignal signal, ProcessedAcknowledger processedAcks,
-    TimeProvider time, ILogger<InboundReceiver> logger)
+    TimeProvider time, ILogger<InboundReceiver> logger, GatewayMetrics metrics)
 {
     private readonly HashSet<string> _strictSenders = new(mllpOptions.Value.StrictSenders, StringComparer.Ordinal);
     private readonly AckMode _ackMode = mllpOptions.Value.AckMode;
@@ -191,12 +191,14 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             return new InboxDecision(finalStatus, finalError, warnings, ack, ackCode);
         }
 
+        metrics.Received(input.Channel, senderName, metrics.Types.Label(messageType));
         InboxReceipt receipt;
         using (MessageTracing.StartCommit())
             receipt = await storeLifetime.Store.Writer.AppendAsync(frame, Decide, cancellationToken);
         trace.Stored(receipt);
         if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
             signal.Pulse();
+        Counted(receipt, senderName);
         if (receipt.Duplicate)
             logger.LogInformation("Message {MessageId} from {Sender} received again ({Receipts} receipts): same answer sent", receipt.Id, sender, receipt.Receipts);
         else if (receipt.Status == InboxStatus.Rejected)
@@ -240,6 +242,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             TraceId = trace.TraceId,
             TraceParent = trace.TraceParent,
         };
+        metrics.Received(input.Channel, frame.SenderName, MessageTypeLabels.Cda);
         InboxReceipt receipt;
         using (MessageTracing.StartCommit())
             receipt = await storeLifetime.Store.Writer.AppendAsync(
@@ -247,6 +250,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
         trace.Stored(receipt);
         if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
             signal.Pulse();
+        Counted(receipt, frame.SenderName);
         if (receipt.Duplicate)
             logger.LogInformation("Message {MessageId} from {Sender} received again ({Receipts} receipts): stored once", receipt.Id, input.Channel, receipt.Receipts);
         else if (receipt.Status == InboxStatus.Rejected)
@@ -260,6 +264,20 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             SenderName = frame.SenderName,
             Trace = trace.Context,
         };
+    }
+
+    /// <summary>
+    /// A new row's door decision in the metrics: rejected and ignored are final there; an accepted one is timed from now
+    /// (its ACK leaves once the commit is durable) to its final status. A resend counts as received only.
+    /// </summary>
+    private void Counted(InboxReceipt receipt, string? senderName)
+    {
+        if (receipt.Duplicate)
+            return;
+        if (receipt.Status == InboxStatus.Accepted)
+            metrics.Accepted(receipt.Id);
+        else
+            metrics.Processed(senderName, receipt.Status);
     }
 
     /// <summary>MSH-4.1, the facility a sender speaks for (parsed once).</summary>

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using Dmp.Ingest.Worker.Hosting;
 using Dmp.Ingest.Worker.Telemetry;
 using Dmp.Mapping;
 using Dmp.Mapping.Apply;
-using Dmp.Ingest.Worker.Hosting;
 using Dmp.Model.Apply;
 using Dmp.Store.Blobs;
 using Dmp.Store.Inbox;
@@ -16,7 +16,8 @@ namespace Dmp.Ingest.Worker.Pipeline;
 /// to the store, applied in one transaction with their outcomes. A failed message never blocks its
 /// sender. Work left `accepted` by a crash is simply taken again at start.
 /// </summary>
-public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloader rules, ProcessingSignal signal, ProcessingCompletions completions, ILogger<ProcessingWorker> logger) : BackgroundService
+public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloader rules, ProcessingSignal signal, ProcessingCompletions completions, ILogger<ProcessingWorker> logger,
+    GatewayMetrics metrics) : BackgroundService
 {
     public long Processed => Interlocked.Read(ref _processed);
 
@@ -50,6 +51,7 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
                 // Mapping runs ahead of the single writer: chunk N+1 is mapped on this thread while the writer
                 // applies chunk N, one chunk in flight at most, so completions still reach the store in order.
                 Task<IReadOnlyList<ProcessingResult>>? applying = null;
+                PendingMessage[] applied = [];
                 foreach (var chunk in batch.Chunk(CompletionChunk))
                 {
                     var results = new List<ProcessingResult>(chunk.Length);
@@ -58,11 +60,12 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
                     for (var i = 0; i < chunk.Length; i++)
                         results.Add(await ProcessAsync(chunk[i], store.Blobs, spans, i, stoppingToken));
                     if (applying is not null)
-                        Completed(await applying);
+                        Completed(await applying, applied);
                     applying = spans is null ? store.Processing.CompleteAsync(results, stoppingToken) : CompleteTracedAsync(results, spans, stoppingToken);
+                    applied = chunk;
                 }
                 if (applying is not null)
-                    Completed(await applying);
+                    Completed(await applying, applied);
                 // A small batch under a steady stream: let work gather for a moment, so the outcomes of
                 // many messages share one commit (one fsync) instead of taking one each from the ACK path.
                 // Not when ACKs wait for processing (AckMode=Processed): there latency is the point.
@@ -82,10 +85,12 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
         }
     }
 
-    private void Completed(IReadOnlyList<ProcessingResult> final)
+    private void Completed(IReadOnlyList<ProcessingResult> final, PendingMessage[] chunk)
     {
         completions.Complete(final);
         Interlocked.Add(ref _processed, final.Count);
+        foreach (var result in final)
+            metrics.Finished(result.Id, Array.Find(chunk, m => m.Id == result.Id)?.SenderName, result.Status);
     }
 
     /// <summary>The chunk's commit with an `apply` span per message under its `process` span; both end once it is committed.</summary>

@@ -102,6 +102,14 @@ public sealed class RuleSet
         return rule is null ? null : new RuleInfo(rule.Id, rule.File, rule.Describe(), rule.SourceFiles);
     }
 
+    /// <summary>
+    /// True when a rule is written for this MSH-9 message code and trigger, whatever else it asks (version, profile,
+    /// sender, content): the bounded message types a metric may name.
+    /// </summary>
+    public bool Knows(string messageCode, string? trigger) =>
+        Array.Exists(_rules, r => string.Equals(r.MessageType, messageCode, StringComparison.Ordinal)
+            && (r.Triggers is null || (trigger is not null && r.Triggers.Contains(trigger))));
+
     private CompiledRule? Find(Hl7Message message) =>
         _rules.Length == 0 ? null : Find(message, HeaderReader.Read("", message), "");
 

@@ -15,7 +15,7 @@ internal sealed class InboxClaims : IAsyncDisposable
         """
         id AS Id, channel AS Channel, sender AS Sender, control_id AS ControlId, message_type AS MessageType,
         file_name AS FileName, remote_endpoint AS RemoteEndpoint, raw AS Raw, blob_key AS BlobKey, length AS Length,
-        received_at AS ReceivedAt, warnings AS Warnings, trace_id AS TraceId, trace_parent AS TraceParent
+        received_at AS ReceivedAt, warnings AS Warnings, trace_id AS TraceId, trace_parent AS TraceParent, sender_name AS SenderName
         """;
 
     private readonly SqlDialect _connections;
@@ -131,6 +131,7 @@ internal sealed class InboxClaims : IAsyncDisposable
                         {
                             TraceId = row.TraceId,
                             TraceParent = row.TraceParent,
+                            SenderName = row.SenderName,
                         });
                     }
 
@@ -284,5 +285,6 @@ internal sealed class InboxClaims : IAsyncDisposable
         public string? Warnings { get; set; }
         public string? TraceId { get; set; }
         public string? TraceParent { get; set; }
+        public string? SenderName { get; set; }
     }
 }

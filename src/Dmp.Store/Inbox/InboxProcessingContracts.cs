@@ -21,6 +21,9 @@ public sealed record PendingMessage(
 
     /// <summary>Its receive span as a W3C traceparent, when that span was recorded; null otherwise.</summary>
     public string? TraceParent { get; init; }
+
+    /// <summary>The configured sender (MLLP sender or file source) the door matched; null when none (metrics say `unknown`).</summary>
+    public string? SenderName { get; init; }
 }
 
 /// <summary>What processing made of a message.</summary>
