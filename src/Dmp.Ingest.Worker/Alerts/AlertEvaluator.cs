@@ -15,7 +15,7 @@ public sealed class AlertEvaluator(
     AlertBoard board,
     InboxSnapshots snapshots,
     InboxGauges gauges,
-    ConfiguredCertificates certificates,
+    Telemetry.CertificateExpiry certificates,
     AlertNotifier notifier,
     TimeProvider time,
     ILogger<AlertEvaluator> logger) : BackgroundService

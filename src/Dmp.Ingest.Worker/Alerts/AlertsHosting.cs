@@ -16,7 +16,6 @@ public static class AlertsHosting
         services.AddSingleton(sp => new AlertBoard(AlertRule.From(sp.GetRequiredService<IOptions<AlertsOptions>>().Value)));
         services.AddSingleton<InboxSnapshots>();
         services.AddSingleton<InboxGauges>();
-        services.AddSingleton<ConfiguredCertificates>();
         services.AddSingleton<AlertNotifier>();
         services.AddHostedService(sp => sp.GetRequiredService<AlertNotifier>());
         services.AddSingleton<AlertEvaluator>();

@@ -10,7 +10,8 @@ namespace Dmp.Ingest.Worker.Telemetry;
 /// <summary>
 /// The configured certificates' end of validity, read once at start as the listeners load them: `mllp`
 /// (`Dmp:Mllp:Tls:CertificatePath`), `mllp-client-ca` (`Dmp:Mllp:Tls:ClientCaPath`, the earliest of its CAs) and `http`
-/// (`Dmp:Http:Tls:CertificatePath`). A file that does not read is left out (the listener's start reports it).
+/// (`Dmp:Http:Tls:CertificatePath`). A file that does not read is left out (the listener's start reports it). The metric
+/// `dmp_certificate_expiry_seconds` and the `certificate-expiry` alert both read them here.
 /// </summary>
 public sealed class CertificateExpiry(IOptions<MllpOptions> mllp, IOptions<HttpOptions> http, TimeProvider time)
 {
@@ -18,6 +19,10 @@ public sealed class CertificateExpiry(IOptions<MllpOptions> mllp, IOptions<HttpO
 
     /// <summary>Each configured certificate by name, with its NotAfter.</summary>
     public IReadOnlyList<(string Name, DateTimeOffset NotAfter)> Certificates => _certificates.Value;
+
+    /// <summary>Days from <paramref name="now"/> to the earliest NotAfter (negative once expired), for the `certificate-expiry` alert; null when none is configured.</summary>
+    public double? DaysLeft(DateTimeOffset now) =>
+        Certificates.Count == 0 ? null : (Certificates.Min(c => c.NotAfter) - now).TotalDays;
 
     /// <summary>Seconds until each certificate's NotAfter (negative once expired), tagged with its name.</summary>
     public IEnumerable<Measurement<double>> SecondsLeft()
