@@ -77,7 +77,10 @@ internal sealed class TestGateway : IAsyncDisposable
     /// <summary>An HTTP client of this gateway holding <paramref name="token"/> (and an emergency reason when given).</summary>
     public HttpClient Client(string token, string? breakGlassReason = null)
     {
-        var client = new HttpClient { BaseAddress = new Uri($"http://{Http}"), Timeout = Patience };
+        // A request sent with Expect: 100-continue waits for the server's answer instead of HttpClient's 1 s default:
+        // a loaded machine answers 413 later than that, and a body sent meanwhile meets a closed connection.
+        var handler = new SocketsHttpHandler { Expect100ContinueTimeout = Patience };
+        var client = new HttpClient(handler) { BaseAddress = new Uri($"http://{Http}"), Timeout = Patience };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         if (breakGlassReason is not null)
             client.DefaultRequestHeaders.Add("X-Break-Glass-Reason", breakGlassReason);
