@@ -108,6 +108,7 @@ public static class GatewayHost
 
         services.AddRoutingCore();
         services.AddGatewayHealth(config);
+        services.AddHostedService<MessageTraceIds>();
 
         builder.WebHost.UseKestrelCore();
         builder.WebHost.UseKestrelHttpsConfiguration();

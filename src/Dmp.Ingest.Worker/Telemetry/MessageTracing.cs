@@ -7,7 +7,9 @@ namespace Dmp.Ingest.Worker.Telemetry;
 /// One W3C trace per inbound message (issue 17): `receive` is its root, with `inbox commit` and `ack` under it when a
 /// channel answers; the processing worker continues the same trace later from the stored traceparent (`process`, with
 /// `parse` and `map` from the mapping and `apply` for the dossier commit). Spans carry ids, channel, status and codes,
-/// never message content. With nobody listening no span exists and the only cost is the trace id drawn for the row.
+/// never message content. A running gateway keeps the spans' ids even with no exporter (<see cref="MessageTraceIds"/>:
+/// spans made but not recorded), so the log lines of a message carry the trace id <c>/api/messages</c> shows; with
+/// nobody listening at all (a store tool, a test without a gateway) no span exists and a trace id is drawn for the row.
 /// </summary>
 public static class MessageTracing
 {
@@ -16,7 +18,7 @@ public static class MessageTracing
 
     public static readonly ActivitySource Source = new(SourceName);
 
-    /// <summary>True when some listener (an OpenTelemetry exporter, a test) takes this source's spans.</summary>
+    /// <summary>True when some listener (a running gateway's <see cref="MessageTraceIds"/>, an exporter, a test) takes this source's spans.</summary>
     public static bool Listening => Source.HasListeners();
 
     /// <summary>
@@ -139,6 +141,31 @@ public readonly struct MessageTrace(Activity? receive, string traceId, string? t
     }
 
     public void Dispose() => Receive?.Dispose();
+}
+
+/// <summary>
+/// Makes the message spans exist while the gateway runs, exporter or not: they are created with their ids and made
+/// current (so log lines carry the trace id, and the processing worker continues the stored trace) but not recorded
+/// unless an exporter samples them. Costs a few small objects per message.
+/// </summary>
+public sealed class MessageTraceIds : IHostedService, IDisposable
+{
+    private ActivityListener? _listener;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == MessageTracing.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
+        };
+        ActivitySource.AddActivityListener(_listener);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => _listener?.Dispose();
 }
 
 /// <summary>Links an HTTP read of a document to the traces of the inbound messages that brought it.</summary>
