@@ -4,6 +4,7 @@ using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.Fhir;
 using Dmp.Ingest.Worker.Mllp;
 using Dmp.Ingest.Worker.Pipeline;
+using Dmp.Ingest.Worker.Sftp;
 using Dmp.Store;
 using Dmp.Store.Audit;
 using Dmp.Store.Inbox;
@@ -90,11 +91,12 @@ public static class MessageSearchEndpoints
             replays.Find(id) is { } replay ? Results.Json(replay.ToJson()) : Problems.NotFound("no bulk replay with this id in this process (they are kept in memory)"))
             .WithBody(BodyContract.None);
 
-        api.MapGet("/senders", async (HttpContext http, DmpStore store, IOptions<MllpOptions> mllp, TimeProvider time, CancellationToken ct) =>
+        api.MapGet("/senders", async (HttpContext http, DmpStore store, IOptions<MllpOptions> mllp, IOptions<SftpOptions> files, TimeProvider time, CancellationToken ct) =>
         {
             if (http.Request.Query.Count > 0)
                 return Problems.BadRequest("GET /api/senders takes no parameters");
-            var configured = mllp.Value.Senders.Select(s => s.Name).Where(n => !string.IsNullOrEmpty(n)).ToList();
+            var configured = mllp.Value.Senders.Select(s => s.Name).Concat(files.Value.Sources.Select(s => s.Name))
+                .Where(n => !string.IsNullOrEmpty(n)).ToList();
             var now = time.GetUtcNow();
             var senders = await store.Queries.SendersAsync(now - SendersWindow, configured, ct);
             return Results.Json(new
