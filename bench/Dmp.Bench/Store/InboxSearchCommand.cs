@@ -42,9 +42,10 @@ public static class InboxSearchCommand
             written = step;
             stderr.WriteLine($"inbox-search: {written} messages in {fill.Elapsed.TotalSeconds:0} s; timing");
             var patients = written / 20;
+            var patientRows = 0.0;
             var timings = new Dictionary<string, IReadOnlyList<double>>(StringComparer.Ordinal)
             {
-                ["patient_ins"] = await TimeAsync(queries, () => new InboxFilter { PatientValue = Ins(1 + random.NextInt64(patients)) }, store),
+                ["patient_ins"] = await TimeAsync(queries, () => new InboxFilter { PatientValue = Ins(1 + random.NextInt64(patients)) }, store, r => patientRows = r),
                 ["patient_ipp"] = await TimeAsync(queries, () => new InboxFilter { PatientSystem = IppSystem, PatientValue = Ipp(1 + random.NextInt64(patients)) }, store),
                 ["patient_failed"] = await TimeAsync(queries, () => new InboxFilter { PatientValue = Ins(1 + random.NextInt64(patients)), Status = InboxStatus.Failed }, store),
                 ["type_adt"] = await TimeAsync(queries, () => new InboxFilter { Type = "ADT" }, store),
@@ -56,7 +57,7 @@ public static class InboxSearchCommand
             var fields = timings.Select(t => string.Create(CultureInfo.InvariantCulture,
                 $"\"{t.Key}_ms\":{{\"p50\":{BenchArgs.Percentile(t.Value, 50):0.###},\"p99\":{BenchArgs.Percentile(t.Value, 99):0.###}}}"));
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"messages\":{written},\"fill_seconds\":{fill.Elapsed.TotalSeconds:0.#},\"queries\":{queries},{string.Join(',', fields)}}}"));
+                $"{{\"messages\":{written},\"fill_seconds\":{fill.Elapsed.TotalSeconds:0.#},\"queries\":{queries},\"patient_ins_rows\":{patientRows:0.#},{string.Join(',', fields)}}}"));
         }
 
         return 0;
@@ -68,19 +69,22 @@ public static class InboxSearchCommand
 
     private static string DocumentId(long n) => "1.2.250.1.999.1." + n.ToString(CultureInfo.InvariantCulture);
 
-    private static async Task<IReadOnlyList<double>> TimeAsync(int count, Func<InboxFilter> next, DmpStore store)
+    private static async Task<IReadOnlyList<double>> TimeAsync(int count, Func<InboxFilter> next, DmpStore store, Action<double>? rowsPerQuery = null)
     {
         for (var i = 0; i < 20; i++)
             await store.Queries.ListAsync(next(), 100, null, CancellationToken.None);
         var times = new List<double>(count);
+        long rows = 0;
         for (var i = 0; i < count; i++)
         {
             var filter = next();
             var clock = Stopwatch.StartNew();
-            await store.Queries.ListAsync(filter, 100, null, CancellationToken.None);
+            var page = await store.Queries.ListAsync(filter, 100, null, CancellationToken.None);
             times.Add(clock.Elapsed.TotalMilliseconds);
+            rows += page.Items.Count;
         }
 
+        rowsPerQuery?.Invoke((double)rows / Math.Max(1, count));
         times.Sort();
         return times;
     }
