@@ -69,6 +69,35 @@ public sealed class OperatorSearchApiTests
         Assert.Equal([x.Mdm, x.Admission], await IdsAsync(gateway, "patient=" + Ins + "&until=2999-01-01T00:00:00Z&status=processed"));
     }
 
+    [Fact]
+    public async Task A_message_that_failed_after_its_pid_was_read_is_found_by_the_patient_it_named_and_replay_keeps_it_found()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        // The CI-SIS MDM^T02 with its CDA's Base64 broken: mapping fails on OBX-5, PID-3 reads fine.
+        var mdm = Encoding.Latin1.GetString(Hl7Samples.Corpus("hl7v2", "french", "ans_TDCDA-2.1-vague2_MDM_T02_CR-Radio_INIT_N1_Base64.er7"));
+        Assert.Contains("^Base64^PENsaW5p", mdm, StringComparison.Ordinal);
+        var broken = Hl7Samples.WithControlId(Encoding.Latin1.GetBytes(mdm.Replace("^Base64^PENsaW5p", "^Base64^*PENsaW5p", StringComparison.Ordinal)), "BROKEN-1");
+        await using (var client = await gateway.ConnectAsync())
+        {
+            Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(broken)).Code);
+            Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(Hl7Samples.Adt("OTHER-2"))).Code);
+        }
+        var id = (await gateway.SingleAsync("BROKEN-1")).Id();
+        var failed = await gateway.WaitForStatusAsync(id, "failed");
+        Assert.Contains("Base64", failed.Str("error"), StringComparison.Ordinal);
+        await gateway.WaitForStatusAsync((await gateway.SingleAsync("OTHER-2")).Id(), "processed");
+
+        Assert.Equal([id], await IdsAsync(gateway, "patient=" + Ins));
+        Assert.Empty(await IdsAsync(gateway, "patient=" + Uri.EscapeDataString("1.2.250.1.213.1.4.8|" + Ins)));
+        Assert.Equal([id], await IdsAsync(gateway, "patient=" + Uri.EscapeDataString("1.2.250.1.213.1.4.10|" + Ins)));
+        Assert.Equal([id], await IdsAsync(gateway, "status=failed&type=MDM"));
+
+        using var replay = await gateway.Api.PostAsync($"/api/messages/{id}/replay", null);
+        Assert.Equal(HttpStatusCode.Accepted, replay.StatusCode);
+        await WaitForHistoryAsync(gateway, id, ["accepted", "failed", "accepted", "failed"]);
+        Assert.Equal([id], await IdsAsync(gateway, "patient=" + Ins));
+    }
+
     [Theory]
     [InlineData("messageType=ADT", "messageType")]
     [InlineData("patientId=1", "patientId")]
