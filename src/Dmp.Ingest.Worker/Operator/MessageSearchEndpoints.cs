@@ -31,7 +31,8 @@ public static class MessageSearchEndpoints
     {
         ArgumentNullException.ThrowIfNull(api);
         ArgumentNullException.ThrowIfNull(app);
-        var replays = new BulkReplays();
+        // One registry per application: a host that registers BulkReplays as a singleton shares it (the console's pages).
+        var replays = app.Services.GetService<BulkReplays>() ?? new BulkReplays();
         var stopping = app.Lifetime.ApplicationStopping;
 
         api.MapGet("/messages/stats", async (HttpContext http, DmpStore store, CancellationToken ct) =>
@@ -71,20 +72,10 @@ public static class MessageSearchEndpoints
             if (count > MaxBulkReplay)
                 return Problems.BadRequest(string.Create(CultureInfo.InvariantCulture, $"a bulk replay takes at most {MaxBulkReplay} messages; this selection holds {count}: narrow the filters"));
 
-            var ids = await store.Queries.ReplayableIdsAsync(filter, MaxBulkReplay, ct);
-            var replay = replays.Start(ids.Count);
             var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
-            var detail = string.Create(CultureInfo.InvariantCulture,
-                $"bulk replay {replay.Id}: {ids.Count} messages{(ids.Count > 0 ? $", ids {ids[0]} to {ids[^1]}" : "")}; filters: {string.Join(", ", FilterNames(filter))}");
-            await store.Audit.AppendAsync([new AuditRecord(
-                null, AuditAgentKinds.Operator, subject, DmpClaims.Operator, AuditActions.Replay, AuditEntityTypes.InboundMessage,
-                replay.Id, AuditOutcomes.Success, Detail: detail)], ct);
-            var logger = logs.CreateLogger("Dmp.Operator.Replay");
-            logger.LogInformation(new EventId(5101, "BulkReplayStarted"), "Operator {Operator} started bulk replay {ReplayId} of {Count} messages", subject, replay.Id, ids.Count);
-            _ = Task.Run(() => RunAsync(replay, ids, store, signal, logger, stopping), CancellationToken.None);
-
+            var replay = await StartReplayAsync(replays, filter, subject, store, signal, logs.CreateLogger("Dmp.Operator.Replay"), stopping, ct);
             var links = new { self = $"/api/replays/{replay.Id}" };
-            return Results.Json(new { id = replay.Id, count = ids.Count, links }, statusCode: StatusCodes.Status202Accepted);
+            return Results.Json(new { id = replay.Id, count = replay.Total, links }, statusCode: StatusCodes.Status202Accepted);
         }).WithBody(ReplayBody);
 
         api.MapGet("/replays/{id}", (string id) =>
@@ -114,6 +105,30 @@ public static class MessageSearchEndpoints
                 }),
             });
         }).WithBody(BodyContract.None);
+    }
+
+    /// <summary>
+    /// Starts the bulk replay of the selection's replayable messages (the caller has checked the count the operator
+    /// confirmed): audits it in the operator chain, then puts them back in the queue in the background, in arrival order.
+    /// </summary>
+    public static async Task<BulkReplay> StartReplayAsync(
+        BulkReplays replays, InboxFilter filter, string subject, DmpStore store, ProcessingSignal signal, ILogger logger,
+        CancellationToken stopping, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(replays);
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(logger);
+        var ids = await store.Queries.ReplayableIdsAsync(filter, MaxBulkReplay, ct);
+        var replay = replays.Start(ids.Count);
+        var detail = string.Create(CultureInfo.InvariantCulture,
+            $"bulk replay {replay.Id}: {ids.Count} messages{(ids.Count > 0 ? $", ids {ids[0]} to {ids[^1]}" : "")}; filters: {string.Join(", ", FilterNames(filter))}");
+        await store.Audit.AppendAsync([new AuditRecord(
+            null, AuditAgentKinds.Operator, subject, DmpClaims.Operator, AuditActions.Replay, AuditEntityTypes.InboundMessage,
+            replay.Id, AuditOutcomes.Success, Detail: detail)], ct);
+        logger.LogInformation(new EventId(5101, "BulkReplayStarted"), "Operator {Operator} started bulk replay {ReplayId} of {Count} messages", subject, replay.Id, ids.Count);
+        _ = Task.Run(() => RunAsync(replay, ids, store, signal, logger, stopping), CancellationToken.None);
+        return replay;
     }
 
     /// <summary>Puts each message back in the queue in arrival order, waking the processing worker as it goes.</summary>
