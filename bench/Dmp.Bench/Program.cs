@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 using Dmp.Bench;
 using Dmp.Bench.Store;
 
-// `compare …` is the quick measurement for scripts; `seed`, `search` and `process` measure the store and the gateway
+// `compare …` is the quick measurement for scripts; `seed`, `search`, `process` and `inbox-search` measure the store and the gateway
 // on synthetic data; anything else goes to BenchmarkDotNet (e.g. --filter '*Parse*').
 return args.FirstOrDefault() switch
 {
@@ -10,6 +10,7 @@ return args.FirstOrDefault() switch
     "seed" => await SeedCommand.RunAsync(args[1..], Console.Out, Console.Error),
     "search" => await SearchCommand.RunAsync(args[1..], Console.Out, Console.Error),
     "process" => await ProcessCommand.RunAsync(args[1..], Console.Out, Console.Error),
+    "inbox-search" => await InboxSearchCommand.RunAsync(args[1..], Console.Out, Console.Error),
     _ => RunBenchmarks(args),
 };
 

@@ -20,20 +20,12 @@ public static class OperatorEndpoints
         api.MapGet("/messages", async (HttpContext http, DmpStore store, CancellationToken ct) =>
         {
             var q = http.Request.Query;
+            var (filter, error) = MessageFilters.FromQuery(q, [.. MessageFilters.Names, .. MessageFilters.Paging]);
+            if (filter is null)
+                return Problems.BadRequest(error!);
             var limit = 100;
             if (q.TryGetValue("limit", out var limitText) && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > InboxQueries.MaxLimit))
                 return Problems.BadRequest($"limit must be a whole number from 1 to {InboxQueries.MaxLimit}");
-            DateTimeOffset? since = null;
-            if (q.TryGetValue("since", out var sinceText))
-            {
-                if (!DateTimeOffset.TryParse(sinceText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var s))
-                    return Problems.BadRequest("since must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z");
-                since = s;
-            }
-            var status = q["status"].FirstOrDefault();
-            if (status is not null && !InboxStatus.All.Contains(status))
-                return Problems.BadRequest($"status must be one of {string.Join(", ", InboxStatus.All)}");
-            var filter = new InboxFilter { Sender = q["sender"].FirstOrDefault(), ControlId = q["controlId"].FirstOrDefault(), Status = status, Since = since };
             InboxPage page;
             try
             {
@@ -60,6 +52,13 @@ public static class OperatorEndpoints
                 return Problems.NotFound($"no inbound message {id}");
             var item = ToJson(detail.Message);
             item["history"] = detail.History.Select(h => new { at = h.At, status = h.Status, detail = h.Detail }).ToList();
+            var produced = await store.Queries.ProducedAsync(id, ct);
+            item["produced"] = new
+            {
+                patients = produced.Patients.Select(p => new { id = p, link = $"/fhir/Patient/{p}" }),
+                documents = produced.Documents.Select(d => new { id = d.Id, uniqueId = d.UniqueId, link = $"/fhir/DocumentReference/{d.Id}" }),
+                entries = produced.Entries.Select(e => new { type = e.Type, id = e.PublicId, link = $"/fhir/{e.Type}/{e.PublicId}" }),
+            };
             return Results.Json(item);
         });
 
@@ -86,6 +85,8 @@ public static class OperatorEndpoints
             var contentType = Dmp.Mapping.InboundMapper.LooksLikeXml(raw) ? "application/xml" : "x-application/hl7-v2+er7";
             return Results.Bytes(raw, contentType);
         });
+
+        api.MapMessageSearch(app);
 
         api.MapGet("/audit/verify", async (DmpStore store, CancellationToken ct) =>
         {

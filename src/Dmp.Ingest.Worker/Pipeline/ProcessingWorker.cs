@@ -136,11 +136,18 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
             var channel = message.Sender.Split('/', 2)[0];
             var result = InboundMapper.MapModel(message.Raw, channel, rules.Current);
             if (result.Error is { } error)
-                return new ProcessingResult(message.Id, InboxStatus.Failed, Error: error.Format("message"), Detail: "mapping failed");
+            {
+                return new ProcessingResult(message.Id, InboxStatus.Failed, Error: error.Format("message"), Detail: "mapping failed")
+                {
+                    NamedPatients = Operator.NamedPatients.Read(message.Raw),
+                };
+            }
 
+            // The identifiers the message named, for the operators' search, whatever the outcome below.
+            var named = Operator.NamedPatients.Of(result.Messages);
             var plan = ApplyPlanner.Plan(result.Messages, message.ReceivedAt);
             if (plan.Apply is not { } apply)
-                return new ProcessingResult(message.Id, InboxStatus.Held, Detail: plan.Detail, HeldDocumentKeys: plan.HeldDocumentKeys);
+                return new ProcessingResult(message.Id, InboxStatus.Held, Detail: plan.Detail, HeldDocumentKeys: plan.HeldDocumentKeys) { NamedPatients = named };
 
             IReadOnlyList<DocumentBody?> bodies;
             try
@@ -152,12 +159,15 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
                 // Broken blob storage, not a bad message: failed (replayable) with the reason, never stuck in a claim.
                 logger.LogError("Writing the document bodies of message {MessageId} failed: {Exception}", message.Id, e.GetType().Name);
                 return new ProcessingResult(message.Id, InboxStatus.Failed,
-                    Error: $"the document body could not be written to the blob store ({e.GetType().Name}); replay the message", Detail: "blob write failed");
+                    Error: $"the document body could not be written to the blob store ({e.GetType().Name}); replay the message", Detail: "blob write failed")
+                {
+                    NamedPatients = named,
+                };
             }
 
             return new ProcessingResult(message.Id, InboxStatus.Processed, Warnings: plan.Warnings.Count > 0 ? plan.Warnings : null, Detail: plan.Detail,
                 ValidatedDocumentKeys: plan.ValidatedDocumentKeys.Count > 0 ? plan.ValidatedDocumentKeys : null,
-                Apply: apply.WithBodies(bodies));
+                Apply: apply.WithBodies(bodies)) { NamedPatients = named };
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -26,6 +26,9 @@ public static class AuditActions
     /// <summary>An operator read the raw bytes of an inbound message.</summary>
     public const string RawRead = "raw-read";
 
+    /// <summary>An operator put inbound messages back in the queue (a bulk replay of a selection).</summary>
+    public const string Replay = "replay";
+
     /// <summary>True for an action that only reads (FHIR AuditEvent action R).</summary>
     public static bool IsRead(string action) => action is Read or Search or Retrieve or RawRead;
 }

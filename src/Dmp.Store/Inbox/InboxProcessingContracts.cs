@@ -50,4 +50,12 @@ public sealed record ProcessingResult(
     string? Detail = null,
     IReadOnlyList<HeldKey>? HeldDocumentKeys = null,
     IReadOnlyList<HeldKey>? ValidatedDocumentKeys = null,
-    ApplyPlan? Apply = null);
+    ApplyPlan? Apply = null)
+{
+    /// <summary>
+    /// The patient identifiers (INS and local ones) the message named, whatever its outcome, for the operators' search
+    /// (<c>message_patient</c>): written with the outcome, replacing what an earlier processing wrote; null when they
+    /// could not be read (what was written before is kept).
+    /// </summary>
+    public IReadOnlyList<Dmp.Model.Identifier>? NamedPatients { get; init; }
+}

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
-using System.Text;
 using Dapper;
 using Dmp.Store.Blobs;
 using Dmp.Store.Sql;
@@ -34,52 +33,146 @@ public sealed class InboxQueries
         ArgumentNullException.ThrowIfNull(filter);
         limit = Math.Clamp(limit, 1, MaxLimit);
 
-        var sql = new StringBuilder("SELECT ").Append(InboundMessageRow.SummaryColumns).Append(" FROM inbound_message WHERE 1 = 1");
         var parameters = new DynamicParameters();
-        if (filter.Sender is not null)
-        {
-            sql.Append(" AND sender = @Sender");
-            parameters.Add("Sender", filter.Sender);
-        }
-
-        if (filter.ControlId is not null)
-        {
-            sql.Append(" AND control_id = @ControlId");
-            parameters.Add("ControlId", filter.ControlId);
-        }
-
-        if (filter.Status is not null)
-        {
-            sql.Append(" AND status = @Status");
-            parameters.Add("Status", filter.Status);
-        }
-
-        if (filter.Since is { } since)
-        {
-            sql.Append(" AND received_at >= @Since");
-            parameters.Add("Since", StoreTime.Write(since));
-        }
-
+        var where = InboxSearchSql.Where(filter, parameters);
         if (cursor is not null)
         {
-            sql.Append(" AND id < @Before");
             parameters.Add("Before", DecodeCursor(cursor));
         }
 
-        // One row more than asked tells whether another page follows.
-        sql.Append(" ORDER BY id DESC").Append(_connections.Limit("@Take")).Append(';');
+        var sql = InboxSearchSql.List(_connections, where, cursor is not null);
         parameters.Add("Take", limit + 1);
 
         var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var rows = (await connection.QueryAsync<InboundMessageRow>(
-                new CommandDefinition(sql.ToString(), parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+                new CommandDefinition(sql, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
             var more = rows.Count > limit;
             var items = rows.Take(limit).Select(r => r.ToSummary()).ToList();
             return new InboxPage(items, more ? EncodeCursor(items[^1].Id) : null);
         }
     }
+
+    /// <summary>How many messages match the filter, per status (every status present, 0 when none).</summary>
+    public async Task<InboxStats> StatsAsync(InboxFilter filter, CancellationToken cancellationToken)
+    {
+        var parameters = new DynamicParameters();
+        var sql = InboxSearchSql.Stats(InboxSearchSql.Where(filter, parameters));
+        var counts = InboxStatus.All.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            foreach (var (status, count) in await connection.QueryAsync<(string Status, long Count)>(
+                new CommandDefinition(sql, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false))
+                counts[status] = count;
+        }
+
+        return new InboxStats(counts);
+    }
+
+    /// <summary>
+    /// How many messages matching the filter a replay would take: those in a replayable status
+    /// (<see cref="InboxStatus.IsReplayable"/>) whose raw bytes are still kept.
+    /// </summary>
+    public async Task<long> CountReplayableAsync(InboxFilter filter, CancellationToken cancellationToken)
+    {
+        var parameters = ReplayParameters(filter, out var where);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                InboxSearchSql.ReplayCount(_connections, where), parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The ids of the messages <see cref="CountReplayableAsync"/> counts, in arrival order, at most <paramref name="max"/>.</summary>
+    public async Task<IReadOnlyList<long>> ReplayableIdsAsync(InboxFilter filter, int max, CancellationToken cancellationToken)
+    {
+        var parameters = ReplayParameters(filter, out var where);
+        parameters.Add("Take", max);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return (await connection.QueryAsync<long>(new CommandDefinition(
+                InboxSearchSql.ReplayIds(_connections, where), parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+        }
+    }
+
+    private static DynamicParameters ReplayParameters(InboxFilter filter, out string where)
+    {
+        var parameters = new DynamicParameters();
+        where = InboxSearchSql.Where(filter, parameters);
+        parameters.Add("Replayable", InboxStatus.All.Where(InboxStatus.IsReplayable).ToArray());
+        return parameters;
+    }
+
+    /// <summary>What a message fed: the patients (their documents' and entries' owners now), documents and entries, in id order.</summary>
+    public async Task<MessageProducts> ProducedAsync(long id, CancellationToken cancellationToken)
+    {
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var documents = (await connection.QueryAsync<(long Id, string UniqueId, long PatientId)>(new CommandDefinition(
+                """
+                SELECT d.id, d.unique_id, d.patient_id FROM document_source s JOIN document d ON d.id = s.document_id
+                WHERE s.inbound_message_id = @Id ORDER BY d.id;
+                """, new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+            var entries = (await connection.QueryAsync<(long Id, string Kind, string? PublicId, long PatientId)>(new CommandDefinition(
+                """
+                SELECT e.id, e.kind, e.public_id, e.patient_id FROM entry_source s JOIN entry e ON e.id = s.entry_id
+                WHERE s.inbound_message_id = @Id ORDER BY e.id;
+                """, new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+            var patients = documents.Select(d => d.PatientId).Concat(entries.Select(e => e.PatientId)).Distinct().Order().ToList();
+            return new MessageProducts(
+                patients,
+                documents.Select(d => new ProducedDocument(d.Id, d.UniqueId)).ToList(),
+                entries.Where(e => e.PublicId is not null).Select(e => new ProducedEntry(e.Kind, e.PublicId!)).ToList());
+        }
+    }
+
+    /// <summary>
+    /// Each sender's traffic since <paramref name="since"/>: messages per status, grouped by configured sender
+    /// (<c>sender_name</c>) or, for messages matched to none, by channel and sender; with each one's last message.
+    /// Configured senders in <paramref name="configured"/> that sent nothing since are listed too, with their last message ever.
+    /// </summary>
+    public async Task<IReadOnlyList<SenderTraffic>> SendersAsync(DateTimeOffset since, IEnumerable<string> configured, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(configured);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        List<(string? Name, string Channel, string Sender, string Status, long Count, string Last)> rows;
+        await using (connection.ConfigureAwait(false))
+        {
+            rows = (await connection.QueryAsync<(string? Name, string Channel, string Sender, string Status, long Count, string Last)>(new CommandDefinition(
+                SendersSql, new { Since = StoreTime.Write(since) }, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+        }
+
+        var result = new List<SenderTraffic>();
+        foreach (var group in rows.GroupBy(r => r.Name is null ? (r.Name, r.Channel, r.Sender) : (r.Name, (string?)null, (string?)null)))
+        {
+            var counts = InboxStatus.All.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal);
+            foreach (var r in group)
+                counts[r.Status] += r.Count;
+            result.Add(new SenderTraffic(group.Key.Name, group.Key.Item2, group.Key.Item3, group.Max(r => StoreTime.Read(r.Last)), counts));
+        }
+
+        var silent = configured.Distinct(StringComparer.Ordinal).Where(n => result.All(r => r.Name != n)).ToList();
+        if (silent.Count > 0)
+        {
+            var last = await new InboxFigures(_connections).LastReceivedAsync(silent, cancellationToken).ConfigureAwait(false);
+            foreach (var name in silent)
+                result.Add(new SenderTraffic(name, null, null, last.TryGetValue(name, out var at) ? at : null,
+                    InboxStatus.All.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal)));
+        }
+
+        return result.OrderBy(r => r.Name ?? "\uffff", StringComparer.Ordinal).ThenBy(r => r.Channel, StringComparer.Ordinal).ThenBy(r => r.Sender, StringComparer.Ordinal).ToList();
+    }
+
+    internal const string SendersSql =
+        """
+        SELECT sender_name, channel, sender, status, COUNT(*), MAX(last_received_at) FROM inbound_message
+        WHERE received_at >= @Since GROUP BY sender_name, channel, sender, status;
+        """;
 
     /// <summary>One message with its processing history, or null.</summary>
     public async Task<InboundMessageDetail?> GetAsync(long id, CancellationToken cancellationToken)

@@ -72,6 +72,11 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
                 new { MessageId = result.Id, At = now, result.Status, Detail = result.Detail ?? result.Error },
                 transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
 
+            if (outcome.NamedPatients is { } named)
+            {
+                await WriteNamedPatientsAsync(connection, transaction, result.Id, named, cancellationToken).ConfigureAwait(false);
+            }
+
             if (result.Status == InboxStatus.Held)
             {
                 await held.HoldAsync(result.Id, result.HeldDocumentKeys ?? [], heldIdentities).ConfigureAwait(false);
@@ -87,6 +92,28 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
 
         return final;
     }
+
+    /// <summary>The identifiers a message named, each (value, system) once, replacing those an earlier processing wrote.</summary>
+    private static async Task WriteNamedPatientsAsync(
+        DbConnection connection, DbTransaction transaction, long id, IReadOnlyList<Dmp.Model.Identifier> named, CancellationToken cancellationToken)
+    {
+        await connection.ExecuteAsync(new CommandDefinition(
+            InboxSearchSql.ForgetNamedSql, new { MessageId = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var rows = named
+            .Where(i => !string.IsNullOrWhiteSpace(i.Value) && i.Value.Length <= MaxIdentifierLength && (i.System?.Length ?? 0) <= MaxIdentifierLength)
+            .Select(i => (Value: i.Value.Trim(), System: i.System?.Trim() ?? ""))
+            .Distinct()
+            .Select(i => new { i.Value, i.System, MessageId = id })
+            .ToList();
+        if (rows.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                InboxSearchSql.InsertNamedSql, rows, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The longest identifier value or system indexed (the columns' size on SQL Server); a longer one is not searchable.</summary>
+    private const int MaxIdentifierLength = 200;
 
     /// <summary>
     /// Applies one message to the dossier under its own savepoint: an exception rolls back this message's writes only

@@ -106,6 +106,29 @@ public sealed class BenchToolsTests
     }
 
     [Fact]
+    public async Task Inbox_search_fills_a_store_and_reports_one_json_line_per_step_with_patients_found()
+    {
+        var dir = Directory.CreateTempSubdirectory("dmp-inbox-search-");
+        try
+        {
+            var output = new StringWriter();
+            var errors = new StringWriter();
+            Assert.True(await InboxSearchCommand.RunAsync(["--messages", "12000", "--data", dir.FullName, "--queries", "5"], output, errors) == 0, errors.ToString());
+            var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(2, lines.Length); // the 10 k step, then 12 k
+            using var json = JsonDocument.Parse(lines[^1]);
+            Assert.Equal(12000, json.RootElement.GetProperty("messages").GetInt64());
+            Assert.True(json.RootElement.GetProperty("patient_ins_rows").GetDouble() > 1, lines[^1]);
+            Assert.True(json.RootElement.GetProperty("document_ms").GetProperty("p99").GetDouble() > 0);
+            Assert.Equal(BenchArgs.Usage, await InboxSearchCommand.RunAsync(["--bogus", "1"], TextWriter.Null, TextWriter.Null));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Seed_then_search_and_process_run_on_the_real_store_and_report_json()
     {
         var dir = Directory.CreateTempSubdirectory("dmp-seed-");

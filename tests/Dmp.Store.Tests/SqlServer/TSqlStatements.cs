@@ -50,7 +50,7 @@ internal static partial class TSqlStatements
         ("Dossier/DossierStatements.cs", "SELECT "),                           // object graph: DossierStatements
         ("Dossier/DossierSearchSql.cs", "SELECT {"),                           // Composed: the searches and the entry read
         ("Dossier/DossierQueries.cs", "SELECT {DossierSearchSql.DocumentColumns} FROM document d WHERE d.id = @Id"), // Composed
-        ("Inbox/InboxQueries.cs", "SELECT"),                                   // Composed: ListAsync
+        ("Inbox/InboxSearchSql.cs", "SELECT"),                                 // Composed: the operators' search, every filter
         ("Inbox/HeldMessages.cs", "SELECT DISTINCT h.message_id"),             // Composed: SupersedeDraftsAsync
         ("Inbox/InboxReplay.cs", "UPDATE inbound_message SET status = @Accepted"), // Composed: RequeueAsync
         ("Retention/InboxRetention.cs", "UPDATE inbound_message SET raw = NULL"), // Composed: the purge of a page
@@ -320,10 +320,23 @@ internal static partial class TSqlStatements
             new EntryFilter { PatientId = 1, Kinds = ["Observation", "Condition"] }, new CallerView { IncludeMasked = true }, new PageRequest(5, Ascending: true)).Sql);
         yield return new("DossierSearchSql.EntryRead", DossierSearchSql.EntryRead("Observation", "0123456789abcdef0123456789abcdef", view).Sql);
 
-        // InboxQueries.ListAsync with every filter (its clauses as the method appends them).
-        yield return new("InboxQueries.ListAsync",
-            "SELECT " + Inbox.InboundMessageRow.SummaryColumns + " FROM inbound_message WHERE 1 = 1 AND sender = @Sender AND control_id = @ControlId"
-            + " AND status = @Status AND received_at >= @Since AND id < @Before ORDER BY id DESC" + Dialect.Limit("@Take") + ";");
+        // The operators' search (InboxSearchSql) with every filter, the patient with and without a system, the type alone and with its event.
+        foreach (var (patientSystem, type) in new[] { ((string?)null, "ADT"), ("1.2.250.1.213.1.4.8", "ADT^A01") })
+        {
+            var filter = new Inbox.InboxFilter
+            {
+                Sender = "s", ControlId = "c", Status = "failed", Since = DateTimeOffset.UnixEpoch, Until = DateTimeOffset.UnixEpoch.AddYears(60),
+                PatientValue = "1", PatientSystem = patientSystem, Type = type, Document = "1.2.3",
+            };
+            var where = Inbox.InboxSearchSql.Where(filter, new Dapper.DynamicParameters());
+            yield return new($"InboxSearchSql.List ({type})", Inbox.InboxSearchSql.List(Dialect, where, afterCursor: true));
+            yield return new($"InboxSearchSql.Stats ({type})", Inbox.InboxSearchSql.Stats(where));
+            yield return new($"InboxSearchSql.ReplayCount ({type})", Inbox.InboxSearchSql.ReplayCount(Dialect, where));
+            yield return new($"InboxSearchSql.ReplayIds ({type})", Inbox.InboxSearchSql.ReplayIds(Dialect, where));
+        }
+
+        var none = Inbox.InboxSearchSql.Where(new Inbox.InboxFilter(), new Dapper.DynamicParameters());
+        yield return new("InboxSearchSql.List (no filter)", Inbox.InboxSearchSql.List(Dialect, none, afterCursor: false));
         // The retention purge of one page, and the message history line every writer appends.
         yield return new("InboxRetention purge", "UPDATE inbound_message SET raw = NULL, blob_key = NULL, raw_purged_at = @Now WHERE " + Dialect.InList("id", "Ids") + ";");
         yield return new("InboxReplay.RequeueAsync",
