@@ -4,6 +4,7 @@ using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.Fhir;
 using Dmp.Ingest.Worker.Mllp;
 using Dmp.Ingest.Worker.Operator;
+using Dmp.Ingest.Worker.OperatorConsole;
 using Dmp.Ingest.Worker.Pipeline;
 using Dmp.Ingest.Worker.Retention;
 using Dmp.Store;
@@ -102,6 +103,7 @@ public static class GatewayHost
         services.AddGatewayAlerts(config);
 
         GatewayAuthentication.Add(builder);
+        builder.AddOperatorConsole();
 
         services.AddRoutingCore();
         services.AddGatewayHealth(config);
@@ -140,10 +142,12 @@ public static class GatewayHost
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseOperatorConsole();
         app.MapGatewayHealth();
         app.MapOperatorApi();
         app.MapDossierApi();
         app.MapGatewayAlerts();
+        app.MapOperatorConsole();
         return app;
     }
 
