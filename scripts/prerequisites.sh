@@ -42,6 +42,8 @@ install_prerequisites() {
   [[ -x /usr/sbin/sshd ]] || debs+=(openssh-server)
   # The alert tests start a real SMTP server: Debian's aiosmtpd, run with Debian's /usr/bin/python3.
   [[ -d /usr/lib/python3/dist-packages/aiosmtpd ]] || debs+=(python3-aiosmtpd)
+  # The console's browser tests drive Debian's chromium through Playwright (never Playwright's own browser download).
+  [[ -x /usr/bin/chromium ]] || debs+=(chromium)
   [[ ${#debs[@]} -gt 0 ]] && { apt_install "${debs[@]}" || return 1; }
   npm_install tests/peers || return 1       # simple-hl7: MLLP peers no one here wrote
   npm_install tests/services || return 1    # Azurite: Azure Blob Storage on loopback

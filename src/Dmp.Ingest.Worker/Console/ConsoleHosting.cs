@@ -70,8 +70,13 @@ public static class ConsoleHosting
         _ = app.Services.GetRequiredService<AckLatency>();
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/console"), console =>
         {
-            console.Use((context, next) =>
+            console.Use(async (context, next) =>
             {
+                // Under /console the caller is the console session (the default scheme is the API's bearer): every
+                // page and form, anonymous ones included, sees the same user, so antiforgery tokens match their forms.
+                var session = await context.AuthenticateAsync(ConsoleSignIn.Scheme);
+                if (session.Succeeded)
+                    context.User = session.Principal;
                 var headers = context.Response.Headers;
                 headers.ContentSecurityPolicy = ContentSecurityPolicy;
                 headers.XContentTypeOptions = "nosniff";
@@ -80,7 +85,7 @@ public static class ConsoleHosting
                 headers["Referrer-Policy"] = "no-referrer";
                 headers.CacheControl = "no-cache, no-store";
                 headers.Pragma = "no-cache";
-                return next(context);
+                await next(context);
             });
             var localization = new RequestLocalizationOptions
             {
@@ -107,6 +112,7 @@ public static class ConsoleHosting
                 : http.User.Identity?.IsAuthenticated == true ? Results.NotFound() : Results.Extensions.Api401()).AllowAnonymous();
 
         app.MapGet("/console/console.css", () => Results.Text(ConsoleStyle.Css, "text/css")).AllowAnonymous();
+        app.MapGet("/console/icon.svg", () => Results.Text(ConsoleStyle.Icon, "image/svg+xml")).AllowAnonymous();
 
         app.MapPost("/console/session", async (HttpContext http, ConsoleSignIn signIn, IAntiforgery antiforgery) =>
         {

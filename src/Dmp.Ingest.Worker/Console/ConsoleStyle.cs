@@ -3,9 +3,14 @@ namespace Dmp.Ingest.Worker.OperatorConsole;
 /// <summary>The console's one stylesheet, served from `/console/console.css` (the CSP allows no inline style).</summary>
 internal static class ConsoleStyle
 {
+    /// <summary>The tab icon (a browser asks for one; without it, /favicon.ico answers the API's 401).</summary>
+    public const string Icon = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#12355b"/><path d="M4 4h4a4 4 0 0 1 0 8H4z" fill="#fff"/></svg>""";
+
     public const string Css = """
         :root { font-family: system-ui, sans-serif; color: #1b1b1b; background: #fff; }
         body { margin: 0; }
+        .skip { position: absolute; left: -999px; }
+        .skip:focus { left: .5rem; top: .5rem; background: #fff; color: #12355b; padding: .3rem; }
         header { display: flex; gap: 1.5rem; align-items: center; padding: .6rem 1rem; background: #12355b; color: #fff; flex-wrap: wrap; }
         header a { color: #fff; }
         header .brand { font-weight: 700; }
