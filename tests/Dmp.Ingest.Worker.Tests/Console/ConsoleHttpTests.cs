@@ -31,6 +31,24 @@ public sealed partial class ConsoleHttpTests
     }
 
     [Fact]
+    public async Task Sign_out_ends_the_session()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        using var browser = ConsoleSession.Client(gateway);
+        await ConsoleSession.SignInAsync(browser, TestGateway.Token(DmpClaims.Operator));
+        var dashboard = await browser.GetStringAsync("/console/");
+        var antiforgery = WebUtility.HtmlDecode(ConsoleSession.Antiforgery(dashboard));
+
+        using var signOut = await browser.PostAsync("/console/signout", new FormUrlEncodedContent(new Dictionary<string, string> { ["__antiforgery"] = antiforgery }));
+        using var after = await browser.GetAsync("/console/");
+
+        Assert.Equal(HttpStatusCode.Redirect, signOut.StatusCode);
+        Assert.Equal("/console/login", signOut.Headers.Location!.OriginalString);
+        Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
+        Assert.Equal("/console/login", after.Headers.Location!.AbsolutePath);
+    }
+
+    [Fact]
     public async Task A_token_the_api_refuses_opens_no_session()
     {
         await using var gateway = await TestGateway.StartAsync();
@@ -136,7 +154,7 @@ internal static partial class ConsoleSession
     public static async Task<HttpResponseMessage> PostSignInAsync(HttpClient client, string token)
     {
         var login = await client.GetStringAsync("/console/login");
-        var antiforgery = AntiforgeryField().Match(login).Groups[1].Value;
+        var antiforgery = Antiforgery(login);
         var request = new HttpRequestMessage(HttpMethod.Post, "/console/session")
         {
             Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["__antiforgery"] = WebUtility.HtmlDecode(antiforgery), ["token"] = token }),
@@ -157,6 +175,8 @@ internal static partial class ConsoleSession
         Assert.StartsWith("/console", response.RequestMessage!.RequestUri!.AbsolutePath, StringComparison.Ordinal);
         return "";
     }
+
+    public static string Antiforgery(string html) => AntiforgeryField().Match(html).Groups[1].Value;
 
     [GeneratedRegex("name=\"__antiforgery\" value=\"([^\"]+)\"")]
     private static partial Regex AntiforgeryField();

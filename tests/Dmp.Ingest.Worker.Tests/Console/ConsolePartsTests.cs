@@ -80,3 +80,25 @@ public sealed class ConsolePartsTests
     public void Return_addresses_stay_inside_the_console(string? asked, string expected) =>
         Assert.Equal(expected, ConsoleHosting.LocalReturn(asked));
 }
+
+/// <summary>The dashboard's ACK latency from the `dmp.mllp.ack.duration` histogram, through a real MeterListener.</summary>
+public sealed class AckLatencyTests
+{
+    [Fact]
+    public void Latency_percentiles_come_from_the_ack_duration_histogram_and_none_is_no_data()
+    {
+        using var latency = new AckLatency(TimeProvider.System);
+
+        using var meter = new System.Diagnostics.Metrics.Meter(AckLatency.MeterName);
+        var histogram = meter.CreateHistogram<double>(AckLatency.InstrumentName, "s");
+        for (var i = 0; i < 1000; i++)
+            histogram.Record(2.0);
+        var other = meter.CreateHistogram<double>("dmp.something.else", "s");
+        other.Record(99);
+
+        var (p50, p99, count) = latency.Percentiles()!.Value;
+        Assert.True(count >= 1000);
+        Assert.Equal(2000, p99);
+        Assert.True(p50 <= p99);
+    }
+}
