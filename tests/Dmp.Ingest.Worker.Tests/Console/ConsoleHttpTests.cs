@@ -130,6 +130,54 @@ public sealed partial class ConsoleHttpTests
         Assert.True(await AuditEventsAsync(gateway) > before, "the raw view left no audit event");
     }
 
+    [Fact]
+    public async Task Dashboard_shows_each_configured_sender_and_highlights_the_silent_one()
+    {
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
+        {
+            ["Dmp:Mllp:Senders:0:Name"] = "lab",
+            ["Dmp:Mllp:Senders:0:Addresses:0"] = "127.0.0.1",
+            ["Dmp:Mllp:Senders:0:Facilities:0"] = "FAC",
+            ["Dmp:Mllp:Senders:1:Name"] = "quiet-clinic",
+            ["Dmp:Mllp:Senders:1:Addresses:0"] = "10.9.9.9",
+            ["Dmp:Mllp:Senders:1:Facilities:0"] = "QUIET",
+        });
+        await using (var client = await gateway.ConnectAsync())
+            Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(Hl7Samples.Adt("CONS-LAB"))).Code);
+        using var browser = ConsoleSession.Client(gateway);
+        await ConsoleSession.SignInAsync(browser, TestGateway.Token(DmpClaims.Operator));
+
+        var html = await browser.GetStringAsync("/console/");
+
+        var rows = SenderRow().Matches(html).ToDictionary(m => m.Groups["name"].Value, m => m.Value);
+        Assert.Equal(["lab", "quiet-clinic"], rows.Keys.Order());
+        Assert.DoesNotContain("class=\"silent\"", rows["lab"], StringComparison.Ordinal);
+        Assert.Contains("<td>1</td>", rows["lab"], StringComparison.Ordinal);
+        Assert.Contains("class=\"silent\"", rows["quiet-clinic"], StringComparison.Ordinal);
+        Assert.Contains("never", rows["quiet-clinic"], StringComparison.Ordinal);
+        Assert.Contains("<svg", html, StringComparison.Ordinal);
+        // The messages list names the configured sender rather than the MSH pair.
+        Assert.Contains("<td>lab</td>", await browser.GetStringAsync("/console/messages"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_filter_that_does_not_parse_is_a_400_page_naming_it()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        using var browser = ConsoleSession.Client(gateway);
+        await ConsoleSession.SignInAsync(browser, TestGateway.Token(DmpClaims.Operator));
+
+        using var status = await browser.GetAsync("/console/messages?status=bogus");
+        using var cursor = await browser.GetAsync("/console/messages?cursor=not-one-of-ours");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status.StatusCode);
+        Assert.Contains("status:", await status.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, cursor.StatusCode);
+    }
+
+    [GeneratedRegex("<tr( class=\"silent\")?>\\s*<td>(?<name>[a-z-]+).*?</tr>", RegexOptions.Singleline)]
+    private static partial Regex SenderRow();
+
     private static string ProfessionalToken() =>
         TokenIssuer.Issue(System.Text.Encoding.UTF8.GetBytes(TestGateway.SigningKey), "dmp-ingest", DmpClaims.Professional, null, "10000000001", null, TimeSpan.FromHours(1));
 
