@@ -189,6 +189,28 @@ public sealed partial class ConsoleHttpTests
     }
 }
 
+/// <summary>The console session's lifetime: it waits for a token to expire, so it is in the slow tier.</summary>
+[Trait("Tier", "Slow")]
+public sealed class ConsoleSessionExpiryTests
+{
+    [Fact]
+    public async Task The_session_ends_when_the_token_would_have_expired()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        using var browser = ConsoleSession.Client(gateway);
+        var shortLived = TokenIssuer.Issue(System.Text.Encoding.UTF8.GetBytes(TestGateway.SigningKey), "dmp-ingest", DmpClaims.Operator, null, null, null, TimeSpan.FromSeconds(3));
+        await ConsoleSession.SignInAsync(browser, shortLived);
+        using (var open = await browser.GetAsync("/console/messages"))
+            Assert.Equal(HttpStatusCode.OK, open.StatusCode);
+
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        using var expired = await browser.GetAsync("/console/messages");
+
+        Assert.Equal(HttpStatusCode.Redirect, expired.StatusCode);
+        Assert.Equal("/console/login", expired.Headers.Location!.AbsolutePath);
+    }
+}
+
 /// <summary>A cookie-keeping HTTP client that signs in through the console's form, antiforgery token included.</summary>
 internal static partial class ConsoleSession
 {
