@@ -29,7 +29,7 @@ public static class MinuteChart
         return svg.ToString();
     }
 
-    private static void Line(StringBuilder svg, IReadOnlyList<MinuteCounts> minutes, Func<MinuteCounts, int> value, int max, string colour, string label, int legend)
+    private static void Line(StringBuilder svg, IReadOnlyList<MinuteCounts> minutes, Func<MinuteCounts, long> value, long max, string colour, string label, int legend)
     {
         var step = (double)(Width - Pad - 10) / Math.Max(1, minutes.Count - 1);
         var points = string.Join(' ', minutes.Select((m, i) => string.Create(CultureInfo.InvariantCulture,
