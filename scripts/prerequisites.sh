@@ -44,6 +44,8 @@ install_prerequisites() {
   [[ -d /usr/lib/python3/dist-packages/aiosmtpd ]] || debs+=(python3-aiosmtpd)
   # The metrics tests start a private Prometheus scraping the gateway, and check docs/alerts.example.yaml with promtool.
   command -v prometheus >/dev/null && command -v promtool >/dev/null || debs+=(prometheus)
+  # The console's browser tests drive Debian's chromium through Playwright (never Playwright's own browser download).
+  [[ -x /usr/bin/chromium ]] || debs+=(chromium)
   [[ ${#debs[@]} -gt 0 ]] && { apt_install "${debs[@]}" || return 1; }
   npm_install tests/peers || return 1       # simple-hl7: MLLP peers no one here wrote
   npm_install tests/services || return 1    # Azurite: Azure Blob Storage on loopback

@@ -4,6 +4,7 @@ using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.Fhir;
 using Dmp.Ingest.Worker.Mllp;
 using Dmp.Ingest.Worker.Operator;
+using Dmp.Ingest.Worker.OperatorConsole;
 using Dmp.Ingest.Worker.Pipeline;
 using Dmp.Ingest.Worker.Retention;
 using Dmp.Ingest.Worker.Telemetry;
@@ -105,6 +106,7 @@ public static class GatewayHost
         GatewayAuthentication.Add(builder);
         // Metrics at /metrics and by OTLP (Dmp:Metrics:*, Dmp:Telemetry:*).
         services.AddGatewayMetrics(config);
+        builder.AddOperatorConsole();
 
         services.AddRoutingCore();
         services.AddGatewayHealth(config);
@@ -144,11 +146,13 @@ public static class GatewayHost
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseOperatorConsole();
         app.MapGatewayHealth();
         app.MapOperatorApi();
         app.MapDossierApi();
         app.MapGatewayAlerts();
         app.MapGatewayMetrics();
+        app.MapOperatorConsole();
         return app;
     }
 

@@ -1,0 +1,121 @@
+using Dapper;
+using Dmp.Ingest.Worker.Alerts;
+using Dmp.Ingest.Worker.Mllp;
+using Dmp.Store;
+using Dmp.Store.Inbox;
+using Microsoft.Extensions.Options;
+
+namespace Dmp.Ingest.Worker.OperatorConsole;
+
+/// <summary>One minute of the dashboard's chart.</summary>
+public sealed record MinuteCounts(DateTimeOffset Minute, long Received, long Acked, long Failed);
+
+/// <summary>A configured sender on the dashboard: its last message, its traffic and failures over the last hour.</summary>
+public sealed record SenderRow(string Name, DateTimeOffset? Last, long LastHour, long FailedLastHour, bool Silent)
+{
+    public double? ErrorRate => LastHour == 0 ? null : (double)FailedLastHour / LastHour;
+}
+
+/// <summary>The dashboard's figures at one moment.</summary>
+public sealed record DashboardView(
+    DateTimeOffset At,
+    IReadOnlyList<MinuteCounts> Minutes,
+    long Waiting,
+    double OldestWaitingSeconds,
+    IReadOnlyDictionary<string, long> ByStatus,
+    (double P50, double P99, int Count)? AckLatency,
+    IReadOnlyList<AlertRuleSnapshot> Alerts,
+    IReadOnlyList<SenderRow> Senders);
+
+/// <summary>
+/// Reads the dashboard: per-minute counts of the last hour from the inbox (received_at and ACK code on the indexed
+/// received_at; failures from the history lines), the queue from <see cref="InboxFigures"/>, alerts from the evaluator's
+/// <see cref="AlertBoard"/>, latency from <see cref="AckLatency"/>.
+/// </summary>
+public sealed class ConsoleDashboard(DmpStore store, AlertBoard alerts, InboxSnapshots snapshots, AckLatency latency, IOptions<MllpOptions> mllp, TimeProvider time)
+{
+    /// <summary>A configured sender with no message for this long is shown as silent.</summary>
+    public static readonly TimeSpan SilentAfter = TimeSpan.FromHours(1);
+
+    public async Task<DashboardView> ReadAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var since = now - TimeSpan.FromHours(1);
+        var figures = new InboxFigures(store.Connections);
+        var waiting = await figures.CountAcceptedAsync(null, ct);
+        var oldest = InboxSnapshots.AgeSeconds(await figures.OldestAcceptedSinceAsync(null, ct), now);
+
+        // Counted in SQL per minute (the fixed-width text timestamp's first 16 characters, yyyy-MM-ddTHH:mm), so an hour of
+        // heavy traffic is a few hundred rows, not one per message. SUBSTRING(text, start, length) reads the same on
+        // SQLite, PostgreSQL and SQL Server.
+        List<MinuteRow> received;
+        List<(string Minute, long Count)> failedAt;
+        var connection = await store.Connections.OpenAsync(ct);
+        await using (connection)
+        {
+            received = (await connection.QueryAsync<MinuteRow>(new CommandDefinition(
+                "SELECT SUBSTRING(received_at, 1, 16) AS Minute, ack_code AS AckCode, status AS Status, sender_name AS SenderName, CAST(COUNT(*) AS BIGINT) AS Count"
+                + " FROM inbound_message WHERE received_at >= @Since GROUP BY SUBSTRING(received_at, 1, 16), ack_code, status, sender_name;",
+                new { Since = StoreTime.Write(since) }, cancellationToken: ct))).ToList();
+            failedAt = (await connection.QueryAsync<(string, long)>(new CommandDefinition(
+                $"SELECT SUBSTRING(h.at, 1, 16), CAST(COUNT(*) AS BIGINT) FROM inbound_message_history h WHERE h.status IN ('{InboxStatus.Failed}', '{InboxStatus.Rejected}')"
+                + " AND h.at >= @Since AND h.status = @Failed GROUP BY SUBSTRING(h.at, 1, 16);",
+                new { Since = StoreTime.Write(since), Failed = InboxStatus.Failed }, cancellationToken: ct))).ToList();
+        }
+
+        var start = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(-59);
+        var minutes = Enumerable.Range(0, 60).Select(i => new long[3]).ToArray();
+        int Slot(string minute) => (int)Math.Floor((MinuteOf(minute) - start).TotalMinutes);
+        foreach (var row in received)
+        {
+            var slot = Slot(row.Minute);
+            if (slot is < 0 or >= 60)
+                continue;
+            minutes[slot][0] += row.Count;
+            if (row.AckCode is "AA" or "CA")
+                minutes[slot][1] += row.Count;
+        }
+        foreach (var (minute, count) in failedAt)
+        {
+            var slot = Slot(minute);
+            if (slot is >= 0 and < 60)
+                minutes[slot][2] += count;
+        }
+
+        var names = mllp.Value.Senders.Select(s => s.Name).Where(n => !string.IsNullOrEmpty(n)).Distinct(StringComparer.Ordinal).ToList();
+        var last = await figures.LastReceivedAsync(names, ct);
+        var senders = names.Select(name =>
+        {
+            var mine = received.Where(r => r.SenderName == name).ToList();
+            var at = last.TryGetValue(name, out var l) ? l : (DateTimeOffset?)null;
+            return new SenderRow(name, at, mine.Sum(r => r.Count), mine.Where(r => r.Status is InboxStatus.Failed or InboxStatus.Rejected).Sum(r => r.Count),
+                at is null || now - at > SilentAfter);
+        }).ToList();
+
+        var snapshot = snapshots.Current;
+        return new DashboardView(
+            now,
+            minutes.Select((m, i) => new MinuteCounts(start.AddMinutes(i), m[0], m[1], m[2])).ToList(),
+            waiting,
+            oldest,
+            snapshot.ByStatus,
+            latency.Percentiles(),
+            alerts.Rules.Select(r => r.Snapshot()).Where(s => s.Phase != AlertPhase.Ok).ToList(),
+            senders);
+    }
+
+    private static DateTimeOffset MinuteOf(string minute) =>
+        DateTimeOffset.ParseExact(minute, "yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal);
+
+    // Settable properties, not a positional record: on an empty result SQLite names no column types, and Dapper then
+    // finds no constructor to match.
+    private sealed class MinuteRow
+    {
+        public string Minute { get; set; } = "";
+        public string? AckCode { get; set; }
+        public string Status { get; set; } = "";
+        public string? SenderName { get; set; }
+        public long Count { get; set; }
+    }
+}

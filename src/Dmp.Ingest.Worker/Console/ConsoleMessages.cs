@@ -1,0 +1,116 @@
+using System.Globalization;
+using Dmp.Ingest.Worker.Auth;
+using Dmp.Ingest.Worker.Hosting;
+using Dmp.Ingest.Worker.Pipeline;
+using Dmp.Mapping;
+using Dmp.Mapping.Hl7v2;
+using Dmp.Store;
+using Dmp.Store.Audit;
+using Dmp.Store.Inbox;
+
+namespace Dmp.Ingest.Worker.OperatorConsole;
+
+/// <summary>What the message detail page shows beyond the store's row: the raw segments, the explanation, the ACK.</summary>
+public sealed record MessageView(
+    InboundMessageDetail Detail,
+    IReadOnlyList<RawSegment>? Segments,
+    string? RawUnavailable,
+    IReadOnlyList<string> Explanation,
+    string? Ack,
+    ErrorPosition? Failing);
+
+/// <summary>
+/// The console's reads and actions on one message, through the same store calls as the operator API: the raw read is
+/// audited exactly as `GET /api/messages/{id}/raw` audits it, replay is the store's requeue as `POST …/replay`.
+/// </summary>
+public sealed class ConsoleMessages(DmpStore store, ProcessingSignal signal, RuleSetReloader rules, ILoggerFactory logs)
+{
+    public async Task<MessageView?> ViewAsync(long id, System.Security.Claims.ClaimsPrincipal user, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        var detail = await store.Queries.GetAsync(id, ct);
+        if (detail is null)
+            return null;
+        var failing = RawSegments.Position(detail.Message.Error);
+        var ack = await AckAsync(id, ct);
+        if (detail.Message.RawPurgedAt is not null)
+            return new MessageView(detail, null, "purged", [], ack, failing);
+        var raw = await store.Queries.GetRawAsync(id, ct);
+        if (raw is null)
+            return new MessageView(detail, null, "missing", [], ack, failing);
+        await AuditRawReadAsync(id, user, ct);
+        if (InboundMapper.LooksLikeXml(raw))
+            return new MessageView(detail, null, "xml", Explain(raw), ack, failing);
+        return new MessageView(detail, RawSegments.Split(raw, failing, Hl7FieldNames.Default), null, Explain(raw), ack, failing);
+    }
+
+    /// <summary>The ACK bytes the gateway sent, as text (segments on lines); null when none was recorded.</summary>
+    private async Task<string?> AckAsync(long id, CancellationToken ct)
+    {
+        var connection = await store.Connections.OpenAsync(ct);
+        await using (connection)
+        {
+            var bytes = await Dapper.SqlMapper.ExecuteScalarAsync<byte[]?>(connection,
+                new Dapper.CommandDefinition("SELECT ack FROM inbound_message WHERE id = @Id;", new { Id = id }, cancellationToken: ct));
+            return bytes is null ? null : System.Text.Encoding.Latin1.GetString(bytes).Trim('\v', '\u001c', '\r', '\n').Replace('\r', '\n');
+        }
+    }
+
+    /// <summary>Requeues the message as `POST /api/messages/{id}/replay` does; false when its status forbids it.</summary>
+    public async Task<bool> ReplayAsync(long id, CancellationToken ct)
+    {
+        var detail = await store.Queries.GetAsync(id, ct);
+        if (detail is null || detail.Message.RawPurgedAt is not null)
+            return false;
+        if (!await store.Processing.RequeueForReplayAsync(id, ct))
+            return false;
+        signal.Pulse();
+        return true;
+    }
+
+    // The same record, chains and log line as OperatorEndpoints' raw read: durably before the bytes are shown.
+    private async Task AuditRawReadAsync(long id, System.Security.Claims.ClaimsPrincipal user, CancellationToken ct)
+    {
+        var subject = user.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
+        var patients = await store.PatientLinks.PatientsFedByAsync(id, ct);
+        var read = new AuditRecord(
+            null, AuditAgentKinds.Operator, subject, DmpClaims.Operator, AuditActions.RawRead, AuditEntityTypes.InboundMessage,
+            id.ToString(CultureInfo.InvariantCulture), AuditOutcomes.Success);
+        await store.Audit.AppendAsync(patients.Count == 0 ? [read] : patients.Select(p => read with { PatientId = p }).ToList(), ct);
+        logs.CreateLogger("Dmp.Audit").LogInformation(new EventId(5001, "RawMessageRead"), "Operator {Operator} read the raw bytes of inbound message {MessageId}",
+            subject, id);
+    }
+
+    /// <summary>`map --explain`'s lines for this message with the rules the gateway has loaded now.</summary>
+    private List<string> Explain(byte[] raw)
+    {
+        var lines = new List<string>();
+        var ruleSet = rules.Current;
+        try
+        {
+            var model = InboundMapper.MapModel(raw, "console", ruleSet);
+            if (InboundMapper.LooksLikeXml(raw))
+            {
+                lines.AddRange(model.Messages.SelectMany(m => Cli.MapExplanation.Lines(m.Message)));
+                return lines;
+            }
+            var batch = Hl7Batch.Split(raw);
+            for (var i = 0; i < batch.Messages.Count; i++)
+            {
+                if (Hl7Message.Parse(batch.Messages[i]).Message is not { } message)
+                    continue;
+                var rule = ruleSet.Select(message);
+                lines.Add(rule is null ? $"{message.MessageType}^{message.TriggerEvent}: no rule" : $"{message.MessageType}^{message.TriggerEvent}: rule {rule.Id} ({rule.File})");
+                lines.AddRange(ruleSet.Unused(message));
+                if (model.Messages.Count == batch.Messages.Count)
+                    lines.AddRange(Cli.MapExplanation.Lines(model.Messages[i].Message));
+            }
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException or ArgumentException)
+        {
+            lines.Add("the explanation could not be built: " + e.GetType().Name);
+        }
+
+        return lines;
+    }
+}

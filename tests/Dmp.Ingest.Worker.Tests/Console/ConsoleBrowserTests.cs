@@ -1,0 +1,228 @@
+using System.Text.RegularExpressions;
+using Deque.AxeCore.Playwright;
+using Dmp.Ingest.Worker.Auth;
+using Dmp.Ingest.Worker.OperatorConsole;
+using Dmp.Ingest.Worker.Tests.Mllp;
+using Microsoft.Playwright;
+
+namespace Dmp.Ingest.Worker.Tests.OperatorConsole;
+
+/// <summary>The console in a real browser: sign-in by Enter, each page, roles, filters, a failure's position, replay, language, CSP, axe.</summary>
+[Trait("Tier", "Slow")]
+public sealed class ConsoleBrowserTests(ConsoleBrowserFixture fixture) : IClassFixture<ConsoleBrowserFixture>
+{
+    [Fact]
+    public async Task Operator_signs_in_through_the_form_with_Enter_and_lands_where_they_were_going()
+    {
+        var (page, problems) = await OpenAsync();
+
+        await page.GotoAsync(fixture.BaseUrl + "/console/messages?status=processed");
+        Assert.Contains("/console/login", page.Url, StringComparison.Ordinal);
+        await page.Locator("input[name=token]").FillAsync(TestGateway.Token(DmpClaims.Operator));
+        await page.Locator("input[name=token]").PressAsync("Enter");
+        await page.WaitForURLAsync(new Regex("/console/messages"));
+
+        Assert.EndsWith("/console/messages?status=processed", page.Url, StringComparison.Ordinal);
+        Assert.True(await page.Locator("[data-testid=messages] tbody tr").CountAsync() >= 2);
+        var cookie = Assert.Single(await page.Context.CookiesAsync(), c => c.Name == ConsoleHosting.CookieName);
+        Assert.True(cookie.HttpOnly);
+        Assert.Equal(SameSiteAttribute.Strict, cookie.SameSite);
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task A_wrong_token_stays_on_the_login_page_with_a_reason()
+    {
+        var (page, _) = await OpenAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/console/login");
+        await page.Locator("input[name=token]").FillAsync("eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoib3BlcmF0b3IifQ.c2lnbmF0dXJl");
+        await page.Locator("input[name=token]").PressAsync("Enter");
+        await page.WaitForURLAsync(new Regex("error="));
+
+        Assert.Contains("not valid", await page.Locator("[data-testid=login-error]").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Another_role_gets_the_not_for_your_role_page_with_403()
+    {
+        var (page, problems) = await OpenAsync();
+        await SignInAsync(page, TokenIssuer.Issue(System.Text.Encoding.UTF8.GetBytes(TestGateway.SigningKey), "dmp-ingest", DmpClaims.Professional, null, "10000000001", null, TimeSpan.FromHours(1)));
+
+        var response = await page.GotoAsync(fixture.BaseUrl + "/console/messages");
+
+        Assert.Equal(403, response!.Status);
+        Assert.Contains("professional", await page.Locator("[data-testid=forbidden]").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await page.Locator("[data-testid=messages]").CountAsync());
+        await AssertAccessibleAsync(page, "forbidden");
+        Assert.All(problems, p => Assert.Contains("403", p, StringComparison.Ordinal)); // the browser reports the page's own 403
+    }
+
+    [Fact]
+    public async Task Messages_filter_by_control_id_and_by_status_from_the_form()
+    {
+        var (page, problems) = await OpenAsync();
+        await SignInAsync(page, TestGateway.Token(DmpClaims.Operator));
+        await page.GotoAsync(fixture.BaseUrl + "/console/messages");
+
+        await page.Locator("input[name=controlId]").FillAsync("CONS-OK-1");
+        await page.Locator("input[name=controlId]").PressAsync("Enter");
+        await page.WaitForURLAsync(new Regex("controlId=CONS-OK-1"));
+        var rows = page.Locator("[data-testid=messages] tbody tr");
+        Assert.Equal(1, await rows.CountAsync());
+        Assert.Contains("CONS-OK-1", await rows.First.InnerTextAsync(), StringComparison.Ordinal);
+
+        await page.GotoAsync(fixture.BaseUrl + "/console/messages");
+        await page.Locator("select[name=status]").SelectOptionAsync("failed");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("status=failed"));
+        var statuses = await page.Locator("[data-testid=messages] tbody td.status-failed").AllInnerTextsAsync();
+        Assert.Equal(await rows.CountAsync(), statuses.Count);
+        Assert.Contains("CONS-NOPID", await page.Locator("[data-testid=messages]").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain("CONS-OK-1", await page.Locator("[data-testid=messages]").InnerTextAsync(), StringComparison.Ordinal);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotDir, "messages.png"), FullPage = true });
+        await AssertAccessibleAsync(page, "messages");
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task A_failed_message_shows_its_reason_and_the_failing_field_highlighted()
+    {
+        var (page, problems) = await OpenAsync();
+        await SignInAsync(page, TestGateway.Token(DmpClaims.Operator));
+        await page.GotoAsync(fixture.BaseUrl + "/console/messages?controlId=CONS-NOPID");
+        await page.GetByRole(AriaRole.Link, new() { Name = "CONS-NOPID" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex($"/console/messages/{fixture.FailedId}$"));
+
+        Assert.Contains("no PID segment", await page.Locator("[data-testid=error]").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("MSH-9", await page.Locator("[data-testid=failing-position]").InnerTextAsync(), StringComparison.Ordinal);
+        var failing = page.Locator("tr.failing");
+        Assert.Equal(1, await failing.CountAsync());
+        Assert.Equal("MSH-9", await failing.GetAttributeAsync("data-field"));
+        Assert.Contains("Message Type", await failing.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("failed", await page.Locator("[data-testid=history]").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("MSA|AA", await page.Locator("[data-testid=ack]").InnerTextAsync(), StringComparison.Ordinal);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotDir, "message-failed.png"), FullPage = true });
+        await AssertAccessibleAsync(page, "detail");
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task Escapes_are_shown_as_sent_and_the_explanation_names_the_rule()
+    {
+        var (page, problems) = await OpenAsync();
+        await SignInAsync(page, TestGateway.Token(DmpClaims.Operator));
+        var id = (await fixture.Gateway.SingleAsync("CONS-OK-2")).Id();
+        await page.GotoAsync(fixture.BaseUrl + $"/console/messages/{id}");
+
+        Assert.Contains("O\\T\\BRIEN", await page.Locator("tr[data-field='PID-5'] td.value").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("Patient Name", await page.Locator("tr[data-field='PID-5']").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("rule", await page.Locator("[data-testid=explanation]").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task Replay_from_the_detail_page_requeues_the_message_once()
+    {
+        var (page, problems) = await OpenAsync();
+        await SignInAsync(page, TestGateway.Token(DmpClaims.Operator));
+        var id = (await fixture.Gateway.SingleAsync("CONS-REPLAY")).Id();
+        var before = (await fixture.Gateway.GetAsync(id)).GetProperty("history").GetArrayLength();
+        await page.GotoAsync(fixture.BaseUrl + $"/console/messages/{id}");
+
+        await page.Locator("[data-testid=replay]").ClickAsync();
+        await page.WaitForURLAsync(new Regex("replay="));
+
+        Assert.Contains("Replay queued", await page.Locator("[data-testid=replay-result]").InnerTextAsync(), StringComparison.Ordinal);
+        var deadline = DateTime.UtcNow + TestGateway.Patience;
+        while ((await fixture.Gateway.GetAsync(id)).GetProperty("history").GetArrayLength() < before + 2 && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        var after = await fixture.Gateway.WaitForStatusAsync(id, "failed");
+        Assert.Equal(before + 2, after.GetProperty("history").GetArrayLength()); // accepted (replay) + failed again
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task Language_follows_Accept_Language_and_the_switch()
+    {
+        var (french, _) = await OpenAsync("fr-FR");
+        await french.GotoAsync(fixture.BaseUrl + "/console/login");
+        Assert.Equal("fr", await french.Locator("html").GetAttributeAsync("lang"));
+        Assert.Equal("Connexion", await french.Locator("h1").InnerTextAsync());
+
+        var (page, problems) = await OpenAsync();
+        await SignInAsync(page, TestGateway.Token(DmpClaims.Operator));
+        await page.GotoAsync(fixture.BaseUrl + "/console/");
+        Assert.Equal("Dashboard", await page.Locator("h1").InnerTextAsync());
+        await page.Locator("[data-testid=language]").ClickAsync();
+        await page.WaitForSelectorAsync("html[lang=fr]", new() { State = WaitForSelectorState.Attached });
+
+        Assert.Equal("Tableau de bord", await page.Locator("h1").InnerTextAsync());
+        await page.GotoAsync(fixture.BaseUrl + "/console/messages");
+        Assert.Contains("Identifiant de contrôle", await page.Locator("[data-testid=messages] thead").InnerTextAsync(), StringComparison.Ordinal);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotDir, "messages-fr.png"), FullPage = true });
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task Every_page_carries_the_csp_and_passes_axe_without_serious_violations()
+    {
+        var (page, problems) = await OpenAsync();
+        var login = await page.GotoAsync(fixture.BaseUrl + "/console/login");
+        AssertHeaders(login!);
+        await AssertAccessibleAsync(page, "login");
+        await SignInAsync(page, TestGateway.Token(DmpClaims.Operator));
+        foreach (var (path, name) in new[]
+        {
+            ("/console/", "dashboard"),
+            ("/console/messages", "messages"),
+            ($"/console/messages/{fixture.ProcessedId}", "detail"),
+            ($"/console/messages/{fixture.FailedId}", "detail"),
+        })
+        {
+            var response = await page.GotoAsync(fixture.BaseUrl + path);
+            Assert.Equal(200, response!.Status);
+            AssertHeaders(response);
+            await AssertAccessibleAsync(page, name);
+        }
+        await page.GotoAsync(fixture.BaseUrl + "/console/");
+        Assert.Equal(1, await page.Locator("svg.chart").CountAsync());
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotDir, "dashboard.png"), FullPage = true });
+        Assert.Empty(problems);
+    }
+
+    private static void AssertHeaders(IResponse response)
+    {
+        Assert.Equal(ConsoleHosting.ContentSecurityPolicy, response.Headers["content-security-policy"]);
+        Assert.Equal("nosniff", response.Headers["x-content-type-options"]);
+    }
+
+    private static async Task AssertAccessibleAsync(IPage page, string name)
+    {
+        var results = await page.RunAxe();
+        var serious = results.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{name}: {v.Id} ({v.Impact}): {v.Help}").ToList();
+        Assert.True(serious.Count == 0, string.Join('\n', serious));
+    }
+
+    private async Task<(IPage Page, List<string> Problems)> OpenAsync(string locale = "en-GB")
+    {
+        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { Locale = locale });
+        var page = await context.NewPageAsync();
+        var problems = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+                problems.Add($"console: {message.Text} at {message.Location}");
+        };
+        page.PageError += (_, error) => problems.Add("page error: " + error);
+        return (page, problems);
+    }
+
+    private async Task SignInAsync(IPage page, string token)
+    {
+        await page.GotoAsync(fixture.BaseUrl + "/console/login");
+        await page.Locator("input[name=token]").FillAsync(token);
+        await page.Locator("input[name=token]").PressAsync("Enter");
+        // Signed in on whichever page the session opens (the dashboard, or the role page): the sign-out form shows.
+        await page.WaitForSelectorAsync("form[action='/console/signout']", new() { State = WaitForSelectorState.Attached });
+    }
+}
