@@ -1,4 +1,4 @@
-using System.Globalization;
+using Dmp.Ingest.Worker.Operator;
 using Dmp.Store.Inbox;
 
 namespace Dmp.Ingest.Worker.OperatorConsole;
@@ -15,60 +15,51 @@ public sealed record ConsoleFilters
     public string? Type { get; init; }
     public string? Document { get; init; }
 
+    /// <summary>The filters given (empty members left out), by their API names.</summary>
+    public IEnumerable<(string Name, string Value)> Fields() =>
+        new (string Name, string? Value)[]
+        {
+            ("sender", Sender), ("controlId", ControlId), ("status", Status), ("since", Since), ("until", Until),
+            ("patient", Patient), ("type", Type), ("document", Document),
+        }.Where(p => !string.IsNullOrWhiteSpace(p.Value)).Select(p => (p.Name, p.Value!.Trim()));
+
     /// <summary>The query string of these filters (empty members left out), for links and paging.</summary>
     public string Query(string? cursor = null)
     {
-        var pairs = new (string Key, string? Value)[]
-        {
-            ("sender", Sender), ("controlId", ControlId), ("status", Status), ("since", Since), ("until", Until),
-            ("patient", Patient), ("type", Type), ("document", Document), ("cursor", cursor),
-        };
-        var query = string.Join('&', pairs.Where(p => !string.IsNullOrWhiteSpace(p.Value))
-            .Select(p => p.Key + "=" + Uri.EscapeDataString(p.Value!.Trim())));
+        var pairs = Fields().Concat(string.IsNullOrWhiteSpace(cursor) ? [] : [("cursor", cursor.Trim())]);
+        var query = string.Join('&', pairs.Select(p => p.Item1 + "=" + Uri.EscapeDataString(p.Item2)));
         return query.Length == 0 ? "" : "?" + query;
     }
 
-    /// <summary>
-    /// The one mapping of the form to the store's filter. A value that does not parse is a message for the form
-    /// (never an exception): the same rules as `GET /api/messages`.
-    /// </summary>
-    public (InboxFilter? Filter, string? Error) ToInboxFilter()
+    /// <summary>The filters a posted form carries (the bulk replay's confirmation).</summary>
+    public static ConsoleFilters FromForm(IFormCollection form)
     {
-        var status = Blank(Status);
-        if (status is not null && !InboxStatus.All.Contains(status))
-            return (null, "status: " + string.Join(", ", InboxStatus.All));
-        if (!TryInstant(Since, out var since))
-            return (null, "since: ISO 8601, e.g. 2026-11-23T10:00:00Z");
-        if (!TryInstant(Until, out _))
-            return (null, "until: ISO 8601, e.g. 2026-11-23T10:00:00Z");
-        var filter = new InboxFilter
+        ArgumentNullException.ThrowIfNull(form);
+        string? Get(string name) => form.TryGetValue(name, out var v) ? v.ToString() : null;
+        return new ConsoleFilters
         {
-            Sender = Blank(Sender),
-            ControlId = Blank(ControlId),
-            Status = status,
-            Since = since,
-            // TODO(issue 18, after the search API merges): InboxFilter gains Patient, MessageType, Document and Until;
-            // pass Blank(Patient), Blank(Type), Blank(Document) and the parsed Until through here. Until then the form
-            // shows them and they do not filter (the page says so).
+            Sender = Get("sender"), ControlId = Get("controlId"), Status = Get("status"), Since = Get("since"), Until = Get("until"),
+            Patient = Get("patient"), Type = Get("type"), Document = Get("document"),
         };
-        return (filter, null);
     }
 
-    /// <summary>The filters the store does not take yet (shown as not applied); empty once the search API is merged.</summary>
-    public IReadOnlyList<string> Pending() =>
-        new (string Key, string? Value)[] { ("patient", Patient), ("type", Type), ("document", Document), ("until", Until) }
-            .Where(p => Blank(p.Value) is not null).Select(p => p.Key).ToList();
+    /// <summary>
+    /// The one mapping of the form to the store's filter, by the API's own reading (<see cref="MessageFilters.Read"/>): the
+    /// same filters, the same errors as `GET /api/messages`; an empty field filters nothing.
+    /// </summary>
+    public (InboxFilter? Filter, string? Error) ToInboxFilter() =>
+        MessageFilters.Read(name => Blank(name switch
+        {
+            "sender" => Sender,
+            "controlId" => ControlId,
+            "status" => Status,
+            "since" => Since,
+            "until" => Until,
+            "patient" => Patient,
+            "type" => Type,
+            "document" => Document,
+            _ => null,
+        }));
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
-
-    private static bool TryInstant(string? text, out DateTimeOffset? value)
-    {
-        value = null;
-        if (Blank(text) is not { } t)
-            return true;
-        if (!DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
-            return false;
-        value = parsed;
-        return true;
-    }
 }

@@ -160,6 +160,25 @@ public static class ConsoleHosting
             return Results.Redirect($"/console/messages/{id.ToString(CultureInfo.InvariantCulture)}?replay={(replayed ? "queued" : "refused")}");
         }).RequireAuthorization(OperatorPolicy).DisableAntiforgery();
 
+        // Bulk replay of a filtered selection, once the operator confirmed the count the page showed (as POST /api/messages/replay).
+        app.MapPost("/console/messages/replay", async (HttpContext http, IAntiforgery antiforgery, Dmp.Store.DmpStore store, Pipeline.ProcessingSignal signal,
+            Operator.BulkReplays replays, ILoggerFactory logs, IHostApplicationLifetime lifetime) =>
+        {
+            if (!await antiforgery.IsRequestValidAsync(http))
+                return Results.BadRequest();
+            var form = await http.Request.ReadFormAsync();
+            var filters = ConsoleFilters.FromForm(form);
+            var (filter, _) = filters.ToInboxFilter();
+            if (filter is null || !long.TryParse(form["expectedCount"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var expected))
+                return Results.Redirect("/console/messages" + filters.Query());
+            var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
+            var (replay, count) = await Operator.MessageSearchEndpoints.ConfirmAndStartAsync(
+                replays, filter, expected, subject, store, signal, logs.CreateLogger("Dmp.Operator.Replay"), lifetime.ApplicationStopping, http.RequestAborted);
+            var query = filters.Query();
+            var outcome = replay is null ? "bulk=refused&found=" + count.ToString(CultureInfo.InvariantCulture) : "bulk=" + replay.Id;
+            return Results.Redirect("/console/messages" + query + (query.Length == 0 ? "?" : "&") + outcome);
+        }).RequireAuthorization(OperatorPolicy).DisableAntiforgery();
+
         app.MapRazorComponents<ConsoleApp>();
     }
 

@@ -111,6 +111,8 @@ public static class GatewayHost
         services.AddRoutingCore();
         services.AddGatewayHealth(config);
         services.AddHostedService<MessageTraceIds>();
+        // One registry of bulk replays for the API and the console (progress at /api/replays/{id} and on the messages page).
+        services.AddSingleton<BulkReplays>();
 
         builder.WebHost.UseKestrelCore();
         builder.WebHost.UseKestrelHttpsConfiguration();

@@ -56,8 +56,10 @@ public static partial class MessageFilters
     private static string Unknown(IEnumerable<string> unknown, IEnumerable<string> allowed) =>
         $"unknown parameter {string.Join(", ", unknown.Select(u => u.Length > 40 ? u[..40] + "…" : u))}: the parameters are {string.Join(", ", allowed)}";
 
-    private static (InboxFilter? Filter, string? Error) Read(Func<string, string?> get)
+    /// <summary>The filter named values give (<paramref name="get"/> answers null for a filter not given), or the error: the console's form reads here too.</summary>
+    public static (InboxFilter? Filter, string? Error) Read(Func<string, string?> get)
     {
+        ArgumentNullException.ThrowIfNull(get);
         DateTimeOffset? since = null, until = null;
         if (get("since") is { } sinceText)
         {

@@ -62,18 +62,17 @@ public static class MessageSearchEndpoints
             if (!body.TryGetProperty("expectedCount", out var expectedElement) || !expectedElement.TryGetInt64(out var expected) || expected < 0)
                 return Problems.BadRequest("expectedCount must be the number of messages to replay, as GET /api/messages/stats counted them (a whole number)");
 
-            var count = await store.Queries.CountReplayableAsync(filter, ct);
+            var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
+            var (replay, count) = await ConfirmAndStartAsync(replays, filter, expected, subject, store, signal, logs.CreateLogger("Dmp.Operator.Replay"), stopping, ct);
             if (count != expected)
             {
                 return Problems.Conflict(string.Create(CultureInfo.InvariantCulture,
                     $"the selection holds {count} replayable messages (failed, held, processed or ignored, with their raw bytes), not {expected}: check the selection and confirm that count"));
             }
 
-            if (count > MaxBulkReplay)
+            if (replay is null)
                 return Problems.BadRequest(string.Create(CultureInfo.InvariantCulture, $"a bulk replay takes at most {MaxBulkReplay} messages; this selection holds {count}: narrow the filters"));
 
-            var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
-            var replay = await StartReplayAsync(replays, filter, subject, store, signal, logs.CreateLogger("Dmp.Operator.Replay"), stopping, ct);
             var links = new { self = $"/api/replays/{replay.Id}" };
             return Results.Json(new { id = replay.Id, count = replay.Total, links }, statusCode: StatusCodes.Status202Accepted);
         }).WithBody(ReplayBody);
@@ -105,6 +104,22 @@ public static class MessageSearchEndpoints
                 }),
             });
         }).WithBody(BodyContract.None);
+    }
+
+    /// <summary>
+    /// A bulk replay as an operator confirmed it: started only when the selection still holds
+    /// <paramref name="expected"/> replayable messages and no more than <see cref="MaxBulkReplay"/>; otherwise no replay and
+    /// the count found (the API and the console word the refusal).
+    /// </summary>
+    public static async Task<(BulkReplay? Replay, long Count)> ConfirmAndStartAsync(
+        BulkReplays replays, InboxFilter filter, long expected, string subject, DmpStore store, ProcessingSignal signal, ILogger logger,
+        CancellationToken stopping, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var count = await store.Queries.CountReplayableAsync(filter, ct);
+        if (count != expected || count > MaxBulkReplay)
+            return (null, count);
+        return (await StartReplayAsync(replays, filter, subject, store, signal, logger, stopping, ct), count);
     }
 
     /// <summary>

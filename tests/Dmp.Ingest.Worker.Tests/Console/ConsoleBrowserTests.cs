@@ -85,6 +85,80 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Filtering_by_INS_or_by_IPP_shows_that_patients_messages_and_no_one_elses()
+    {
+        var (page, problems) = await OpenAsync();
+        await SignInAsync(page, TestGateway.Token(DmpClaims.Operator));
+        var rows = page.Locator("[data-testid=messages] tbody tr");
+        // Identifiers are indexed when a message is processed: wait for the three messages the filters should find.
+        foreach (var controlId in (string[])["3975", "CONS-OK-1", "CONS-OK-2"])
+            await fixture.Gateway.WaitForStatusAsync((await fixture.Gateway.SingleAsync(controlId)).Id(), "processed", "held", "failed");
+
+        // The French admission names its patient by INS and by IPP 000003; the two CONS-OK messages by IPP 123456.
+        foreach (var identifier in (string[])["279035121518989", "1.2.250.1.213.1.4.10|279035121518989", "000003"])
+        {
+            // Opened filtered, as a link or a bookmark does (the form's Enter is the control-id test's).
+            var response = await page.GotoAsync(fixture.BaseUrl + "/console/messages?patient=" + Uri.EscapeDataString(identifier));
+            Assert.Equal(200, response!.Status);
+            Assert.Equal(identifier, await page.Locator("form[role=search] input[name=patient]").InputValueAsync());
+            Assert.Equal(1, await rows.CountAsync());
+            Assert.Contains("3975", await rows.First.InnerTextAsync(), StringComparison.Ordinal);
+            Assert.Contains("total 1", await page.Locator("[data-testid=counts]").InnerTextAsync(), StringComparison.Ordinal);
+        }
+
+        await page.GotoAsync(fixture.BaseUrl + "/console/messages?patient=123456");
+        var listed = await page.Locator("[data-testid=messages]").InnerTextAsync();
+        Assert.Equal(2, await rows.CountAsync());
+        Assert.Contains("CONS-OK-1", listed, StringComparison.Ordinal);
+        Assert.Contains("CONS-OK-2", listed, StringComparison.Ordinal);
+        Assert.DoesNotContain("3975", listed, StringComparison.Ordinal);
+        await AssertAccessibleAsync(page, "messages-by-patient");
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task Bulk_replay_of_a_filtered_selection_replays_exactly_the_confirmed_count()
+    {
+        var (page, problems) = await OpenAsync();
+        await SignInAsync(page, TestGateway.Token(DmpClaims.Operator));
+        var selected = new[] { "CONS-OK-1", "CONS-OK-2" };
+        var ids = new List<long>();
+        foreach (var controlId in selected)
+        {
+            var id = (await fixture.Gateway.SingleAsync(controlId)).Id();
+            await fixture.Gateway.WaitForStatusAsync(id, "processed");
+            ids.Add(id);
+        }
+        var other = (await fixture.Gateway.SingleAsync("3975")).Id();
+        var before = new Dictionary<long, int>();
+        foreach (var id in ids.Append(other))
+            before[id] = (await fixture.Gateway.GetAsync(id)).GetProperty("history").GetArrayLength();
+
+        await page.GotoAsync(fixture.BaseUrl + "/console/messages?patient=123456");
+        await page.Locator("[data-testid=bulk-confirm] summary").ClickAsync();
+        var confirm = page.Locator("[data-testid=bulk-confirm] button");
+        Assert.Equal("Replay 2 messages", (await confirm.InnerTextAsync()).Trim());
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotDir, "bulk-replay.png"), FullPage = true });
+        var posted = await page.RunAndWaitForResponseAsync(() => confirm.ClickAsync(), r => r.Url.EndsWith("/console/messages/replay", StringComparison.Ordinal));
+        if (posted.Status != 302)
+            Assert.Fail($"the confirmation POST answered {posted.Status}: {await posted.TextAsync()}");
+        await page.WaitForURLAsync(new Regex("bulk="));
+        Assert.Contains("of 2 requeued", await page.Locator("[data-testid=bulk-replay]").InnerTextAsync(), StringComparison.Ordinal);
+
+        // Each selected message went back to the queue once and was processed again (two history lines); the other one not.
+        var deadline = DateTime.UtcNow + TestGateway.Patience;
+        foreach (var id in ids)
+        {
+            while ((await fixture.Gateway.GetAsync(id)).GetProperty("history").GetArrayLength() < before[id] + 2 && DateTime.UtcNow < deadline)
+                await Task.Delay(50);
+            var after = await fixture.Gateway.WaitForStatusAsync(id, "processed");
+            Assert.Equal(before[id] + 2, after.GetProperty("history").GetArrayLength());
+        }
+        Assert.Equal(before[other], (await fixture.Gateway.GetAsync(other)).GetProperty("history").GetArrayLength());
+        Assert.Empty(problems);
+    }
+
+    [Fact]
     public async Task A_failed_message_shows_its_reason_and_the_failing_field_highlighted()
     {
         var (page, problems) = await OpenAsync();

@@ -171,7 +171,7 @@ public sealed partial class ConsoleHttpTests
         using var cursor = await browser.GetAsync("/console/messages?cursor=not-one-of-ours");
 
         Assert.Equal(HttpStatusCode.BadRequest, status.StatusCode);
-        Assert.Contains("status:", await status.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("status must be one of", await status.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, cursor.StatusCode);
     }
 

@@ -68,7 +68,12 @@ public sealed class ConsolePartsTests
         Assert.Null(new ConsoleFilters { Status = "bogus" }.ToInboxFilter().Filter);
         Assert.Null(new ConsoleFilters { Since = "yesterday-ish" }.ToInboxFilter().Filter);
         Assert.Equal("?controlId=C%201&status=failed&cursor=abc", new ConsoleFilters { ControlId = "C 1", Status = "failed" }.Query("abc"));
-        Assert.Equal(["patient", "type"], new ConsoleFilters { Patient = "1234", Type = "ADT" }.Pending());
+        var search = new ConsoleFilters { Patient = " 1.2.250.1.213.1.4.8|277076322082910 ", Type = "adt", Document = "urn:oid:1.2.3", Until = "2026-11-24T00:00:00Z" }.ToInboxFilter().Filter!;
+        Assert.Equal(("1.2.250.1.213.1.4.8", "277076322082910"), (search.PatientSystem, search.PatientValue));
+        Assert.Equal("ADT", search.Type);
+        Assert.Equal("1.2.3", search.Document);
+        Assert.Equal(new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero), search.Until);
+        Assert.Null(new ConsoleFilters { Type = "ADT^^" }.ToInboxFilter().Filter);
     }
 
     [Theory]
