@@ -179,7 +179,11 @@ public sealed class PrometheusTests
     private static async Task<double> QueryAsync(HttpClient http, string query)
     {
         using var response = await http.GetAsync("/api/v1/query?query=" + Uri.EscapeDataString(query));
-        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var text = await response.Content.ReadAsStringAsync();
+        // While its storage opens, Prometheus answers 503 "Service Unavailable" in plain text: not ready yet.
+        if (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable)
+            throw new HttpRequestException("prometheus is not ready: " + text.Trim());
+        var body = JsonDocument.Parse(text).RootElement;
         Assert.True(response.IsSuccessStatusCode, body.ToString());
         var result = body.GetProperty("data").GetProperty("result");
         return result.GetArrayLength() == 0
