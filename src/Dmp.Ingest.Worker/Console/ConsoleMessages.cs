@@ -38,7 +38,7 @@ public sealed class ConsoleMessages(DmpStore store, ProcessingSignal signal, Rul
         var raw = await store.Queries.GetRawAsync(id, ct);
         if (raw is null)
             return new MessageView(detail, null, "missing", [], ack, failing);
-        await AuditRawReadAsync(id, user, ct);
+        await Operator.OperatorEndpoints.AuditRawReadAsync(store, logs, user, id, ct);
         if (InboundMapper.LooksLikeXml(raw))
             return new MessageView(detail, null, "xml", Explain(raw), ack, failing);
         return new MessageView(detail, RawSegments.Split(raw, failing, Hl7FieldNames.Default), null, Explain(raw), ack, failing);
@@ -66,19 +66,6 @@ public sealed class ConsoleMessages(DmpStore store, ProcessingSignal signal, Rul
             return false;
         signal.Pulse();
         return true;
-    }
-
-    // The same record, chains and log line as OperatorEndpoints' raw read: durably before the bytes are shown.
-    private async Task AuditRawReadAsync(long id, System.Security.Claims.ClaimsPrincipal user, CancellationToken ct)
-    {
-        var subject = user.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
-        var patients = await store.PatientLinks.PatientsFedByAsync(id, ct);
-        var read = new AuditRecord(
-            null, AuditAgentKinds.Operator, subject, DmpClaims.Operator, AuditActions.RawRead, AuditEntityTypes.InboundMessage,
-            id.ToString(CultureInfo.InvariantCulture), AuditOutcomes.Success);
-        await store.Audit.AppendAsync(patients.Count == 0 ? [read] : patients.Select(p => read with { PatientId = p }).ToList(), ct);
-        logs.CreateLogger("Dmp.Audit").LogInformation(new EventId(5001, "RawMessageRead"), "Operator {Operator} read the raw bytes of inbound message {MessageId}",
-            subject, id);
     }
 
     /// <summary>`map --explain`'s lines for this message with the rules the gateway has loaded now.</summary>

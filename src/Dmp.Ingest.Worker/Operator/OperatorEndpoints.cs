@@ -12,6 +12,26 @@ namespace Dmp.Ingest.Worker.Operator;
 /// <summary>The operator API under `/api`: the inbox, raw messages (audited), replay. Role `operator`.</summary>
 public static class OperatorEndpoints
 {
+    /// <summary>
+    /// Audits an operator's read of a message's raw bytes, durably before the bytes are shown (the API's `/raw` and the
+    /// console alike): in the chain of each dossier the message fed (so the patient sees it in their trail), else in the
+    /// operator chain; and one log line naming no patient.
+    /// </summary>
+    public static async Task AuditRawReadAsync(DmpStore store, ILoggerFactory logs, System.Security.Claims.ClaimsPrincipal user, long id, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(logs);
+        ArgumentNullException.ThrowIfNull(user);
+        var subject = user.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
+        var patients = await store.PatientLinks.PatientsFedByAsync(id, ct);
+        var read = new AuditRecord(
+            null, AuditAgentKinds.Operator, subject, DmpClaims.Operator, AuditActions.RawRead, AuditEntityTypes.InboundMessage,
+            id.ToString(CultureInfo.InvariantCulture), AuditOutcomes.Success);
+        await store.Audit.AppendAsync(patients.Count == 0 ? [read] : patients.Select(p => read with { PatientId = p }).ToList(), ct);
+        logs.CreateLogger("Dmp.Audit").LogInformation(new EventId(5001, "RawMessageRead"), "Operator {Operator} read the raw bytes of inbound message {MessageId}",
+            subject, id);
+    }
+
     public static void MapOperatorApi(this WebApplication app)
     {
         var api = app.MapGroup("/api").RequireAuthorization(DmpClaims.OperatorPolicy);
@@ -72,16 +92,7 @@ public static class OperatorEndpoints
             var raw = await store.Queries.GetRawAsync(id, ct);
             if (raw is null)
                 return Problems.NotFound($"the raw bytes of message {id} are missing from the blob store");
-            // Operator reads of raw messages are audited, durably before the bytes leave: in the chain of each dossier
-            // the message fed (so the patient sees it in their trail), else in the operator chain.
-            var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
-            var patients = await store.PatientLinks.PatientsFedByAsync(id, ct);
-            var read = new AuditRecord(
-                null, AuditAgentKinds.Operator, subject, DmpClaims.Operator, AuditActions.RawRead, AuditEntityTypes.InboundMessage,
-                id.ToString(CultureInfo.InvariantCulture), AuditOutcomes.Success);
-            await store.Audit.AppendAsync(patients.Count == 0 ? [read] : patients.Select(p => read with { PatientId = p }).ToList(), ct);
-            logs.CreateLogger("Dmp.Audit").LogInformation(new EventId(5001, "RawMessageRead"), "Operator {Operator} read the raw bytes of inbound message {MessageId}",
-                subject, id);
+            await AuditRawReadAsync(store, logs, http.User, id, ct);
             var contentType = Dmp.Mapping.InboundMapper.LooksLikeXml(raw) ? "application/xml" : "x-application/hl7-v2+er7";
             return Results.Bytes(raw, contentType);
         });
