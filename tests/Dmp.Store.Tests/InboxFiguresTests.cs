@@ -81,6 +81,43 @@ public abstract class InboxFiguresTests
     }
 
     [Fact]
+    public async Task The_dashboard_counts_per_minute_by_ack_status_and_sender_and_failures_per_minute_without_resends()
+    {
+        await using var t = await OpenStoreAsync();
+        var t0 = new DateTimeOffset(2025, 3, 14, 9, 26, 0, TimeSpan.Zero); // a minute's start
+        // First, one that fails in processing (now), while it is the only one to claim.
+        await t.AcceptAsync(Frames.Make(Gam, "F1", Frames.Hl7("F1"), t0.AddMinutes(3)));
+        var claimed = Assert.Single(await t.Processing.ClaimAsync(10, CancellationToken.None));
+        await t.Processing.CompleteAsync([new ProcessingResult(claimed.Id, InboxStatus.Failed, "no rule")], CancellationToken.None);
+        var failedAt = DateTimeOffset.UtcNow;
+        await t.AcceptAsync(Frames.Make(Gam, "OLD", Frames.Hl7("OLD"), t0.AddMinutes(-5)) with { SenderName = "lab" });
+        await t.AcceptAsync(Frames.Make(Gam, "A1", Frames.Hl7("A1"), t0.AddSeconds(10)) with { SenderName = "lab" });
+        await t.AcceptAsync(Frames.Make(Gam, "A2", Frames.Hl7("A2"), t0.AddSeconds(50)));
+        await t.AcceptAsync(Frames.Make(Gam, "A3", Frames.Hl7("A3"), t0.AddSeconds(65)) with { SenderName = "lab" });
+        await Reject(t, Frames.Make(Gam, "R1", Frames.Hl7("R1"), t0.AddSeconds(80)) with { SenderName = "lab" });
+        await Reject(t, Frames.Make(Gam, "R1", Frames.Hl7("R1"), t0.AddSeconds(125)) with { SenderName = "lab" }); // a resend
+
+        var received = await Figures(t).ReceivedPerMinuteAsync(t0, CancellationToken.None);
+        var failed = await Figures(t).FailedPerMinuteAsync(t0, CancellationToken.None);
+
+        long In(DateTimeOffset minute, Func<MinuteTraffic, bool>? which = null) =>
+            received.Where(r => r.Minute == minute && (which ?? (_ => true))(r)).Sum(r => r.Count);
+        Assert.Equal(5, received.Sum(r => r.Count)); // OLD is before the window; the resend is not a second message
+        Assert.Equal(2, In(t0));
+        Assert.Equal(1, In(t0, r => r.SenderName == "lab"));
+        Assert.Equal(2, In(t0.AddMinutes(1)));
+        Assert.Equal(1, In(t0.AddMinutes(1), r => r.Status == InboxStatus.Rejected && r.AckCode == "AR" && r.SenderName == "lab"));
+        Assert.Equal(1, In(t0.AddMinutes(3), r => r.Status == InboxStatus.Failed));
+        Assert.All(received, r => Assert.Equal(0, r.Minute.Second));
+
+        Assert.Equal(1, failed.Where(f => f.Minute == t0.AddMinutes(1)).Sum(f => f.Count)); // the rejection, once
+        var failureMinute = new DateTimeOffset(failedAt.Year, failedAt.Month, failedAt.Day, failedAt.Hour, failedAt.Minute, 0, TimeSpan.Zero);
+        Assert.Equal(1, failed.Where(f => f.Minute == failureMinute || f.Minute == failureMinute.AddMinutes(-1)).Sum(f => f.Count));
+        Assert.Equal(2, failed.Sum(f => f.Count));
+        Assert.Empty(await Figures(t).ReceivedPerMinuteAsync(DateTimeOffset.UtcNow.AddMinutes(1), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Entries_into_failed_and_rejected_are_counted_from_an_instant_and_resends_are_not_entries()
     {
         await using var t = await OpenStoreAsync();
@@ -137,7 +174,12 @@ public sealed class SqliteInboxFiguresTests : InboxFiguresTests
         var rate = await PlanAsync(t, InboxFigures.EnteredSinceSql(bySender: false), new { Since = "2025", Resent = "resent", SenderName = (string?)null });
         var silence = await PlanAsync(t, InboxFigures.LastReceivedSql, new { SenderName = "gam" });
 
+        var failedPerMinute = await PlanAsync(t, InboxFigures.FailedPerMinuteSql, new { Since = "2025", Resent = "resent" });
+        var receivedPerMinute = await PlanAsync(t, InboxFigures.ReceivedPerMinuteSql, new { Since = "2025" });
+
         Assert.Contains("ix_inbound_message_history_final", rate, StringComparison.Ordinal);
+        Assert.Contains("ix_inbound_message_history_final", failedPerMinute, StringComparison.Ordinal);
+        Assert.Contains("ix_inbound_message_received_at", receivedPerMinute, StringComparison.Ordinal);
         Assert.Contains("ix_inbound_message_sender_name", silence, StringComparison.Ordinal);
         Assert.DoesNotContain("SCAN", silence, StringComparison.Ordinal);
     }

@@ -5,7 +5,8 @@ namespace Dmp.Ingest.Worker.OperatorConsole;
 /// <summary>
 /// The ACK latency of the last hour for the dashboard: a <see cref="MeterListener"/> on the histogram
 /// `dmp.mllp.ack.duration` (meter `Dmp.Ingest`, seconds) keeps each measurement with its time, and gives p50/p99.
-/// When the gateway publishes no such instrument, there is no data and the dashboard says so.
+/// When the gateway publishes no such instrument, there is no data and the dashboard says so. Only this gateway's meter
+/// (the one its <see cref="IMeterFactory"/> made) is heard: several gateways in one process keep their own figures.
 /// </summary>
 public sealed class AckLatency : IDisposable
 {
@@ -18,12 +19,12 @@ public sealed class AckLatency : IDisposable
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
 
-    public AckLatency(TimeProvider time)
+    public AckLatency(TimeProvider time, IMeterFactory meters)
     {
         _time = time;
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == MeterName && instrument.Name == InstrumentName)
+            if (instrument.Meter.Name == MeterName && instrument.Name == InstrumentName && ReferenceEquals(instrument.Meter.Scope, meters))
                 listener.EnableMeasurementEvents(instrument);
         };
         _listener.SetMeasurementEventCallback<double>((_, value, _, _) => Record(value));

@@ -1,4 +1,3 @@
-using Dapper;
 using Dmp.Ingest.Worker.Alerts;
 using Dmp.Ingest.Worker.Mllp;
 using Dmp.Store;
@@ -45,27 +44,12 @@ public sealed class ConsoleDashboard(DmpStore store, AlertBoard alerts, InboxSna
         var waiting = await figures.CountAcceptedAsync(null, ct);
         var oldest = InboxSnapshots.AgeSeconds(await figures.OldestAcceptedSinceAsync(null, ct), now);
 
-        // Counted in SQL per minute (the fixed-width text timestamp's first 16 characters, yyyy-MM-ddTHH:mm), so an hour of
-        // heavy traffic is a few hundred rows, not one per message. SUBSTRING(text, start, length) reads the same on
-        // SQLite, PostgreSQL and SQL Server.
-        List<MinuteRow> received;
-        List<(string Minute, long Count)> failedAt;
-        var connection = await store.Connections.OpenAsync(ct);
-        await using (connection)
-        {
-            received = (await connection.QueryAsync<MinuteRow>(new CommandDefinition(
-                "SELECT SUBSTRING(received_at, 1, 16) AS Minute, ack_code AS AckCode, status AS Status, sender_name AS SenderName, CAST(COUNT(*) AS BIGINT) AS Count"
-                + " FROM inbound_message WHERE received_at >= @Since GROUP BY SUBSTRING(received_at, 1, 16), ack_code, status, sender_name;",
-                new { Since = StoreTime.Write(since) }, cancellationToken: ct))).ToList();
-            failedAt = (await connection.QueryAsync<(string, long)>(new CommandDefinition(
-                $"SELECT SUBSTRING(h.at, 1, 16), CAST(COUNT(*) AS BIGINT) FROM inbound_message_history h WHERE h.status IN ('{InboxStatus.Failed}', '{InboxStatus.Rejected}')"
-                + " AND h.at >= @Since AND h.status = @Failed GROUP BY SUBSTRING(h.at, 1, 16);",
-                new { Since = StoreTime.Write(since), Failed = InboxStatus.Failed }, cancellationToken: ct))).ToList();
-        }
+        var received = await figures.ReceivedPerMinuteAsync(since, ct);
+        var failedAt = await figures.FailedPerMinuteAsync(since, ct);
 
         var start = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(-59);
         var minutes = Enumerable.Range(0, 60).Select(i => new long[3]).ToArray();
-        int Slot(string minute) => (int)Math.Floor((MinuteOf(minute) - start).TotalMinutes);
+        int Slot(DateTimeOffset minute) => (int)Math.Floor((minute - start).TotalMinutes);
         foreach (var row in received)
         {
             var slot = Slot(row.Minute);
@@ -102,20 +86,5 @@ public sealed class ConsoleDashboard(DmpStore store, AlertBoard alerts, InboxSna
             latency.Percentiles(),
             alerts.Rules.Select(r => r.Snapshot()).Where(s => s.Phase != AlertPhase.Ok).ToList(),
             senders);
-    }
-
-    private static DateTimeOffset MinuteOf(string minute) =>
-        DateTimeOffset.ParseExact(minute, "yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture,
-            System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal);
-
-    // Settable properties, not a positional record: on an empty result SQLite names no column types, and Dapper then
-    // finds no constructor to match.
-    private sealed class MinuteRow
-    {
-        public string Minute { get; set; } = "";
-        public string? AckCode { get; set; }
-        public string Status { get; set; } = "";
-        public string? SenderName { get; set; }
-        public long Count { get; set; }
     }
 }

@@ -17,7 +17,8 @@ public sealed record MessageView(
     string? RawUnavailable,
     IReadOnlyList<string> Explanation,
     string? Ack,
-    ErrorPosition? Failing);
+    ErrorPosition? Failing,
+    MessageProducts Produced);
 
 /// <summary>
 /// The console's reads and actions on one message, through the same store calls as the operator API: the raw read is
@@ -33,15 +34,16 @@ public sealed class ConsoleMessages(DmpStore store, ProcessingSignal signal, Rul
             return null;
         var failing = RawSegments.Position(detail.Message.Error);
         var ack = await AckAsync(id, ct);
+        var produced = await store.Queries.ProducedAsync(id, ct);
         if (detail.Message.RawPurgedAt is not null)
-            return new MessageView(detail, null, "purged", [], ack, failing);
+            return new MessageView(detail, null, "purged", [], ack, failing, produced);
         var raw = await store.Queries.GetRawAsync(id, ct);
         if (raw is null)
-            return new MessageView(detail, null, "missing", [], ack, failing);
+            return new MessageView(detail, null, "missing", [], ack, failing, produced);
         await Operator.OperatorEndpoints.AuditRawReadAsync(store, logs, user, id, ct);
         if (InboundMapper.LooksLikeXml(raw))
-            return new MessageView(detail, null, "xml", Explain(raw), ack, failing);
-        return new MessageView(detail, RawSegments.Split(raw, failing, Hl7FieldNames.Default), null, Explain(raw), ack, failing);
+            return new MessageView(detail, null, "xml", Explain(raw), ack, failing, produced);
+        return new MessageView(detail, RawSegments.Split(raw, failing, Hl7FieldNames.Default), null, Explain(raw), ack, failing, produced);
     }
 
     /// <summary>The ACK bytes the gateway sent, as text (segments on lines); null when none was recorded.</summary>

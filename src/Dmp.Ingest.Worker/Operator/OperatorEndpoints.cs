@@ -75,7 +75,12 @@ public static class OperatorEndpoints
             var produced = await store.Queries.ProducedAsync(id, ct);
             item["produced"] = new
             {
-                patients = produced.Patients.Select(p => new { id = p, link = $"/fhir/Patient/{p}" }),
+                patients = produced.Patients.Select(p => new
+                {
+                    id = p,
+                    link = $"/fhir/Patient/{p}",
+                    identifiers = produced.Identifiers.Where(i => i.PatientId == p).Select(i => new { kind = i.Kind, system = i.System, value = i.Value }),
+                }),
                 documents = produced.Documents.Select(d => new { id = d.Id, uniqueId = d.UniqueId, link = $"/fhir/DocumentReference/{d.Id}" }),
                 entries = produced.Entries.Select(e => new { type = e.Type, id = e.PublicId, link = $"/fhir/{e.Type}/{e.PublicId}" }),
             };

@@ -124,6 +124,68 @@ public sealed class InboxFigures
         return last;
     }
 
+    /// <summary>
+    /// Messages received at or after <paramref name="since"/>, counted per minute (UTC) and by ACK code, status and configured
+    /// sender: an hour of heavy traffic is a few hundred rows, not one per message (the dashboard's chart and sender rows).
+    /// </summary>
+    public async Task<IReadOnlyList<MinuteTraffic>> ReceivedPerMinuteAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var rows = await connection.QueryAsync<MinuteRow>(new CommandDefinition(
+                ReceivedPerMinuteSql, new { Since = StoreTime.Write(since) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return [.. rows.Select(r => new MinuteTraffic(MinuteOf(r.Minute), r.AckCode, r.Status, r.SenderName, r.Count))];
+        }
+    }
+
+    /// <summary>
+    /// Entries into <c>failed</c> or <c>rejected</c> at or after <paramref name="since"/> per minute (UTC), counted as
+    /// <see cref="CountEnteredSinceAsync"/> counts them (a resend of a rejected frame does not count again).
+    /// </summary>
+    public async Task<IReadOnlyList<(DateTimeOffset Minute, long Count)>> FailedPerMinuteAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var rows = await connection.QueryAsync<(string Minute, long Count)>(new CommandDefinition(
+                FailedPerMinuteSql, new { Since = StoreTime.Write(since), Resent = InboxHistoryDetail.Resent },
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return [.. rows.Select(r => (MinuteOf(r.Minute), r.Count))];
+        }
+    }
+
+    // The minute is the first 16 characters of the store's fixed-width text time (yyyy-MM-ddTHH:mm): SUBSTRING(text,
+    // start, length) reads the same on SQLite, PostgreSQL and SQL Server, and the range on the time stays an index range.
+    internal const string ReceivedPerMinuteSql =
+        """
+        SELECT SUBSTRING(received_at, 1, 16) AS Minute, ack_code AS AckCode, status AS Status, sender_name AS SenderName,
+            CAST(COUNT(*) AS BIGINT) AS Count
+        FROM inbound_message WHERE received_at >= @Since GROUP BY SUBSTRING(received_at, 1, 16), ack_code, status, sender_name;
+        """;
+
+    internal const string FailedPerMinuteSql =
+        """
+        SELECT SUBSTRING(h.at, 1, 16), CAST(COUNT(*) AS BIGINT) FROM inbound_message_history h
+        WHERE h.status IN ('failed', 'rejected') AND h.at >= @Since AND (h.detail IS NULL OR h.detail <> @Resent)
+        GROUP BY SUBSTRING(h.at, 1, 16);
+        """;
+
+    private static DateTimeOffset MinuteOf(string minute) =>
+        DateTimeOffset.ParseExact(minute, "yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal);
+
+    // Settable properties, not a positional record: on an empty result SQLite names no column types, and Dapper then
+    // finds no constructor to match.
+    private sealed class MinuteRow
+    {
+        public string Minute { get; set; } = "";
+        public string? AckCode { get; set; }
+        public string Status { get; set; } = "";
+        public string? SenderName { get; set; }
+        public long Count { get; set; }
+    }
+
     internal static string CountAcceptedSql(bool bySender) =>
         "SELECT COUNT(*) FROM inbound_message WHERE status = @Accepted" + (bySender ? " AND sender_name = @SenderName" : "") + ";";
 
@@ -148,6 +210,9 @@ public sealed class InboxFigures
 
     internal const string LastReceivedSql = "SELECT MAX(last_received_at) FROM inbound_message WHERE sender_name = @SenderName;";
 }
+
+/// <summary>Messages received in one minute (UTC, its start) with one ACK code, status and configured sender.</summary>
+public sealed record MinuteTraffic(DateTimeOffset Minute, string? AckCode, string Status, string? SenderName, long Count);
 
 /// <summary>Messages that entered <c>failed</c> and <c>rejected</c> over a period.</summary>
 public sealed record FinalEntries(long Failed, long Rejected);

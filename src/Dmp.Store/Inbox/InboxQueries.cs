@@ -107,7 +107,8 @@ public sealed class InboxQueries
         return parameters;
     }
 
-    /// <summary>What a message fed: the patients (their documents' and entries' owners now), documents and entries, in id order.</summary>
+    /// <summary>What a message fed: the patients (its documents' and entries' owners now, and for a processed message the patients its
+    /// identifiers name now), their identifiers, the documents and entries, in id order.</summary>
     public async Task<MessageProducts> ProducedAsync(long id, CancellationToken cancellationToken)
     {
         var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -123,11 +124,24 @@ public sealed class InboxQueries
                 SELECT e.id, e.kind, e.public_id, e.patient_id FROM entry_source s JOIN entry e ON e.id = s.entry_id
                 WHERE s.inbound_message_id = @Id ORDER BY e.id;
                 """, new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
-            var patients = documents.Select(d => d.PatientId).Concat(entries.Select(e => e.PatientId)).Distinct().Order().ToList();
+            // A processed message also fed the patients it named (an ADT's demographics): those its PID-3 identifiers
+            // designate now, merges followed (a merge moves identifiers to the survivor).
+            var identifiers = (await connection.QueryAsync<ProducedIdentifier>(new CommandDefinition(
+                """
+                SELECT i.patient_id AS PatientId, i.kind AS Kind, i.system AS System, i.value AS Value FROM patient_identifier i
+                WHERE i.patient_id IN (SELECT d.patient_id FROM document_source s JOIN document d ON d.id = s.document_id WHERE s.inbound_message_id = @Id
+                    UNION SELECT e.patient_id FROM entry_source s JOIN entry e ON e.id = s.entry_id WHERE s.inbound_message_id = @Id
+                    UNION SELECT k.patient_id FROM message_patient mp JOIN patient_identifier k ON k.value = mp.value AND k.system = mp.system
+                        JOIN inbound_message m ON m.id = mp.message_id WHERE mp.message_id = @Id AND m.status = @Processed)
+                ORDER BY i.patient_id, i.kind, i.system, i.value;
+                """, new { Id = id, Processed = InboxStatus.Processed }, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+            var patients = documents.Select(d => d.PatientId).Concat(entries.Select(e => e.PatientId)).Concat(identifiers.Select(i => i.PatientId))
+                .Distinct().Order().ToList();
             return new MessageProducts(
                 patients,
                 documents.Select(d => new ProducedDocument(d.Id, d.UniqueId)).ToList(),
-                entries.Where(e => e.PublicId is not null).Select(e => new ProducedEntry(e.Kind, e.PublicId!)).ToList());
+                entries.Where(e => e.PublicId is not null).Select(e => new ProducedEntry(e.Kind, e.PublicId!)).ToList())
+            { Identifiers = identifiers };
         }
     }
 

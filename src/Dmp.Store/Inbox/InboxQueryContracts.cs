@@ -40,7 +40,14 @@ public sealed record InboxStats(IReadOnlyDictionary<string, long> ByStatus)
 }
 
 /// <summary>What an inbound message fed: its patients, documents and entries (as they are now: a merge moves them).</summary>
-public sealed record MessageProducts(IReadOnlyList<long> Patients, IReadOnlyList<ProducedDocument> Documents, IReadOnlyList<ProducedEntry> Entries);
+public sealed record MessageProducts(IReadOnlyList<long> Patients, IReadOnlyList<ProducedDocument> Documents, IReadOnlyList<ProducedEntry> Entries)
+{
+    /// <summary>The identifiers those patients are known by now (INS and local ones), in patient then kind order.</summary>
+    public IReadOnlyList<ProducedIdentifier> Identifiers { get; init; } = [];
+}
+
+/// <summary>An identifier of a patient a message fed: <c>ins</c> or <c>local</c>, its system and value.</summary>
+public sealed record ProducedIdentifier(long PatientId, string Kind, string System, string Value);
 
 /// <summary>A document a message brought: its row id and uniqueId (dossier form).</summary>
 public sealed record ProducedDocument(long Id, string UniqueId);

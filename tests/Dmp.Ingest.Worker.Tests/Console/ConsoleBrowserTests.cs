@@ -195,6 +195,32 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task The_detail_lists_what_the_message_produced_and_its_links_open_that_patients_messages()
+    {
+        var (page, problems) = await OpenAsync();
+        await SignInAsync(page, TestGateway.Token(DmpClaims.Operator));
+        var admission = (await fixture.Gateway.SingleAsync("3975")).Id();
+        await fixture.Gateway.WaitForStatusAsync(admission, "processed");
+        await page.GotoAsync(fixture.BaseUrl + $"/console/messages/{admission}");
+
+        var produced = page.Locator("[data-testid=produced] [data-produced=patient]");
+        Assert.Equal(1, await produced.CountAsync());
+        Assert.Matches(@"/fhir/Patient/\d+", await produced.InnerTextAsync());
+        await produced.GetByRole(AriaRole.Link, new() { Name = "INS 279035121518989" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/console/messages\\?patient="));
+        Assert.Equal("1.2.250.1.213.1.4.10|279035121518989", await page.Locator("form[role=search] input[name=patient]").InputValueAsync());
+        var rows = page.Locator("[data-testid=messages] tbody tr");
+        Assert.Equal(1, await rows.CountAsync());
+        Assert.Contains("3975", await rows.First.InnerTextAsync(), StringComparison.Ordinal);
+
+        // A message that failed fed no dossier, and says so.
+        await page.GotoAsync(fixture.BaseUrl + $"/console/messages/{fixture.FailedId}");
+        Assert.Equal(1, await page.Locator("[data-testid=produced-none]").CountAsync());
+        Assert.Equal(0, await page.Locator("[data-testid=produced]").CountAsync());
+        Assert.Empty(problems);
+    }
+
+    [Fact]
     public async Task Replay_from_the_detail_page_requeues_the_message_once()
     {
         var (page, problems) = await OpenAsync();

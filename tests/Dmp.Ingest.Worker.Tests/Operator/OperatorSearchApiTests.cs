@@ -202,6 +202,15 @@ public sealed class OperatorSearchApiTests
         Assert.Empty(other.GetProperty("documents").EnumerateArray());
         Assert.Empty(other.GetProperty("patients").EnumerateArray());
 
+        // The patient comes with the identifiers it is known by now, the ones the operators' search takes.
+        var identifiers = patient.GetProperty("identifiers").EnumerateArray().Select(i => $"{i.Str("kind")} {i.Str("system")}|{i.Str("value")}").ToList();
+        Assert.Contains("ins 1.2.250.1.213.1.4.10|" + Ins, identifiers);
+        Assert.Contains("local " + Ipp, identifiers);
+        // A processed admission fed that same patient (its demographics) and no document; a failed message fed no one.
+        var admission = (await gateway.GetAsync(x.Admission)).GetProperty("produced");
+        Assert.Equal(patient.GetProperty("id").GetInt64(), Assert.Single(admission.GetProperty("patients").EnumerateArray().ToList()).GetProperty("id").GetInt64());
+        Assert.Empty(admission.GetProperty("documents").EnumerateArray());
+
         using var asPatient = gateway.Client(TestGateway.Token("patient", ins: Ins));
         using var readPatient = await asPatient.GetAsync(patient.Str("link"));
         using var readDocument = await asPatient.GetAsync(document.Str("link"));
