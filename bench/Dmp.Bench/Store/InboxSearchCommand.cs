@@ -63,6 +63,13 @@ public static class InboxSearchCommand
         return 0;
     }
 
+    /// <summary>
+    /// Fills an empty SQLite store with <paramref name="count"/> synthetic messages as the bench does (patients on INS
+    /// 28…, IPP `CHU-X|IPP…`; no raw bytes): the console's scale test searches among them.
+    /// </summary>
+    public static Task SeedAsync(DmpStore store, long count, int seed, TextWriter progress) =>
+        FillAsync(store, 0, count, new Random(seed), progress);
+
     private static string Ins(long patient) => (280000000000000L + patient).ToString(CultureInfo.InvariantCulture);
 
     private static string Ipp(long patient) => "IPP" + patient.ToString("D8", CultureInfo.InvariantCulture);

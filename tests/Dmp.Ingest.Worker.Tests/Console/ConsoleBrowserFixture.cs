@@ -11,7 +11,7 @@ public sealed class ConsoleBrowserFixture : IAsyncLifetime
 {
     public const string Chromium = "/usr/bin/chromium";
 
-    private static readonly string[] ChromiumFlags =
+    internal static readonly string[] ChromiumFlags =
     [
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
