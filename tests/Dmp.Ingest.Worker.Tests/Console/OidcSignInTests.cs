@@ -1,0 +1,167 @@
+using System.Text.RegularExpressions;
+using Deque.AxeCore.Playwright;
+using Dmp.Ingest.Worker.OperatorConsole;
+using Microsoft.Playwright;
+
+namespace Dmp.Ingest.Worker.Tests.OperatorConsole;
+
+/// <summary>
+/// The console's OIDC sign-in in Chromium, through a real provider's login and consent pages: roles, PKCE, the session
+/// cookie, refused claims, a forged answer, sign-out at the provider.
+/// </summary>
+[Trait("Tier", "Slow")]
+public sealed class OidcSignInTests(OidcConsoleFixture fixture) : IClassFixture<OidcConsoleFixture>
+{
+    [Fact]
+    public async Task Operator_signs_in_through_the_provider_with_pkce_and_lands_where_they_were_going()
+    {
+        var page = await fixture.NewPageAsync();
+        var authorize = new List<Uri>();
+        page.Request += (_, request) =>
+        {
+            if (request.Url.StartsWith(fixture.Issuer + "/auth?", StringComparison.Ordinal))
+                authorize.Add(new Uri(request.Url));
+        };
+
+        var login = await page.GotoAsync(fixture.BaseUrl + "/console/messages?status=failed");
+        Assert.Contains("/console/login", page.Url, StringComparison.Ordinal);
+        Assert.Equal(200, login!.Status);
+        // With an authority the provider is the way in: no token form.
+        Assert.Equal(0, await page.Locator("input[name=token]").CountAsync());
+        Assert.Equal("Sign in with " + OidcConsoleFixture.ProviderName, (await page.Locator("[data-testid=oidc-signin]").InnerTextAsync()).Trim());
+        await AssertAccessibleAsync(page, "login-oidc");
+
+        await fixture.SignInWithOidcAsync(page, "op-oidc", "/console/messages?status=failed");
+
+        Assert.EndsWith("/console/messages?status=failed", page.Url, StringComparison.Ordinal);
+        Assert.Equal(1, await page.Locator("[data-testid=messages]").CountAsync());
+        Assert.Contains("op-oidc", await page.Locator("header").InnerTextAsync(), StringComparison.Ordinal);
+        await page.GotoAsync(fixture.BaseUrl + "/console/");
+        Assert.Equal("Dashboard", await page.Locator("h1").InnerTextAsync());
+
+        // PKCE: the authorize request carried an S256 challenge; the answer came back as a GET (query).
+        var query = System.Web.HttpUtility.ParseQueryString(Assert.Single(authorize).Query);
+        Assert.Matches("^[A-Za-z0-9_-]{43}$", query["code_challenge"] ?? "");
+        Assert.Equal("S256", query["code_challenge_method"]);
+        Assert.Equal("code", query["response_type"]);
+        Assert.Equal("query", query["response_mode"]);
+        Assert.Equal(OidcConsoleFixture.ClientId, query["client_id"]);
+        Assert.False(string.IsNullOrEmpty(query["state"]));
+        Assert.False(string.IsNullOrEmpty(query["nonce"]));
+
+        var cookies = await page.Context.CookiesAsync([fixture.BaseUrl + "/console/"]);
+        var session = Assert.Single(cookies, c => c.Name == ConsoleHosting.CookieName);
+        Assert.True(session.HttpOnly);
+        Assert.Equal(SameSiteAttribute.Strict, session.SameSite);
+        Assert.Equal("/console", session.Path);
+        Assert.Equal(-1, session.Expires); // a browser-session cookie: the ticket inside carries the expiry
+        // The correlation and nonce cookies were single-use: gone after the callback.
+        Assert.DoesNotContain(await page.Context.CookiesAsync(), c => c.Name.StartsWith(ConsoleOidc.CookiePrefix, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("pat-oidc", "patient")]
+    [InlineData("pro-oidc", "professional")]
+    public async Task Patient_and_professional_are_signed_in_and_see_no_dashboard(string account, string role)
+    {
+        var page = await fixture.NewPageAsync();
+
+        await fixture.SignInWithOidcAsync(page, account);
+
+        // Signed in: the layout names them and offers the sign-out, on whatever page their role lands.
+        Assert.Contains(account, await page.Locator("header").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal(1, await page.Locator("form[action='/console/signout'] button").CountAsync());
+        await page.GotoAsync(fixture.BaseUrl + "/console/");
+        Assert.Equal(0, await page.Locator("[data-testid=waiting]").CountAsync());
+        Assert.NotEqual("Dashboard", await page.Locator("h1").InnerTextAsync());
+        var forbidden = await page.GotoAsync(fixture.BaseUrl + "/console/messages");
+        Assert.Equal(403, forbidden!.Status);
+        Assert.Contains(role, await page.Locator("[data-testid=forbidden]").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("admin-oidc")]      // a role outside patient, professional, operator
+    [InlineData("short-ins-oidc")]  // an INS of 14 characters
+    [InlineData("two-roles-oidc")]  // two roles
+    [InlineData("no-rpps-oidc")]    // a professional without an RPPS
+    public async Task An_identity_the_api_would_refuse_lands_on_the_clear_page_without_a_session(string account)
+    {
+        var page = await fixture.NewPageAsync();
+        var refusal = page.WaitForResponseAsync(r => r.Url.Contains(ConsoleOidc.RefusedPath, StringComparison.Ordinal));
+
+        await fixture.GoThroughProviderAsync(page, account);
+
+        Assert.Equal(403, (await refusal).Status);
+        var text = page.Locator("[data-testid=oidc-refused]");
+        Assert.Equal("claims", await text.GetAttributeAsync("data-kind"));
+        Assert.Contains("does not meet the gateway's rules", await text.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await page.Locator("form[action='/console/signout']").CountAsync());
+        Assert.DoesNotContain(await page.Context.CookiesAsync(), c => c.Name == ConsoleHosting.CookieName);
+        await AssertAccessibleAsync(page, "refused");
+
+        await page.GotoAsync(fixture.BaseUrl + "/console/");
+        Assert.Contains("/console/login", page.Url, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sign_out_ends_the_console_session_and_the_providers()
+    {
+        var page = await fixture.NewPageAsync();
+        await fixture.SignInWithOidcAsync(page, "op-oidc");
+
+        await page.Locator("form[action='/console/signout'] button").ClickAsync();
+        // RP-initiated logout: the provider asks for confirmation on its own page, then sends the browser back.
+        await page.WaitForURLAsync(u => u.StartsWith(fixture.Issuer + "/session/end", StringComparison.Ordinal), new() { Timeout = 30_000 });
+        Assert.DoesNotContain(await page.Context.CookiesAsync(), c => c.Name == ConsoleHosting.CookieName);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Yes, sign me out" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/console/login$"), new() { Timeout = 30_000 });
+
+        Assert.Equal(1, await page.Locator("[data-testid=oidc-signin]").CountAsync());
+        await page.GotoAsync(fixture.BaseUrl + "/console/");
+        Assert.Contains("/console/login", page.Url, StringComparison.Ordinal);
+        // The provider's session ended too: signing in again asks for the login form again.
+        await page.Locator("[data-testid=oidc-signin]").ClickAsync();
+        await page.WaitForURLAsync(u => u.Contains("/interaction/", StringComparison.Ordinal), new() { Timeout = 30_000 });
+        Assert.Equal(1, await page.Locator("input[name=login]").CountAsync());
+    }
+
+    [Fact]
+    public async Task A_tampered_state_or_a_replayed_answer_is_refused_with_a_clear_page_never_a_500()
+    {
+        var page = await fixture.NewPageAsync();
+        // The provider's real answer, its state changed on the way back (the correlation cookie is there, the state does not match it).
+        string? genuine = null;
+        await page.Context.RouteAsync("**" + ConsoleOidc.CallbackPath + "?**", async route =>
+        {
+            genuine = route.Request.Url;
+            var tampered = Regex.Replace(route.Request.Url, "state=([^&]*)", m => "state=" + m.Groups[1].Value[..^4] + "AAAA");
+            await route.ContinueAsync(new() { Url = tampered });
+        });
+        var refusal = page.WaitForResponseAsync(r => r.Url.Contains(ConsoleOidc.RefusedPath, StringComparison.Ordinal));
+
+        await fixture.GoThroughProviderAsync(page, "op-oidc");
+
+        Assert.Equal(400, (await refusal).Status);
+        Assert.Equal("failed", await page.Locator("[data-testid=oidc-refused]").GetAttributeAsync("data-kind"));
+        Assert.DoesNotContain(await page.Context.CookiesAsync(), c => c.Name == ConsoleHosting.CookieName);
+
+        // The untouched answer replayed afterwards, and a forged one out of nowhere: refused the same way.
+        await page.Context.UnrouteAllAsync();
+        await page.Context.RouteAsync("**/*", route =>
+            new Uri(route.Request.Url).Host is "127.0.0.1" or "localhost" ? route.ContinueAsync() : route.AbortAsync());
+        foreach (var callback in new[] { genuine!, fixture.BaseUrl + ConsoleOidc.CallbackPath + "?code=forged&state=forged", fixture.BaseUrl + ConsoleOidc.CallbackPath + "?error=access_denied" })
+        {
+            var answer = await page.GotoAsync(callback);
+            Assert.Equal(400, answer!.Status);
+            Assert.EndsWith(ConsoleOidc.RefusedPath + "?kind=failed", page.Url, StringComparison.Ordinal);
+            Assert.DoesNotContain(await page.Context.CookiesAsync(), c => c.Name == ConsoleHosting.CookieName);
+        }
+    }
+
+    private static async Task AssertAccessibleAsync(IPage page, string name)
+    {
+        var results = await page.RunAxe();
+        var serious = results.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{name}: {v.Id} ({v.Impact}): {v.Help}").ToList();
+        Assert.True(serious.Count == 0, string.Join('\n', serious));
+    }
+}
