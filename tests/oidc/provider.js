@@ -43,7 +43,10 @@ function readRedirects(options) {
   }
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: process.stdin });
+    const closed = () => reject(new Error('stdin closed before the redirect URIs'));
+    lines.once('close', closed);
     lines.once('line', (line) => {
+      lines.off('close', closed);
       lines.close();
       try {
         resolve(JSON.parse(line));
@@ -51,7 +54,6 @@ function readRedirects(options) {
         reject(error);
       }
     });
-    lines.once('close', () => reject(new Error('stdin closed before the redirect URIs')));
   });
 }
 

@@ -133,8 +133,8 @@ public sealed class OidcConsoleFixture : IAsyncLifetime
         await page.GotoAsync(BaseUrl + "/console/login?returnUrl=" + Uri.EscapeDataString(returnUrl));
         await page.Locator("[data-testid=oidc-signin]").ClickAsync();
         // The provider's own pages (/interaction/…): its login form (any password), then its consent page unless
-        // this browser gave it already; then the callback, the page that moves on, and the console.
-        var back = new Regex("^" + Regex.Escape(BaseUrl) + "/console/(?!oidc/callback)");
+        // this browser gave it already; then the callback (the page that moves on), and the console.
+        var back = new Regex("^" + Regex.Escape(BaseUrl) + "/console/");
         for (var step = 0; ; step++)
         {
             await page.WaitForURLAsync(u => back.IsMatch(u) || u.Contains("/interaction/", StringComparison.Ordinal), new() { Timeout = 30_000 });

@@ -34,20 +34,23 @@ public sealed class OidcSignInTests(OidcConsoleFixture fixture) : IClassFixture<
         await fixture.SignInWithOidcAsync(page, "op-oidc", "/console/messages?status=failed");
 
         Assert.EndsWith("/console/messages?status=failed", page.Url, StringComparison.Ordinal);
-        Assert.Equal(1, await page.Locator("[data-testid=messages]").CountAsync());
+        Assert.Equal("Messages", await page.Locator("h1").InnerTextAsync());
+        Assert.Equal("failed", await page.Locator("select[name=status]").InputValueAsync());
         Assert.Contains("op-oidc", await page.Locator("header").InnerTextAsync(), StringComparison.Ordinal);
         await page.GotoAsync(fixture.BaseUrl + "/console/");
         Assert.Equal("Dashboard", await page.Locator("h1").InnerTextAsync());
 
         // PKCE: the authorize request carried an S256 challenge; the answer came back as a GET (query).
-        var query = System.Web.HttpUtility.ParseQueryString(Assert.Single(authorize).Query);
-        Assert.Matches("^[A-Za-z0-9_-]{43}$", query["code_challenge"] ?? "");
-        Assert.Equal("S256", query["code_challenge_method"]);
-        Assert.Equal("code", query["response_type"]);
-        Assert.Equal("query", query["response_mode"]);
-        Assert.Equal(OidcConsoleFixture.ClientId, query["client_id"]);
-        Assert.False(string.IsNullOrEmpty(query["state"]));
-        Assert.False(string.IsNullOrEmpty(query["nonce"]));
+        var url = Assert.Single(authorize);
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(url.Query);
+        string Param(string name) => query.TryGetValue(name, out var v) ? v.ToString() : "";
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(Param("code_challenge"), "^[A-Za-z0-9_-]{43}$"), "no S256 code_challenge in " + url);
+        Assert.Equal("S256", Param("code_challenge_method"));
+        Assert.Equal("code", Param("response_type"));
+        Assert.Equal("query", Param("response_mode"));
+        Assert.Equal(OidcConsoleFixture.ClientId, Param("client_id"));
+        Assert.NotEqual("", Param("state"));
+        Assert.NotEqual("", Param("nonce"));
 
         var cookies = await page.Context.CookiesAsync([fixture.BaseUrl + "/console/"]);
         var session = Assert.Single(cookies, c => c.Name == ConsoleHosting.CookieName);
@@ -129,32 +132,41 @@ public sealed class OidcSignInTests(OidcConsoleFixture fixture) : IClassFixture<
     public async Task A_tampered_state_or_a_replayed_answer_is_refused_with_a_clear_page_never_a_500()
     {
         var page = await fixture.NewPageAsync();
-        // The provider's real answer, its state changed on the way back (the correlation cookie is there, the state does not match it).
+        // The provider's real answer is held back on its way to the gateway (the browser keeps its correlation cookie)…
         string? genuine = null;
-        await page.Context.RouteAsync("**" + ConsoleOidc.CallbackPath + "?**", async route =>
+        await page.Context.RouteAsync(u => u.StartsWith(fixture.BaseUrl + ConsoleOidc.CallbackPath + "?", StringComparison.Ordinal), route =>
         {
             genuine = route.Request.Url;
-            var tampered = Regex.Replace(route.Request.Url, "state=([^&]*)", m => "state=" + m.Groups[1].Value[..^4] + "AAAA");
-            await route.ContinueAsync(new() { Url = tampered });
+            return route.FulfillAsync(new() { Status = 200, ContentType = "text/plain", Body = "held by the test" });
         });
-        var refusal = page.WaitForResponseAsync(r => r.Url.Contains(ConsoleOidc.RefusedPath, StringComparison.Ordinal));
-
         await fixture.GoThroughProviderAsync(page, "op-oidc");
-
-        Assert.Equal(400, (await refusal).Status);
-        Assert.Equal("failed", await page.Locator("[data-testid=oidc-refused]").GetAttributeAsync("data-kind"));
-        Assert.DoesNotContain(await page.Context.CookiesAsync(), c => c.Name == ConsoleHosting.CookieName);
-
-        // The untouched answer replayed afterwards, and a forged one out of nowhere: refused the same way.
+        Assert.NotNull(genuine);
         await page.Context.UnrouteAllAsync();
         await page.Context.RouteAsync("**/*", route =>
             new Uri(route.Request.Url).Host is "127.0.0.1" or "localhost" ? route.ContinueAsync() : route.AbortAsync());
-        foreach (var callback in new[] { genuine!, fixture.BaseUrl + ConsoleOidc.CallbackPath + "?code=forged&state=forged", fixture.BaseUrl + ConsoleOidc.CallbackPath + "?error=access_denied" })
+
+        // … then sent with its state changed: refused, a clear page, no session.
+        var tampered = Regex.Replace(genuine!, "state=([^&]*)", m => "state=" + m.Groups[1].Value[..^4] + (m.Groups[1].Value.EndsWith("AAAA", StringComparison.Ordinal) ? "BBBB" : "AAAA"));
+        Assert.NotEqual(genuine, tampered);
+        var answer = await page.GotoAsync(tampered);
+        Assert.Equal(400, answer!.Status);
+        Assert.EndsWith(ConsoleOidc.RefusedPath + "?kind=failed", page.Url, StringComparison.Ordinal);
+        Assert.Equal("failed", await page.Locator("[data-testid=oidc-refused]").GetAttributeAsync("data-kind"));
+        Assert.DoesNotContain(await page.Context.CookiesAsync(), c => c.Name == ConsoleHosting.CookieName);
+
+        // The untouched answer still signs in once; sent a second time (its correlation cookie spent, its code used), refused.
+        await page.GotoAsync(genuine!);
+        await page.WaitForSelectorAsync("form[action='/console/signout']", new() { State = WaitForSelectorState.Attached });
+        var replayed = await page.GotoAsync(genuine!);
+        Assert.Equal(400, replayed!.Status);
+        Assert.EndsWith(ConsoleOidc.RefusedPath + "?kind=failed", page.Url, StringComparison.Ordinal);
+
+        // An answer out of nowhere, and the provider's own refusal: the same clear page.
+        foreach (var forged in new[] { "?code=forged&state=forged", "?error=access_denied&state=forged" })
         {
-            var answer = await page.GotoAsync(callback);
-            Assert.Equal(400, answer!.Status);
+            var refused = await page.GotoAsync(fixture.BaseUrl + ConsoleOidc.CallbackPath + forged);
+            Assert.Equal(400, refused!.Status);
             Assert.EndsWith(ConsoleOidc.RefusedPath + "?kind=failed", page.Url, StringComparison.Ordinal);
-            Assert.DoesNotContain(await page.Context.CookiesAsync(), c => c.Name == ConsoleHosting.CookieName);
         }
     }
 
