@@ -8,7 +8,8 @@
 // provider is (the cookies' SameSite rules then apply as they would in production).
 // The client's redirect URIs come from argv, or, when --redirect-uri is absent, from one JSON line on stdin
 // ({"redirectUri": "...", "postLogoutRedirectUri": "..."}): the gateway's port is known only once it has started,
-// and the gateway needs the issuer first. `ready ISSUER` on stdout says the provider serves.
+// and the gateway needs the issuer first. `ready ISSUER` on stdout says the provider serves; then one line
+// `authorize {json}` per authorization request it accepts (client, response type and mode, PKCE method, pushed or not).
 // Accounts: a JSON array of objects, each with `sub` and the claims to give (role, ins, rpps, org or any other
 // name); the scope `dmp` grants every claim name they use, from the userinfo endpoint. Its own development
 // login form (any password) and consent page are the interactions: a test fills them in a browser.
@@ -93,6 +94,21 @@ server.listen(Number(options.port), '127.0.0.1', async () => {
         return { accountId: sub, claims: () => ({ ...account }) };
       },
       features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
+    });
+    // What each accepted authorization request asked for, as the provider read it (pushed or not): a test checks PKCE
+    // here, since a client that pushes its request (PAR) never shows the browser its code challenge.
+    provider.on('authorization.accepted', (ctx) => {
+      const p = ctx.oidc.params;
+      process.stdout.write(`authorize ${JSON.stringify({
+        client_id: p.client_id,
+        response_type: p.response_type,
+        response_mode: p.response_mode,
+        code_challenge_method: p.code_challenge_method,
+        code_challenge_length: p.code_challenge ? p.code_challenge.length : 0,
+        nonce: Boolean(p.nonce),
+        state: Boolean(p.state),
+        pushed: Boolean(ctx.oidc.entities.PushedAuthorizationRequest?.jti || ctx.oidc.entities.Interaction?.parJti),
+      })}\n`);
     });
     handle = provider.callback();
     process.stdout.write(`ready ${issuer}\n`);

@@ -51,6 +51,8 @@ public sealed class OidcConsoleFixture : IAsyncLifetime
     /// <summary>The provider's issuer, http://localhost:PORT (also `Dmp:Auth:Authority`).</summary>
     public string Issuer { get; private set; } = null!;
     public string ProviderStderr => _provider?.Stderr ?? "";
+    /// <summary>What the provider printed: `port`, `ready`, then one `authorize {json}` line per accepted authorization request.</summary>
+    public IReadOnlyList<string> ProviderLines => _provider?.StdoutLines ?? [];
 
     public async Task InitializeAsync()
     {
@@ -134,7 +136,7 @@ public sealed class OidcConsoleFixture : IAsyncLifetime
         await page.Locator("[data-testid=oidc-signin]").ClickAsync();
         // The provider's own pages (/interaction/…): its login form (any password), then its consent page unless
         // this browser gave it already; then the callback (the page that moves on), and the console.
-        var back = new Regex("^" + Regex.Escape(BaseUrl) + "/console/");
+        var back = new Regex("^" + Regex.Escape(BaseUrl) + "/console/(?!login)");
         for (var step = 0; ; step++)
         {
             await page.WaitForURLAsync(u => back.IsMatch(u) || u.Contains("/interaction/", StringComparison.Ordinal), new() { Timeout = 30_000 });

@@ -16,6 +16,7 @@ public sealed class OidcSignInTests(OidcConsoleFixture fixture) : IClassFixture<
     public async Task Operator_signs_in_through_the_provider_with_pkce_and_lands_where_they_were_going()
     {
         var page = await fixture.NewPageAsync();
+        var linesBefore = fixture.ProviderLines.Count;
         var authorize = new List<Uri>();
         page.Request += (_, request) =>
         {
@@ -40,17 +41,20 @@ public sealed class OidcSignInTests(OidcConsoleFixture fixture) : IClassFixture<
         await page.GotoAsync(fixture.BaseUrl + "/console/");
         Assert.Equal("Dashboard", await page.Locator("h1").InnerTextAsync());
 
-        // PKCE: the authorize request carried an S256 challenge; the answer came back as a GET (query).
+        // The authorization request was pushed (PAR): the browser carried only the client id and a request_uri, never
+        // the code challenge or the redirect URI; the provider read an S256 challenge, code flow, answer by query.
         var url = Assert.Single(authorize);
-        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(url.Query);
-        string Param(string name) => query.TryGetValue(name, out var v) ? v.ToString() : "";
-        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(Param("code_challenge"), "^[A-Za-z0-9_-]{43}$"), "no S256 code_challenge in " + url);
-        Assert.Equal("S256", Param("code_challenge_method"));
-        Assert.Equal("code", Param("response_type"));
-        Assert.Equal("query", Param("response_mode"));
-        Assert.Equal(OidcConsoleFixture.ClientId, Param("client_id"));
-        Assert.NotEqual("", Param("state"));
-        Assert.NotEqual("", Param("nonce"));
+        Assert.Equal(["client_id", "request_uri"], Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(url.Query).Keys.Order(StringComparer.Ordinal));
+        var accepted = Assert.Single(fixture.ProviderLines.Skip(linesBefore), l => l.StartsWith("authorize ", StringComparison.Ordinal));
+        var request = System.Text.Json.JsonDocument.Parse(accepted["authorize ".Length..]).RootElement;
+        Assert.Equal(OidcConsoleFixture.ClientId, request.GetProperty("client_id").GetString());
+        Assert.Equal("S256", request.GetProperty("code_challenge_method").GetString());
+        Assert.Equal(43, request.GetProperty("code_challenge_length").GetInt32());
+        Assert.Equal("code", request.GetProperty("response_type").GetString());
+        Assert.Equal("query", request.GetProperty("response_mode").GetString());
+        Assert.True(request.GetProperty("nonce").GetBoolean());
+        Assert.True(request.GetProperty("state").GetBoolean());
+        Assert.True(request.GetProperty("pushed").GetBoolean());
 
         var cookies = await page.Context.CookiesAsync([fixture.BaseUrl + "/console/"]);
         var session = Assert.Single(cookies, c => c.Name == ConsoleHosting.CookieName);
