@@ -18,10 +18,13 @@ public sealed class OidcSignInTests(OidcConsoleFixture fixture) : IClassFixture<
         var page = await fixture.NewPageAsync();
         var linesBefore = fixture.ProviderLines.Count;
         var authorize = new List<Uri>();
+        var callbacks = new List<IRequest>();
         page.Request += (_, request) =>
         {
             if (request.Url.StartsWith(fixture.Issuer + "/auth?", StringComparison.Ordinal))
                 authorize.Add(new Uri(request.Url));
+            if (request.Url.StartsWith(fixture.BaseUrl + ConsoleOidc.CallbackPath + "?", StringComparison.Ordinal))
+                callbacks.Add(request);
         };
 
         var login = await page.GotoAsync(fixture.BaseUrl + "/console/messages?status=failed");
@@ -51,7 +54,12 @@ public sealed class OidcSignInTests(OidcConsoleFixture fixture) : IClassFixture<
         Assert.Equal("S256", request.GetProperty("code_challenge_method").GetString());
         Assert.Equal(43, request.GetProperty("code_challenge_length").GetInt32());
         Assert.Equal("code", request.GetProperty("response_type").GetString());
-        Assert.Equal("query", request.GetProperty("response_mode").GetString());
+        // No response_mode: for the code flow the default is query, which the client then omits.
+        Assert.False(request.TryGetProperty("response_mode", out _), accepted);
+        var callback = Assert.Single(callbacks);
+        Assert.Equal("GET", callback.Method);
+        Assert.Contains("code=", callback.Url, StringComparison.Ordinal);
+        Assert.Contains("state=", callback.Url, StringComparison.Ordinal);
         Assert.True(request.GetProperty("nonce").GetBoolean());
         Assert.True(request.GetProperty("state").GetBoolean());
         Assert.True(request.GetProperty("pushed").GetBoolean());
@@ -136,15 +144,40 @@ public sealed class OidcSignInTests(OidcConsoleFixture fixture) : IClassFixture<
     public async Task A_tampered_state_or_a_replayed_answer_is_refused_with_a_clear_page_never_a_500()
     {
         var page = await fixture.NewPageAsync();
-        // The provider's real answer is held back on its way to the gateway (the browser keeps its correlation cookie)…
+        // The provider's real answer is held back on its way to the gateway, the browser keeping its correlation cookie.
+        // A route sees only the first request of a redirect chain: the consent form's POST is let through to the
+        // provider but its redirect is not followed; the test opens it, and holds the redirect to the callback in turn.
         string? genuine = null;
-        await page.Context.RouteAsync(u => u.StartsWith(fixture.BaseUrl + ConsoleOidc.CallbackPath + "?", StringComparison.Ordinal), route =>
+        string? resume = null;
+        await page.Context.RouteAsync(u => u.StartsWith(fixture.Issuer + "/", StringComparison.Ordinal), async route =>
         {
-            genuine = route.Request.Url;
-            return route.FulfillAsync(new() { Status = 200, ContentType = "text/plain", Body = "held by the test" });
+            var consent = route.Request.Method == "POST" && (route.Request.PostData ?? "").Contains("prompt=consent", StringComparison.Ordinal);
+            var resuming = resume is not null && route.Request.Url == resume;
+            if (!consent && !resuming)
+            {
+                await route.ContinueAsync();
+                return;
+            }
+            var answer = await route.FetchAsync(new() { MaxRedirects = 0 });
+            var location = new Uri(new Uri(route.Request.Url), answer.Headers["location"]).ToString();
+            if (consent)
+                resume = location;
+            else
+                genuine = location;
+            await route.FulfillAsync(new() { Status = 200, ContentType = "text/plain", Body = "held by the test" });
         });
-        await fixture.GoThroughProviderAsync(page, "op-oidc");
+        await page.GotoAsync(fixture.BaseUrl + "/console/login");
+        await page.Locator("[data-testid=oidc-signin]").ClickAsync();
+        await page.Locator("input[name=login]").FillAsync("op-oidc");
+        await page.Locator("input[name=password]").FillAsync(OidcConsoleFixture.Password);
+        await page.Locator("button[type=submit]").ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => document.body && document.body.innerText.includes('held by the test')");
+        Assert.NotNull(resume);
+        await page.GotoAsync(resume!);
         Assert.NotNull(genuine);
+        Assert.StartsWith(fixture.BaseUrl + ConsoleOidc.CallbackPath + "?", genuine, StringComparison.Ordinal);
+        Assert.Contains("code=", genuine, StringComparison.Ordinal);
         await page.Context.UnrouteAllAsync();
         await page.Context.RouteAsync("**/*", route =>
             new Uri(route.Request.Url).Host is "127.0.0.1" or "localhost" ? route.ContinueAsync() : route.AbortAsync());
