@@ -1,5 +1,5 @@
 # Sourced by test.sh: installs the real servers and peers the tests start, only when missing.
-# Debian packages with apt-get (as root), npm packages from tests/peers/package-lock.json.
+# Debian packages with apt-get (as root), npm packages from the package-lock.json of tests/peers, tests/services, tests/oidc.
 
 apt_updated=0
 apt_install() {
@@ -49,5 +49,6 @@ install_prerequisites() {
   [[ ${#debs[@]} -gt 0 ]] && { apt_install "${debs[@]}" || return 1; }
   npm_install tests/peers || return 1       # simple-hl7: MLLP peers no one here wrote
   npm_install tests/services || return 1    # Azurite: Azure Blob Storage on loopback
+  npm_install tests/oidc || return 1        # oidc-provider: the OpenID Connect provider of the console's sign-in tests
   return 0
 }

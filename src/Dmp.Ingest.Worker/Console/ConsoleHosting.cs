@@ -60,6 +60,7 @@ public static class ConsoleHosting
         services.AddSingleton<ConsoleMessages>();
         services.AddSingleton<ConsoleDashboard>();
         services.AddSingleton<AckLatency>();
+        builder.AddConsoleOidc();
     }
 
     /// <summary>The console's middleware, after authentication and authorization: headers, culture, antiforgery.</summary>
@@ -130,8 +131,7 @@ public static class ConsoleHosting
         {
             if (!await antiforgery.IsRequestValidAsync(http))
                 return Results.BadRequest();
-            await http.SignOutAsync(ConsoleSignIn.Scheme);
-            return Results.Redirect("/console/login");
+            return await ConsoleOidc.SignOutAsync(http);
         }).AllowAnonymous().DisableAntiforgery();
 
         app.MapPost("/console/language", async (HttpContext http, IAntiforgery antiforgery) =>
@@ -179,6 +179,7 @@ public static class ConsoleHosting
             return Results.Redirect("/console/messages" + query + (query.Length == 0 ? "?" : "&") + outcome);
         }).RequireAuthorization(OperatorPolicy).DisableAntiforgery();
 
+        app.MapConsoleOidc();
         app.MapRazorComponents<ConsoleApp>();
     }
 

@@ -12,8 +12,9 @@ namespace Dmp.Ingest.Worker.OperatorConsole;
 /// The console's development sign-in: a token pasted in a form is validated exactly as the API's bearer scheme
 /// validates it (the same <see cref="JwtBearerOptions"/>: signature, issuer, audience, lifetime, then the same
 /// <c>OnTokenValidated</c> claim rules), then traded for a cookie session that ends no later than the token.
+/// Only with development authentication (no `Dmp:Auth:Authority`); with one, <see cref="ConsoleOidc"/> signs in.
 /// </summary>
-public sealed class ConsoleSignIn(IOptionsMonitor<JwtBearerOptions> jwt, IAuthenticationSchemeProvider schemes)
+public sealed class ConsoleSignIn(IOptionsMonitor<JwtBearerOptions> jwt, IAuthenticationSchemeProvider schemes, IOptions<AuthOptions> auth)
 {
     /// <summary>The console's cookie scheme.</summary>
     public const string Scheme = "DmpConsole";
@@ -25,6 +26,10 @@ public sealed class ConsoleSignIn(IOptionsMonitor<JwtBearerOptions> jwt, IAuthen
         token = token?.Trim();
         if (string.IsNullOrEmpty(token))
             return (null, default, "empty");
+        // With an authority the console signs in through it (ConsoleOidc), never by a pasted token: the form is for
+        // development authentication only, and a token posted anyway is refused as not valid here.
+        if (!string.IsNullOrEmpty(auth.Value.Authority))
+            return (null, default, "invalid");
         var options = jwt.Get(JwtBearerDefaults.AuthenticationScheme);
         var parameters = options.TokenValidationParameters.Clone();
         if (options.ConfigurationManager is { } manager)
