@@ -60,6 +60,7 @@ public static class ConsoleHosting
         services.AddSingleton<ConsoleMessages>();
         services.AddSingleton<ConsoleDashboard>();
         services.AddSingleton<AckLatency>();
+        builder.AddConsoleDossier();
     }
 
     /// <summary>The console's middleware, after authentication and authorization: headers, culture, antiforgery.</summary>
@@ -179,6 +180,7 @@ public static class ConsoleHosting
             return Results.Redirect("/console/messages" + query + (query.Length == 0 ? "?" : "&") + outcome);
         }).RequireAuthorization(OperatorPolicy).DisableAntiforgery();
 
+        app.MapConsoleDossier();
         app.MapRazorComponents<ConsoleApp>();
     }
 
