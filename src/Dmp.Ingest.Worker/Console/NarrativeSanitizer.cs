@@ -89,7 +89,7 @@ public static class NarrativeSanitizer
             return;
         if (narrative && name == "renderMultiMedia")
         {
-            html.Append("<em class=\"multimedia\">[image not shown]</em>");
+            html.Append("<em>[image not shown]</em>");
             return;
         }
         if (narrative && name == "br")
@@ -98,8 +98,15 @@ public static class NarrativeSanitizer
             return;
         }
 
+        if (depth >= MaxDepth)
+        {
+            // Deeper than any real narrative: its text, escaped, without walking further.
+            html.Append(WebUtility.HtmlEncode(element.Value));
+            return;
+        }
+
         string? tag = null;
-        if (narrative && depth < MaxDepth)
+        if (narrative)
         {
             if (name == "list")
                 tag = element.Attribute("listType")?.Value == "ordered" ? "ol" : "ul";
@@ -114,6 +121,22 @@ public static class NarrativeSanitizer
             return;
         }
 
+        if (tag is "ul" or "ol")
+        {
+            // A list's caption goes before it: a list holds items only.
+            foreach (var caption in element.Elements().Where(e => e.Name.LocalName == "caption"))
+            {
+                html.Append("<p><strong>");
+                foreach (var child in caption.Nodes())
+                    Write(child, html, depth + 1);
+                html.Append("</strong></p>");
+            }
+        }
+        else if (tag == "strong" && element.Parent?.Name.LocalName == "table")
+        {
+            tag = "caption";
+        }
+
         html.Append('<').Append(tag);
         if (tag is "td" or "th")
         {
@@ -122,7 +145,11 @@ public static class NarrativeSanitizer
         }
         html.Append('>');
         foreach (var child in element.Nodes())
+        {
+            if (tag is "ul" or "ol" && child is XElement { Name.LocalName: "caption" })
+                continue;
             Write(child, html, depth + 1);
+        }
         html.Append("</").Append(tag).Append('>');
     }
 
