@@ -302,6 +302,20 @@ public sealed class ConsoleDossier(DossierGate gate, DmpStore store, DossierRigh
             legal, sections, plain, hasPdf);
     }
 
+    /// <summary>
+    /// Answers 404 with the page still rendered. A page that sets 404 while it renders gets an empty body from the static
+    /// renderer (it takes the status for its own "not found" handling), so the status is set as the response starts.
+    /// </summary>
+    public static void AnswerNotFound(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        http.Response.OnStarting(() =>
+        {
+            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        });
+    }
+
     /// <summary>A time as the console writes every time: UTC, to the minute.</summary>
     public static string Time(DateTimeOffset? at) =>
         at is { } a ? a.ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture) : "—";

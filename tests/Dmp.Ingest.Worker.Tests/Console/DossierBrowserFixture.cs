@@ -139,5 +139,11 @@ public sealed class DossierBrowserFixture : IAsyncLifetime
         public IPage Page { get; } = page;
         public List<string> Problems { get; } = [];
         public List<string> Requests { get; } = [];
+
+        /// <summary>Requests that went over the network to anywhere but <paramref name="baseUrl"/> (the browser's own chrome:// resources, such as its PDF viewer, are not network).</summary>
+        public IReadOnlyList<string> OffOrigin(string baseUrl) =>
+            Requests.Where(u => !u.StartsWith(baseUrl + "/", StringComparison.Ordinal) &&
+                                !u.StartsWith("chrome://", StringComparison.Ordinal) && !u.StartsWith("chrome-extension://", StringComparison.Ordinal) &&
+                                !u.StartsWith("data:", StringComparison.Ordinal) && !u.StartsWith("blob:", StringComparison.Ordinal)).ToList();
     }
 }

@@ -136,7 +136,8 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
         Assert.Contains(Reason, await page.Locator("[data-testid=emergency-banner]").InnerTextAsync(), StringComparison.Ordinal);
         var shown = (await page.Locator("[data-testid=documents] tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.document)")).Select(long.Parse).ToList();
         Assert.Equal([plain], shown); // emergency: masked documents stay hidden, even from their author
-        using (var api = fixture.Seed.Client(DossierSeed.ProfessionalToken(StrangerRpps), Reason))
+        // An HTTP header is ASCII: the API takes an accented reason percent-encoded (UTF-8).
+        using (var api = fixture.Seed.Client(DossierSeed.ProfessionalToken(StrangerRpps), Uri.EscapeDataString(Reason)))
             Assert.Equal(shown, (await api.FhirGetAsync(DocumentsOf(ins))).Body.Ids());
         Assert.DoesNotContain(masked, shown);
         await DossierBrowserFixture.ScreenshotAsync(page, "professional-emergency");
