@@ -340,6 +340,27 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
         Assert.Empty(session.Problems);
     }
 
+    [Fact]
+    public async Task An_operator_gets_the_not_for_your_role_page_on_every_dossier_page_and_keeps_their_own_nav()
+    {
+        var session = await fixture.OpenAsync();
+        var page = session.Page;
+        await fixture.SignInAsync(page, DmpClaims.Operator);
+
+        foreach (var path in (string[])["/console/dossier", "/console/dossier/trail", "/console/dossier/documents/1", "/console/dossier/documents/1/confirm-delete", "/console/patients", "/console/patients/1"])
+        {
+            var response = await page.GotoAsync(fixture.BaseUrl + path);
+            Assert.True(response!.Status == 403, path + " answered " + response.Status);
+            Assert.Contains("operator", await page.Locator("[data-testid=forbidden]").InnerTextAsync(), StringComparison.Ordinal);
+        }
+        Assert.Equal(403, (await page.Context.APIRequest.GetAsync(fixture.BaseUrl + "/console/dossier/documents/1/pdf")).Status);
+        var nav = await page.Locator("header nav").InnerTextAsync();
+        Assert.Contains("Messages", nav, StringComparison.Ordinal);
+        Assert.DoesNotContain("My dossier", nav, StringComparison.Ordinal);
+        Assert.DoesNotContain("Find a patient", nav, StringComparison.Ordinal);
+        Assert.EndsWith("/console/", (await page.GotoAsync(fixture.BaseUrl + "/console/"))!.Url, StringComparison.Ordinal);
+    }
+
     internal sealed record TrailEvent(long Id, string Action, string? Entity, string? Outcome, string? AgentId, string? Reason, string? Purpose);
 
     /// <summary>Every event of the patient's trail through GET /fhir/AuditEvent (all pages).</summary>
