@@ -88,8 +88,10 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
         Assert.Equal(0, await treating.Page.Locator("[data-testid=documents]").CountAsync());
         // Even in an emergency.
         await treating.Page.Locator("#reason").FillAsync("arrêt cardiaque");
-        await treating.Page.Locator("[data-testid=break-glass]").ClickAsync();
+        var posted = await treating.Page.RunAndWaitForResponseAsync(() => treating.Page.Locator("[data-testid=break-glass]").ClickAsync(),
+            r => r.Request.Method == "POST" && r.Url.EndsWith($"/console/patients/{patientId}", StringComparison.Ordinal));
         await treating.Page.WaitForLoadStateAsync();
+        Assert.Equal(403, posted.Status);
         Assert.Equal(0, await treating.Page.Locator("[data-testid=documents]").CountAsync());
         Assert.Contains("closed", await treating.Page.Locator("[data-testid=refused]").InnerTextAsync(), StringComparison.Ordinal);
         await DossierBrowserFixture.AssertAccessibleAsync(treating.Page, "professional-closed");
@@ -101,6 +103,7 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
         var (ins, patientId) = await fixture.PatientAsync("BERNARD", "LUC");
         var plain = await fixture.Seed.DocumentAsync(patientId, new DossierSeed.Doc { Title = "Lettre", AuthorRpps = "10000000499" });
         var masked = await fixture.Seed.DocumentAsync(patientId, new DossierSeed.Doc { Title = "Masqué", Masked = true, AuthorRpps = StrangerRpps });
+        var hidden = await fixture.Seed.DocumentAsync(patientId, new DossierSeed.Doc { TypeCode = "18748-4", Title = "Scanner", HiddenFromPatient = true, AuthorRpps = "10000000499" });
         const string Reason = "Patient inconscient aux urgences, allergies à vérifier";
         var session = await fixture.OpenAsync();
         var page = session.Page;
@@ -134,11 +137,13 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
         await page.WaitForSelectorAsync("[data-testid=emergency-banner]");
 
         Assert.Contains(Reason, await page.Locator("[data-testid=emergency-banner]").InnerTextAsync(), StringComparison.Ordinal);
-        var shown = (await page.Locator("[data-testid=documents] tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.document)")).Select(long.Parse).ToList();
-        Assert.Equal([plain], shown); // emergency: masked documents stay hidden, even from their author
+        var shown = (await page.Locator("[data-testid=documents] tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.document)")).Select(long.Parse).Order().ToList();
+        // Emergency: masked documents stay hidden, even from their author; one hidden from the patient is shown, marked.
+        Assert.Equal(new[] { plain, hidden }.Order().ToList(), shown);
+        Assert.Equal(1, await page.Locator($"tr[data-document='{hidden}'] [data-testid=hidden]").CountAsync());
         // An HTTP header is ASCII: the API takes an accented reason percent-encoded (UTF-8).
         using (var api = fixture.Seed.Client(DossierSeed.ProfessionalToken(StrangerRpps), Uri.EscapeDataString(Reason)))
-            Assert.Equal(shown, (await api.FhirGetAsync(DocumentsOf(ins))).Body.Ids());
+            Assert.Equal(shown, (await api.FhirGetAsync(DocumentsOf(ins))).Body.Ids().Order().ToList());
         Assert.DoesNotContain(masked, shown);
         await DossierBrowserFixture.ScreenshotAsync(page, "professional-emergency");
         await DossierBrowserFixture.AssertAccessibleAsync(page, "professional-emergency");
@@ -177,9 +182,11 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
         await page.GotoAsync(fixture.BaseUrl + $"/console/patients/{patientId}");
 
         await page.Locator("#reason").FillAsync("urgence vitale");
-        await page.Locator("[data-testid=break-glass]").ClickAsync();
+        var posted = await page.RunAndWaitForResponseAsync(() => page.Locator("[data-testid=break-glass]").ClickAsync(),
+            r => r.Request.Method == "POST" && r.Url.EndsWith($"/console/patients/{patientId}", StringComparison.Ordinal));
         await page.WaitForLoadStateAsync();
 
+        Assert.True(posted.Status == 403, $"the emergency form answered {posted.Status}: {await page.ContentAsync()}");
         Assert.Contains("opposed emergency access", await page.Locator("[data-testid=refused]").InnerTextAsync(), StringComparison.Ordinal);
         Assert.Equal(0, await page.Locator("[data-testid=documents]").CountAsync());
         using var api = fixture.Seed.Client(DossierSeed.ProfessionalToken(StrangerRpps), "urgence vitale");
