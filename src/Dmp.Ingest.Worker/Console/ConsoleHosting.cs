@@ -61,6 +61,7 @@ public static class ConsoleHosting
         services.AddSingleton<ConsoleDashboard>();
         services.AddSingleton<AckLatency>();
         builder.AddConsoleOidc();
+        builder.AddConsoleDossier();
     }
 
     /// <summary>The console's middleware, after authentication and authorization: headers, culture, antiforgery.</summary>
@@ -180,6 +181,7 @@ public static class ConsoleHosting
         }).RequireAuthorization(OperatorPolicy).DisableAntiforgery();
 
         app.MapConsoleOidc();
+        app.MapConsoleDossier();
         app.MapRazorComponents<ConsoleApp>();
     }
 

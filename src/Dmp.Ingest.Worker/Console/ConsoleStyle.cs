@@ -49,5 +49,11 @@ internal static class ConsoleStyle
         .login { max-width: 36rem; }
         .login input[name=token] { width: 100%; font-family: ui-monospace, monospace; }
         .pager { margin-top: 1rem; }
+        .mark { display: inline-block; border: 1px solid #5c3d00; background: #fff4ce; color: #5c3d00; border-radius: 3px; padding: 0 .3rem; margin-right: .3rem; font-size: .85rem; }
+        tr.emergency td, .emergency { background: #fde7e9; }
+        .rights form { border: 1px solid #ccc; border-radius: 4px; padding: .5rem .8rem; margin: .6rem 0; }
+        .narrative-text table { width: auto; }
+        object.pdf { width: 100%; height: 70vh; border: 1px solid #ccc; }
+        textarea { font: inherit; width: 100%; max-width: 40rem; display: block; }
         """;
 }

@@ -224,7 +224,7 @@ public static class DocumentEndpoints
     private static bool IsXml(string mediaType) => mediaType is "text/xml" or "application/xml" or "application/hl7-cda+xml";
 
     /// <summary>The PDF a CDA carries as its nonXMLBody, if it does.</summary>
-    private static byte[]? PdfBody(byte[] cda)
+    public static byte[]? PdfBody(byte[] cda)
     {
         var (mapped, _) = CdaMapper.Read(cda, "api", RuleSet.Empty);
         return mapped?.NonXmlBody is { MediaType: "application/pdf" } body ? body.Content : null;

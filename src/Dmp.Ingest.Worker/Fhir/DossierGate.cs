@@ -16,8 +16,8 @@ public sealed record DossierScope(FhirCaller Caller, PatientRecord Patient, Pati
         AccessPolicy.Audit(Caller, Access, Patient.Id, action, entityType, entityId, outcome, detail);
 }
 
-/// <summary>Either the dossier scope to work in, or the response that ends the request.</summary>
-public sealed record GateResult(DossierScope? Scope, IResult? Response)
+/// <summary>Either the dossier scope to work in, or the response that ends the request (and, for a dossier refused by the policy, why).</summary>
+public sealed record GateResult(DossierScope? Scope, IResult? Response, string? Denial = null)
 {
     public static GateResult End(IResult response) => new(null, response);
 }
@@ -181,6 +181,6 @@ public sealed class DossierGate(DmpStore store, DossierQueries queries, AccessPo
 
         await store.Audit.AppendAsync(scope.Audit(action, entityType, entityId, AuditOutcomes.Denied), cancellationToken).ConfigureAwait(false);
         Count(action, AuditOutcomes.Denied);
-        return GateResult.End(notVisible ?? SearchRefusal(access.Denial));
+        return new GateResult(null, notVisible ?? SearchRefusal(access.Denial), access.Denial);
     }
 }

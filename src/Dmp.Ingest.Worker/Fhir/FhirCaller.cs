@@ -11,6 +11,12 @@ public sealed record FhirCaller(string? Role, string? Ins, string? Rpps, string?
 {
     public const string BreakGlassHeader = "X-Break-Glass-Reason";
 
+    /// <summary>
+    /// Where the console puts the reason its emergency form gave (an empty string: none). When set it is the only
+    /// source: a console request never invokes emergency access by header.
+    /// </summary>
+    public const string BreakGlassItem = "dmp.break-glass-reason";
+
     /// <summary>Longest emergency reason kept in the audit trail.</summary>
     private const int MaxReasonLength = 500;
 
@@ -42,8 +48,12 @@ public sealed record FhirCaller(string? Role, string? Ins, string? Rpps, string?
         ArgumentNullException.ThrowIfNull(http);
         var user = http.User;
         // HTTP header values are ASCII: a reason with accents comes percent-encoded (UTF-8), as RFC 8187 does.
-        string? reason = http.Request.Headers[BreakGlassHeader].ToString().Trim();
-        if (reason.Contains('%', StringComparison.Ordinal))
+        string? reason;
+        if (http.Items.TryGetValue(BreakGlassItem, out var stated))
+            reason = (stated as string ?? "").Trim();
+        else
+            reason = http.Request.Headers[BreakGlassHeader].ToString().Trim();
+        if (!http.Items.ContainsKey(BreakGlassItem) && reason.Contains('%', StringComparison.Ordinal))
             reason = Uri.UnescapeDataString(reason).Trim();
         if (reason.Length == 0)
             reason = null;

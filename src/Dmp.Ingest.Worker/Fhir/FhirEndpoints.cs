@@ -104,10 +104,28 @@ public static class FhirEndpoints
         var gated = await gate.ForSearchAsync(http, search, AuditActions.Search, AuditEntityTypes.AuditEvent, ct);
         if (gated.Scope is not { } scope)
             return gated.Response!;
+        var (served, next, refusal) = await ReadTrailAsync(scope, gate, store, page, ct);
+        if (refusal is not null)
+            return FhirResults.Forbidden(refusal);
+        var resources = served.Select(r => (F.Resource)DossierResources.AuditEvent(r)).ToList();
+        return FhirResults.Resource(SearchBundles.Searchset(http.Request, time, resources, next));
+    }
+
+    /// <summary>
+    /// One page of a dossier's audit trail, newest first, for its patient only; the reading is itself audited (a refusal
+    /// too) before it returns. Null rows and the refusal's text when the caller is not the patient. The API and the console call it.
+    /// </summary>
+    public static async Task<(IReadOnlyList<AuditEventRow> Rows, PageKey? Next, string? Refusal)> ReadTrailAsync(
+        DossierScope scope, DossierGate gate, DmpStore store, PageRequest page, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(gate);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(page);
         if (scope.Access.Basis != AccessBasis.Owner)
         {
-            return await gate.AuditedAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.AuditEvent, null, AuditOutcomes.Denied, "only the patient reads their audit trail"),
-                FhirResults.Forbidden("only the patient reads their dossier's audit trail"), ct);
+            await gate.AuditAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.AuditEvent, null, AuditOutcomes.Denied, "only the patient reads their audit trail"), ct);
+            return ([], null, "only the patient reads their dossier's audit trail");
         }
 
         var rows = await store.Audit.ListAsync(scope.PatientId, page.Limit + 1, page.After?.Id, ct);
@@ -115,9 +133,8 @@ public static class FhirEndpoints
         var served = rows.Take(page.Limit).ToList();
         if (rows.Count > page.Limit)
             next = new PageKey("", served[^1].Id);
-        var resources = served.Select(r => (F.Resource)DossierResources.AuditEvent(r)).ToList();
-        return await gate.AuditedAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.AuditEvent, null, AuditOutcomes.Success, $"returned {resources.Count} events"),
-            FhirResults.Resource(SearchBundles.Searchset(http.Request, time, resources, next)), ct);
+        await gate.AuditAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.AuditEvent, null, AuditOutcomes.Success, $"returned {served.Count} events"), ct);
+        return (served, next, null);
     }
 
     private static async Task<IResult> PatientQueryOperationAsync(
@@ -138,6 +155,25 @@ public static class FhirEndpoints
         if (gated.Scope is not { } scope)
             return gated.Response!;
 
+        var (entries, documents) = await FindRecentExamsAsync(scope, gate, codes, days, count, time, ct);
+        var (resources, warnings) = Entries(entries.Items);
+        var baseUrl = SearchBundles.BaseUrl(http.Request);
+        resources.AddRange(documents.Items.Select(d => DossierResources.DocumentReference(d, DocumentEndpoints.ContentUrl(baseUrl, d.Id))));
+        return await gate.AuditedAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.Patient, id + "/$recent-exams", AuditOutcomes.Success, DocumentEndpoints.Returned(http, resources)),
+            FhirResults.Resource(SearchBundles.Searchset(http.Request, time, resources, null, warnings)), ct);
+    }
+
+    /// <summary>
+    /// The "recent exams" check: results (Observation, DiagnosticReport) of these codes and lab or imaging reports of the
+    /// last <paramref name="days"/> days, as the caller may see them in <paramref name="scope"/>. Not audited here: the
+    /// caller audits what it served. The API and the console call it.
+    /// </summary>
+    public static async Task<(Page<EntryRow> Entries, Page<DocumentRow> Documents)> FindRecentExamsAsync(
+        DossierScope scope, DossierGate gate, IReadOnlyList<IReadOnlyList<CodeMatch>> codes, int days, int count, TimeProvider time, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(gate);
+        ArgumentNullException.ThrowIfNull(time);
         var since = new[] { new TimeBound(TimeComparison.NotBefore, time.GetUtcNow().AddDays(-days)) };
         var visibility = scope.Access.Visibility!;
         var entries = await gate.Queries.SearchEntriesAsync(
@@ -151,11 +187,7 @@ public static class FhirEndpoints
                 Date = since,
             },
             visibility, new PageRequest(count), ct);
-        var (resources, warnings) = Entries(entries.Items);
-        var baseUrl = SearchBundles.BaseUrl(http.Request);
-        resources.AddRange(documents.Items.Select(d => DossierResources.DocumentReference(d, DocumentEndpoints.ContentUrl(baseUrl, d.Id))));
-        return await gate.AuditedAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.Patient, id + "/$recent-exams", AuditOutcomes.Success, DocumentEndpoints.Returned(http, resources)),
-            FhirResults.Resource(SearchBundles.Searchset(http.Request, time, resources, null, warnings)), ct);
+        return (entries, documents);
     }
 
     private static (List<F.Resource> Resources, List<F.Resource> Warnings) Entries(IEnumerable<EntryRow> rows)

@@ -64,12 +64,8 @@ public static class PatientRightsEndpoints
         var (visible, scope) = document.Value;
         var documentId = visible.Id;
 
-        var allowed = action == AuditActions.Unhide ? scope.Access.MayUnhide : scope.Access.MayExerciseRights;
-        if (!allowed)
-        {
-            var who = action == AuditActions.Unhide ? "only an authorised professional or the treating physician unhides a document" : "only the patient exercises this right";
+        if (DocumentRightRefusal(scope, action) is { } who)
             return await gate.AuditedAsync(scope.Audit(action, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Denied, who), FhirResults.Forbidden(who), ct);
-        }
 
         JsonArray? patch = null;
         string? bodyError;
@@ -103,7 +99,35 @@ public static class PatientRightsEndpoints
             }
         }
 
-        var audit = scope.Audit(action, AuditEntityTypes.DocumentReference, id, AuditOutcomes.Success);
+        var done = await ApplyDocumentChangeAsync(scope, documentId, id, action, gate, rights, ct);
+        if (!done)
+            return FhirResults.NotFound($"DocumentReference/{id} is not found");
+        if (action == AuditActions.Delete)
+            return FhirResults.Information($"DocumentReference/{id} is deleted: it no longer appears anywhere; the audit trail keeps the trace");
+        var after = await gate.Queries.GetDocumentAsync(documentId, null, ct);
+        return FhirResults.Resource(DossierResources.DocumentReference(after!, DocumentEndpoints.ContentUrl(SearchBundles.BaseUrl(http.Request), documentId)));
+    }
+
+    /// <summary>Why this caller may not make this change to a document of the dossier (null: they may). The console asks the same.</summary>
+    public static string? DocumentRightRefusal(DossierScope scope, string action)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        var allowed = action == AuditActions.Unhide ? scope.Access.MayUnhide : scope.Access.MayExerciseRights;
+        if (allowed)
+            return null;
+        return action == AuditActions.Unhide ? "only an authorised professional or the treating physician unhides a document" : "only the patient exercises this right";
+    }
+
+    /// <summary>
+    /// Makes an allowed change (mask, unmask, unhide, delete) to a document found visible in <paramref name="scope"/>: the
+    /// change and its audit event (naming <paramref name="entityId"/>, as the request did) commit together; false when the document is gone meanwhile. The API and the console call it.
+    /// </summary>
+    public static async Task<bool> ApplyDocumentChangeAsync(DossierScope scope, long documentId, string entityId, string action, DossierGate gate, DossierRights rights, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(gate);
+        ArgumentNullException.ThrowIfNull(rights);
+        var audit = scope.Audit(action, AuditEntityTypes.DocumentReference, entityId, AuditOutcomes.Success);
         var done = action switch
         {
             AuditActions.Mask => await rights.SetMaskedAsync(documentId, true, audit, ct),
@@ -113,12 +137,32 @@ public static class PatientRightsEndpoints
             _ => throw new InvalidOperationException("unknown document action " + action),
         };
         gate.Count(action, done ? AuditOutcomes.Success : AuditOutcomes.NotFound);
-        if (!done)
-            return FhirResults.NotFound($"DocumentReference/{id} is not found");
-        if (action == AuditActions.Delete)
-            return FhirResults.Information($"DocumentReference/{id} is deleted: it no longer appears anywhere; the audit trail keeps the trace");
-        var after = await gate.Queries.GetDocumentAsync(documentId, null, ct);
-        return FhirResults.Resource(DossierResources.DocumentReference(after!, DocumentEndpoints.ContentUrl(SearchBundles.BaseUrl(http.Request), documentId)));
+        return done;
+    }
+
+    /// <summary>
+    /// Makes an allowed change to the dossier itself (close, reopen, authorise, revoke, oppose or allow emergency access)
+    /// with its audit event; false when the patient has no dossier. The API and the console call it.
+    /// </summary>
+    public static async Task<bool> ApplyDossierChangeAsync(DossierScope scope, string action, string? rpps, bool treating, DossierGate gate, DossierRights rights, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(gate);
+        ArgumentNullException.ThrowIfNull(rights);
+        var detail = rpps is null ? null : "rpps " + rpps + (treating ? " (treating physician)" : "");
+        var audit = scope.Audit(action, AuditEntityTypes.Patient, DossierResources.Id(scope.PatientId), AuditOutcomes.Success, detail);
+        var done = action switch
+        {
+            AuditActions.Close => await rights.SetOpenAsync(scope.PatientId, false, audit, ct),
+            AuditActions.Reopen => await rights.SetOpenAsync(scope.PatientId, true, audit, ct),
+            AuditActions.Authorize => await rights.AuthorizeAsync(scope.PatientId, rpps!, treating, audit, ct),
+            AuditActions.Revoke => await rights.RevokeAsync(scope.PatientId, rpps!, treating, audit, ct),
+            AuditActions.OpposeEmergency => await rights.SetEmergencyOppositionAsync(scope.PatientId, true, audit, ct),
+            AuditActions.AllowEmergency => await rights.SetEmergencyOppositionAsync(scope.PatientId, false, audit, ct),
+            _ => throw new InvalidOperationException("unknown dossier action " + action),
+        };
+        gate.Count(action, done ? AuditOutcomes.Success : AuditOutcomes.NotFound);
+        return done;
     }
 
     /// <summary>The body as a JSON Patch document (an array of operations), or why it is not one.</summary>
@@ -289,19 +333,7 @@ public static class PatientRightsEndpoints
                 FhirResults.BadRequest(bodyError), ct);
         }
 
-        var detail = rpps is null ? null : "rpps " + rpps + (treating ? " (treating physician)" : "");
-        var audit = scope.Audit(action, AuditEntityTypes.Patient, DossierResources.Id(scope.PatientId), AuditOutcomes.Success, detail);
-        var done = action switch
-        {
-            AuditActions.Close => await rights.SetOpenAsync(scope.PatientId, false, audit, ct),
-            AuditActions.Reopen => await rights.SetOpenAsync(scope.PatientId, true, audit, ct),
-            AuditActions.Authorize => await rights.AuthorizeAsync(scope.PatientId, rpps!, treating, audit, ct),
-            AuditActions.Revoke => await rights.RevokeAsync(scope.PatientId, rpps!, treating, audit, ct),
-            AuditActions.OpposeEmergency => await rights.SetEmergencyOppositionAsync(scope.PatientId, true, audit, ct),
-            AuditActions.AllowEmergency => await rights.SetEmergencyOppositionAsync(scope.PatientId, false, audit, ct),
-            _ => throw new InvalidOperationException("unknown dossier action " + action),
-        };
-        gate.Count(action, done ? AuditOutcomes.Success : AuditOutcomes.NotFound);
+        var done = await ApplyDossierChangeAsync(scope, action, rpps, treating, gate, rights, ct);
         if (!done)
             return FhirResults.NotFound($"Patient/{id} has no dossier");
         var dossier = await gate.Queries.GetDossierAsync(scope.PatientId, null, null, ct);
