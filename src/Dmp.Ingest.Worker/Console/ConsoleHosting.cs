@@ -179,6 +179,7 @@ public static class ConsoleHosting
             return Results.Redirect("/console/messages" + query + (query.Length == 0 ? "?" : "&") + outcome);
         }).RequireAuthorization(OperatorPolicy).DisableAntiforgery();
 
+        app.MapConsoleRules();
         app.MapRazorComponents<ConsoleApp>();
     }
 

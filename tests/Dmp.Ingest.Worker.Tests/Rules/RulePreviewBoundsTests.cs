@@ -56,8 +56,10 @@ public sealed class RulePreviewBoundsTests
 
             // The same inbox with a short timeout: the largest preview answers in time, flagged partial.
             settings["Dmp:Rules:PreviewTimeoutSeconds"] = "0.3";
+            rules.RestoreInpatient();
             await using (var gateway = await TestGateway.StartAsync(settings))
             {
+                rules.EditInpatientToEmergency();
                 var clock = Stopwatch.StartNew();
                 var (status, preview, _) = await RulesWorkbench.PreviewAsync(gateway.Api, """{"limit":10000}""");
                 Assert.Equal(200, status);

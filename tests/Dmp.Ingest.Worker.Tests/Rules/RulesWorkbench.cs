@@ -31,6 +31,9 @@ internal sealed class RulesWorkbench : IDisposable
     /// <summary>Inpatients (PV1-2 = I) become emergencies: every message with an inpatient visit maps differently.</summary>
     public void EditInpatientToEmergency() => Edit(EncounterClassTable, "  I: IMP\n", "  I: EMER\n");
 
+    /// <summary>Undoes <see cref="EditInpatientToEmergency"/>.</summary>
+    public void RestoreInpatient() => Edit(EncounterClassTable, "  I: EMER\n", "  I: IMP\n");
+
     /// <summary>A YAML syntax error on line 4 of the table.</summary>
     public void BreakTable() => Edit(EncounterClassTable, "  I: ", "  I: [unclosed ");
 
