@@ -1,4 +1,7 @@
+using Dmp.Mapping;
 using Dmp.Mapping.Generic;
+using Dmp.Mapping.Hl7v2;
+using Dmp.Mapping.Rules;
 using Dmp.Model;
 using Dmp.Model.Apply;
 
@@ -10,9 +13,32 @@ namespace Dmp.Ingest.Worker.Cli;
 /// message that decides its outcome in the gateway: ignored, held, refused. It reads the message alone:
 /// a choice recorded earlier in the dossier (an opposition from another message) is not known here.
 /// </summary>
-internal static class MapExplanation
+public static class MapExplanation
 {
     private const string AuthoritiesTable = "mappings/tables/assigning-authorities.yaml";
+
+    /// <summary>
+    /// `map --explain` for one input, as data (the CLI prints it, `POST /api/rules/try` and the console's rules page show
+    /// it): per HL7 v2 message of a batch, the rule chosen, the fields it read, what no rule read and the outcome lines;
+    /// for a CDA document, its outcome lines. A message of a batch that does not parse is left out (its number is kept).
+    /// </summary>
+    public static IReadOnlyList<ExplainedMessage> Explain(ReadOnlyMemory<byte> bytes, string channel, RuleSet rules)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        var model = InboundMapper.MapModel(bytes, channel, rules);
+        if (InboundMapper.LooksLikeXml(bytes.Span))
+            return [.. model.Messages.Select((m, i) => new ExplainedMessage(i + 1, null, null, [], [], [.. Lines(m.Message)]))];
+        var result = new List<ExplainedMessage>();
+        var batch = Hl7Batch.Split(bytes);
+        for (var i = 0; i < batch.Messages.Count; i++)
+        {
+            if (Hl7Message.Parse(batch.Messages[i]).Message is not { } message)
+                continue;
+            var notes = model.Messages.Count == batch.Messages.Count ? [.. Lines(model.Messages[i].Message)] : new List<string>();
+            result.Add(new ExplainedMessage(i + 1, $"{message.MessageType}^{message.TriggerEvent}", rules.Select(message), rules.Read(message), rules.Unused(message), notes));
+        }
+        return result;
+    }
 
     public static IEnumerable<string> Lines(MappedMessage message)
     {
@@ -61,3 +87,10 @@ internal static class MapExplanation
         }
     }
 }
+
+/// <summary>
+/// One message as `map --explain` explains it: its number in the input, its MSH-9 type and event (null for a CDA
+/// document), the rule chosen (null: none), the non-empty fields that rule read, what no rule read, and the fields that
+/// decide its outcome in the gateway.
+/// </summary>
+public sealed record ExplainedMessage(int Number, string? Type, RuleInfo? Rule, IReadOnlyList<string> Read, IReadOnlyList<string> Unused, IReadOnlyList<string> Notes);

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Dmp.Mapping;
 using Dmp.Mapping.Fhir;
-using Dmp.Mapping.Hl7v2;
 using Dmp.Mapping.Rules;
 
 namespace Dmp.Ingest.Worker.Cli;
@@ -86,28 +85,18 @@ public static class MapVerb
     /// </summary>
     private static void Explain(CliContext context, string path, byte[] bytes, RuleSet rules)
     {
-        var model = InboundMapper.MapModel(bytes, "file", rules);
-        if (InboundMapper.LooksLikeXml(bytes))
+        foreach (var message in MapExplanation.Explain(bytes, "file", rules))
         {
-            foreach (var line in model.Messages.SelectMany(m => MapExplanation.Lines(m.Message)))
-                context.Stderr.WriteLine($"{path}: document: {line}");
-            return;
-        }
-        var batch = Hl7Batch.Split(bytes);
-        for (var i = 0; i < batch.Messages.Count; i++)
-        {
-            if (Hl7Message.Parse(batch.Messages[i]).Message is not { } message)
-                continue;
-            var rule = rules.Select(message);
-            var prefix = $"{path}: message {i + 1} {message.MessageType}^{message.TriggerEvent}";
-            context.Stderr.WriteLine(rule is null ? $"{prefix}: no rule" : $"{prefix}: rule {rule.Id} ({rule.File})");
-            foreach (var line in rules.Unused(message))
-                context.Stderr.WriteLine($"{prefix}: {line}");
-            if (model.Messages.Count == batch.Messages.Count)
+            if (message.Type is null)
             {
-                foreach (var line in MapExplanation.Lines(model.Messages[i].Message))
-                    context.Stderr.WriteLine($"{prefix}: {line}");
+                foreach (var line in message.Notes)
+                    context.Stderr.WriteLine($"{path}: document: {line}");
+                continue;
             }
+            var prefix = $"{path}: message {message.Number} {message.Type}";
+            context.Stderr.WriteLine(message.Rule is null ? $"{prefix}: no rule" : $"{prefix}: rule {message.Rule.Id} ({message.Rule.File})");
+            foreach (var line in message.Unused.Concat(message.Notes))
+                context.Stderr.WriteLine($"{prefix}: {line}");
         }
     }
 }

@@ -182,6 +182,7 @@ public static class ConsoleHosting
 
         app.MapConsoleOidc();
         app.MapConsoleDossier();
+        app.MapConsoleRules();
         app.MapRazorComponents<ConsoleApp>();
     }
 

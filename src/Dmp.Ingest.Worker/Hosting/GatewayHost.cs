@@ -53,6 +53,7 @@ public static class GatewayHost
         services.AddOptions<BlobOptions>().Bind(config.GetSection(BlobOptions.Section)).ValidateOnStart();
         services.AddOptions<RetentionOptions>().Bind(config.GetSection(RetentionOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddSingleton<IValidateOptions<RulesOptions>, RulesOptionsValidator>();
         services.AddSingleton<IValidateOptions<HttpOptions>, GatewayOptionsValidator>();
         services.AddSingleton<IValidateOptions<HttpOptions>, HttpExposureValidator>();
         services.AddSingleton<IValidateOptions<MllpOptions>, MllpOptionsValidator>();
@@ -151,6 +152,7 @@ public static class GatewayHost
         app.UseOperatorConsole();
         app.MapGatewayHealth();
         app.MapOperatorApi();
+        app.MapRuleApi();
         app.MapDossierApi();
         app.MapGatewayAlerts();
         app.MapGatewayMetrics();

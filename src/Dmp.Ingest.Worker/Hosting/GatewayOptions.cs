@@ -50,6 +50,30 @@ public sealed class RulesOptions
     public string Path { get; set; } = "mappings";
     /// <summary>How often the running gateway looks for changed rule files; 0 turns reloading off (tests).</summary>
     public int ReloadSeconds { get; set; } = 5;
+
+    /// <summary>`auto` (default): edits on disk load by polling; `manual`: only by `POST /api/rules/reload` (or the console's button).</summary>
+    public string Reload { get; set; } = "auto";
+
+    /// <summary>The longest a rule-change preview (`POST /api/rules/preview`) runs before it answers with what it examined.</summary>
+    public double PreviewTimeoutSeconds { get; set; } = 30;
+
+    public bool Manual => string.Equals(Reload, "manual", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Checks `Dmp:Rules:*` at start: one line naming the key, the value and the fix.</summary>
+public sealed class RulesOptionsValidator : IValidateOptions<RulesOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RulesOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (!string.Equals(options.Reload, "auto", StringComparison.OrdinalIgnoreCase) && !options.Manual)
+            failures.Add($"Dmp:Rules:Reload is '{options.Reload}': use auto (edits load by polling) or manual (POST /api/rules/reload)");
+        if (options.PreviewTimeoutSeconds is not (> 0 and <= 600) || double.IsNaN(options.PreviewTimeoutSeconds))
+            failures.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Dmp:Rules:PreviewTimeoutSeconds is {options.PreviewTimeoutSeconds}: use a number of seconds above 0 and at most 600, e.g. 30"));
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }
 
 /// <summary>Checks the options at start and names the setting and the fix when one is wrong.</summary>

@@ -248,6 +248,29 @@ public sealed class RuleSet
             scope.Run.Add(built);
     }
 
+    /// <summary>The non-empty fields of a message its rule reads (`PID-3`, `PV1-2`), in message order: the other half of <see cref="Unused"/>.</summary>
+    public IReadOnlyList<string> Read(Hl7Message message)
+    {
+        var rule = Find(message);
+        var result = new List<string>();
+        if (rule is null)
+            return result;
+        for (var i = 0; i < message.SegmentCount; i++)
+        {
+            var segment = message.GetSegment(i);
+            var id = segment.Id;
+            if (id == "MSH" || !rule.Segments.Contains(id))
+                continue;
+            for (var f = 1; f <= segment.FieldCount; f++)
+            {
+                var name = $"{id}-{f}";
+                if (!segment.GetField(f).IsEmpty && rule.Fields.Contains((id, f)) && !result.Contains(name))
+                    result.Add(name);
+            }
+        }
+        return result;
+    }
+
     /// <summary>What no rule reads in a message: whole segments, then non-empty fields of read segments (`PID-13`).</summary>
     public IReadOnlyList<string> Unused(Hl7Message message)
     {

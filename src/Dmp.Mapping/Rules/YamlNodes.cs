@@ -21,9 +21,17 @@ internal static class YamlNodes
             return false;
         }
         var stream = new YamlStream();
+        var scanner = new YamlDotNet.Core.Scanner(new StringReader(text));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(new YamlDotNet.Core.Parser(scanner));
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this (no position of its own) on some unclosed flow collections (`a: [x` then more keys).
+            var at = scanner.CurrentPosition;
+            error = new RuleError(relative, (int)at.Line, (int)at.Column, "YAML: a [ or { is not closed: close it, or quote the value");
+            return false;
         }
         catch (YamlException e)
         {

@@ -29,6 +29,9 @@ public static class AuditActions
     /// <summary>An operator put inbound messages back in the queue (a bulk replay of a selection).</summary>
     public const string Replay = "replay";
 
+    /// <summary>An operator put the rule files on disk in force (`POST /api/rules/reload`), or tried and was refused.</summary>
+    public const string RulesReload = "rules-reload";
+
     /// <summary>True for an action that only reads (FHIR AuditEvent action R).</summary>
     public static bool IsRead(string action) => action is Read or Search or Retrieve or RawRead;
 }
@@ -61,6 +64,7 @@ public static class AuditEntityTypes
     public const string DocumentReference = "DocumentReference";
     public const string AuditEvent = "AuditEvent";
     public const string InboundMessage = "InboundMessage";
+    public const string RuleSet = "RuleSet";
 }
 
 /// <summary>Why access was given, as <c>audit_event.purpose_of_use</c> stores it.</summary>
