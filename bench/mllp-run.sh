@@ -61,7 +61,7 @@ port[reference]=$ref_port; pid[reference]=$ref_pid
 if [[ "${PG:-0}" == 1 ]]; then
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
   [[ -x "$pg_bin/initdb" ]] || { echo "mllp-run: PG=1 needs the PostgreSQL server binaries (initdb, pg_ctl)" >&2; exit 66; }
-  pg_data="$data/pg/data"; mkdir -p "$data/pg"; [[ $(id -u) == 0 ]] && chown -R postgres "$data/pg"
+  pg_data="$data/pg/data"; mkdir -p "$data/pg"; chmod 711 "$data"; [[ $(id -u) == 0 ]] && chown -R postgres "$data/pg"
   pg_port=$(free_port)
   as_pg "$pg_bin/initdb" -D "$pg_data" --auth=trust --no-sync -U postgres -E UTF8 >/dev/null
   as_pg "$pg_bin/pg_ctl" -D "$pg_data" -w -t 60 -l "$data/pg/pg.log" \
