@@ -9,6 +9,7 @@
 # Env:   FILE     the message template (default: tests/golden/pam-fr-a01-opposition.hl7, a 1.3 KB PAM France A01 with an INS)
 #        RUN_SECONDS  per measured run (default 8)   WARMUP_SECONDS  per target (default 8)
 #        PG=1     also a gateway on PostgreSQL (needs the postgresql server binaries; run as root or as postgres)
+#        PG_OPTIONS  more server settings, e.g. "-c log_statement=all -c log_line_prefix='%m [%p] '" with KEEP=1 for bench/pg-tx-spans.py
 #        PACED=1  also 8 connections paced at 1,000/s on each gateway
 #        KEEP=1   keep the data folder (gateway logs, PostgreSQL log) instead of deleting it
 set -euo pipefail
