@@ -1,35 +1,103 @@
 #!/usr/bin/env bash
-# One MLLP measurement round against a gateway built in Release: a fresh data folder, the disk probes on it, a
-# 15 s warm-up (until the JIT is done), then 1 connection, 8 connections and 8 connections paced at 1,000/s, each
-# for RUN_SECONDS, with the gateway's CPU seconds per run; a last fsync probe. Loopback only; stops what it started.
-# Usage: bench/mllp-run.sh [REPO] [LABEL]     REPO: a checkout whose gateway and LoadGen are built in Release (default .)
-# Env:   FILE  the message template (default: the corpus ADT)   RUN_SECONDS  per run (default 8)
+# One MLLP round, reference and gateway in the same minutes: the bare group-commit reference server
+# (`Dmp.LoadGen reference-server`: frames appended to a file, one fsync per group, then the ACKs) and the Release
+# gateway (SQLite, AckMode=Commit, processing running; with PG=1 a second gateway on a throw-away local PostgreSQL),
+# each on free loopback ports and a fresh folder. Each target is warmed up, then measured at 1 and at 8 connections,
+# the targets taking turns for each connection count so that the machine's load hits them alike. Prints LoadGen's JSON
+# per run (with the gateway's CPU seconds) and the ratios gateway ÷ reference. Stops what it started, by PID.
+# Usage: bench/mllp-run.sh [REPO] [LABEL]   REPO: a checkout whose gateway and LoadGen are built in Release (default .)
+# Env:   FILE     the message template (default: tests/golden/pam-fr-a01-opposition.hl7, a 1.3 KB PAM France A01 with an INS)
+#        RUN_SECONDS  per measured run (default 8)   WARMUP_SECONDS  per target (default 8)
+#        PG=1     also a gateway on PostgreSQL (needs the postgresql server binaries; run as root or as postgres)
+#        PG_OPTIONS  more server settings, e.g. "-c log_statement=all -c log_line_prefix='%m [%p] '" with KEEP=1 for bench/pg-tx-spans.py
+#        PACED=1  also 8 connections paced at 1,000/s on each gateway
+#        KEEP=1   keep the data folder (gateway logs, PostgreSQL log) instead of deleting it
 set -euo pipefail
 repo=$(cd "${1:-.}" && pwd); label=${2:-run}
 here=$(cd "$(dirname "$0")/.." && pwd)
 gateway="$repo/src/Dmp.Ingest.Worker/bin/Release/net10.0/Dmp.Ingest.Worker.dll"
 loadgen="$here/bench/Dmp.LoadGen/bin/Release/net10.0/Dmp.LoadGen.dll"
-file=${FILE:-$here/tests/Dmp.Mapping.Tests/TestData/hl7v2/fhirconv_ADT-A01-01.hl7}
-seconds=${RUN_SECONDS:-8}
+file=${FILE:-$here/tests/golden/pam-fr-a01-opposition.hl7}
+seconds=${RUN_SECONDS:-8}; warmup=${WARMUP_SECONDS:-8}
 for f in "$gateway" "$loadgen" "$file"; do
-  [[ -f "$f" ]] || { echo "mllp-run: $f is missing (build with: dotnet build Dmp.Ingest.sln -c Release)" >&2; exit 66; }
+  [[ -f "$f" ]] || { echo "mllp-run: $f is missing (build with: dotnet build src/Dmp.Ingest.Worker -c Release; dotnet build bench/Dmp.LoadGen -c Release)" >&2; exit 66; }
 done
+
 data=$(mktemp -d /tmp/dmp-mllp-run.XXXXXX)
-mllp=$((42000 + RANDOM % 1000)); http=$((mllp + 1000))
-dotnet "$gateway" --Dmp:DataDir="$data" --Dmp:Rules:Path="$repo/mappings" --Dmp:Mllp:Port=$mllp --Dmp:Http:Port=$http >"$data/gateway.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 1 120); do (echo >/dev/tcp/127.0.0.1/$mllp) 2>/dev/null && break; sleep 0.5; done
-cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }   # user + system ticks (1/100 s)
+pids=(); pg_bin=""; pg_data=""
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [[ -n "$pg_data" ]]; then as_pg "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w stop >/dev/null 2>&1 || true; fi
+  if [[ "${KEEP:-0}" == 1 ]]; then echo "mllp-run: kept $data" >&2; else rm -rf "$data"; fi
+}
+trap cleanup EXIT
+as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() { for _ in $(seq 1 240); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.25; done; echo "mllp-run: nothing listens on $1" >&2; exit 1; }
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # user + system ticks (1/100 s)
 lg() { dotnet "$loadgen" "$@" 2>/dev/null | tail -1; }
-echo "$label $(date -u +%FT%TZ) load $(cut -d' ' -f1 /proc/loadavg) file $(basename "$file") $(stat -c %s "$file") B"
-lg fsync --dir "$data" --seconds 3
-lg fsync --dir "$data" --seconds 3 --sqlite --bytes "$(stat -c %s "$file")"
-lg --host 127.0.0.1 --port $mllp --file "$file" --connections 1 --seconds 15 >/dev/null
-for run in "1" "8" "8 --rate 1000"; do
-  set -- $run
-  before=$(cpu)
-  result=$(lg --host 127.0.0.1 --port $mllp --file "$file" --seconds "$seconds" --connections "$@")
-  echo "$label connections=$* $result gateway_cpu_s=$(awk -v a="$before" -v b="$(cpu)" 'BEGIN { printf "%.2f", (b - a) / 100 }')"
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+
+# The reference server.
+ref_port=$(free_port)
+mkdir -p "$data/reference"
+dotnet "$loadgen" reference-server --port "$ref_port" --dir "$data/reference" >"$data/reference.log" 2>&1 &
+ref_pid=$!; pids+=("$ref_pid")
+
+start_gateway() { # name, extra arguments…; sets the global gw_port and gw_pid
+  local name=$1; shift
+  gw_port=$(free_port); local http; http=$(free_port)
+  mkdir -p "$data/$name"
+  dotnet "$gateway" --Dmp:DataDir="$data/$name" --Dmp:Rules:Path="$repo/mappings" --Dmp:Mllp:Port="$gw_port" --Dmp:Http:Port="$http" \
+    --Dmp:Mllp:AckMode=Commit "$@" >"$data/$name.log" 2>&1 &
+  gw_pid=$!; pids+=("$gw_pid")
+}
+
+declare -A port pid
+targets=(reference sqlite)
+start_gateway sqlite; port[sqlite]=$gw_port; pid[sqlite]=$gw_pid
+port[reference]=$ref_port; pid[reference]=$ref_pid
+
+if [[ "${PG:-0}" == 1 ]]; then
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [[ -x "$pg_bin/initdb" ]] || { echo "mllp-run: PG=1 needs the PostgreSQL server binaries (initdb, pg_ctl)" >&2; exit 66; }
+  pg_data="$data/pg/data"; mkdir -p "$data/pg"; chmod 711 "$data"; [[ $(id -u) == 0 ]] && chown -R postgres "$data/pg"
+  pg_port=$(free_port)
+  as_pg "$pg_bin/initdb" -D "$pg_data" --auth=trust --no-sync -U postgres -E UTF8 >/dev/null
+  as_pg "$pg_bin/pg_ctl" -D "$pg_data" -w -t 60 -l "$data/pg/pg.log" \
+    -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $data/pg -c fsync=on -c max_connections=100 ${PG_OPTIONS:-}" start >/dev/null
+  as_pg "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE dmp" >/dev/null
+  start_gateway postgres --Dmp:Store:Provider=Postgres \
+    --Dmp:Store:ConnectionString="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=dmp;Maximum Pool Size=20"
+  port[postgres]=$gw_port; pid[postgres]=$gw_pid; targets+=(postgres)
+fi
+for t in "${targets[@]}"; do wait_port "${port[$t]}"; done
+
+echo "$label $(date -u +%FT%TZ) load $(cut -d' ' -f1 /proc/loadavg) nproc $(nproc) file $(basename "$file") $(stat -c %s "$file") B, ${seconds} s per run"
+lg fsync --dir "$data" --seconds 2
+for t in "${targets[@]}"; do lg --port "${port[$t]}" --file "$file" --connections 8 --seconds "$warmup" >/dev/null; done
+
+declare -A rate p99
+for c in 1 8; do
+  for t in "${targets[@]}"; do
+    before=$(cpu "${pid[$t]}")
+    result=$(lg --port "${port[$t]}" --file "$file" --seconds "$seconds" --connections "$c")
+    used=$(awk -v a="$before" -v b="$(cpu "${pid[$t]}")" 'BEGIN { printf "%.2f", (b - a) / 100 }')
+    echo "$label $t connections=$c $result cpu_s=$used"
+    rate[$t,$c]=$(field "$result" acked_per_s); p99[$t,$c]=$(field "$result" p99_ms)
+  done
 done
-lg fsync --dir "$data" --seconds 3
+if [[ "${PACED:-0}" == 1 ]]; then
+  for t in "${targets[@]}"; do
+    [[ $t == reference ]] && continue
+    echo "$label $t connections=8 --rate 1000 $(lg --port "${port[$t]}" --file "$file" --seconds "$seconds" --connections 8 --rate 1000)"
+  done
+fi
+for t in "${targets[@]}"; do
+  [[ $t == reference ]] && continue
+  for c in 1 8; do
+    awk -v l="$label" -v t="$t" -v c="$c" -v g="${rate[$t,$c]}" -v r="${rate[reference,$c]}" -v gp="${p99[$t,$c]}" -v rp="${p99[reference,$c]}" \
+      'BEGIN { printf "%s ratio %s/reference connections=%s %.2fx (%.1f / %.1f ACK/s; p99 %.2f ms vs %.2f ms)\n", l, t, c, (r > 0 ? g / r : 0), g, r, gp, rp }'
+  done
+done

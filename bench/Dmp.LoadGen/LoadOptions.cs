@@ -28,7 +28,8 @@ public sealed record LoadOptions
     public const string Usage =
         "usage: Dmp.LoadGen --file F [--host H] [--port P] [--connections C] [--seconds S] [--rate MSGS_PER_S] [--count N]\n" +
         "                   [--tls [--tls-insecure]] [--ack-timeout SECONDS] [--verify --api http://H:PORT --token T]\n" +
-        "       Dmp.LoadGen fsync --dir D [--seconds S] [--sqlite [--bytes N]]";
+        "       Dmp.LoadGen fsync --dir D [--seconds S] [--sqlite [--bytes N]]\n" +
+        "       Dmp.LoadGen reference-server --port P --dir D [--host ADDRESS]";
 
     /// <summary>Reads the arguments; null with <paramref name="error"/> when they are wrong.</summary>
     public static LoadOptions? Parse(IReadOnlyList<string> args, out string? error)

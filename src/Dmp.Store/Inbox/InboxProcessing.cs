@@ -20,6 +20,7 @@ namespace Dmp.Store.Inbox;
 public sealed class InboxProcessing : IAsyncDisposable
 {
     private readonly GroupCommitWriter _writer;
+    private readonly SqlDialect _connections;
     private readonly ProcessingOutcomes _outcomes;
     private readonly InboxClaims _claims;
     private readonly InboxReplay _replay;
@@ -33,6 +34,7 @@ public sealed class InboxProcessing : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(blobs);
         ArgumentNullException.ThrowIfNull(writer);
         _writer = writer;
+        _connections = connections;
         _outcomes = new ProcessingOutcomes(connections, time ?? TimeProvider.System);
         _claims = new InboxClaims(connections, blobs, _outcomes);
         _replay = new InboxReplay(connections, time ?? TimeProvider.System);
@@ -73,10 +75,17 @@ public sealed class InboxProcessing : IAsyncDisposable
         try
         {
             await _claims.EnsureHeldAsync(results, cancellationToken).ConfigureAwait(false);
-            // One fsync for the inbox's new frames and these outcomes together.
-            await _writer.RunInWriteTransactionAsync(
-                async (connection, transaction) => final = await _outcomes.WriteAsync(connection, transaction, results, CancellationToken.None).ConfigureAwait(false),
-                cancellationToken).ConfigureAwait(false);
+            if (_connections.SeparateApplyTransactions)
+            {
+                final = await WriteOwnTransactionAsync(results, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                // One fsync for the inbox's new frames and these outcomes together.
+                await _writer.RunInWriteTransactionAsync(
+                    async (connection, transaction) => final = await _outcomes.WriteAsync(connection, transaction, results, CancellationToken.None).ConfigureAwait(false),
+                    cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -85,6 +94,36 @@ public sealed class InboxProcessing : IAsyncDisposable
         }
 
         return final;
+    }
+
+    /// <summary>
+    /// The outcomes in a transaction of their own (a server database, see <see cref="SqlDialect.SeparateApplyTransactions"/>):
+    /// the inbox writer goes on committing arriving frames meanwhile, as another instance's writer would. A deadlock or
+    /// serialisation failure with a concurrent transaction rolls all back, and the whole chunk is written again.
+    /// </summary>
+    private async Task<IReadOnlyList<ProcessingResult>> WriteOwnTransactionAsync(IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+                await using (connection.ConfigureAwait(false))
+                {
+                    var transaction = await _connections.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+                    await using (transaction.ConfigureAwait(false))
+                    {
+                        var final = await _outcomes.WriteAsync(connection, transaction, results, CancellationToken.None).ConfigureAwait(false);
+                        await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                        return final;
+                    }
+                }
+            }
+            catch (Exception e) when (attempt < 5 && _connections.Classify(e) == WriteConflict.Transient)
+            {
+                await Task.Delay(Random.Shared.Next(1, 10 * attempt), cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>

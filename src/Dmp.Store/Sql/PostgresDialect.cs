@@ -12,6 +12,9 @@ internal sealed class PostgresDialect : SqlDialect
     /// <summary>The advisory lock key that serialises migrations across instances ("dmpmigr").</summary>
     private const long MigrationLockKey = 0x646d_706d_6967_72;
 
+    /// <summary>Statements Npgsql keeps prepared per connection when the connection string says nothing (its Max Auto Prepare).</summary>
+    internal const int AutoPrepared = 128;
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _leaseConnectionString;
 
@@ -21,6 +24,13 @@ internal sealed class PostgresDialect : SqlDialect
         if (string.IsNullOrWhiteSpace(builder.Host))
         {
             throw new ArgumentException("Dmp:Store:ConnectionString names no PostgreSQL Host.", nameof(connectionString));
+        }
+
+        // The inbox and the apply run the same few dozen statements over and over: prepared once per pooled connection
+        // instead of parsed and planned each time, unless the connection string sets its own Max Auto Prepare.
+        if (!Names(connectionString, "maxautoprepare"))
+        {
+            builder.MaxAutoPrepare = AutoPrepared;
         }
 
         _dataSource = NpgsqlDataSource.Create(builder);
@@ -37,6 +47,25 @@ internal sealed class PostgresDialect : SqlDialect
     }
 
     public override StoreProvider Provider => StoreProvider.Postgres;
+
+    /// <summary>True when the connection string sets <paramref name="key"/> (compared without spaces or case), whatever its value.</summary>
+    internal static bool Names(string connectionString, string key)
+    {
+        var given = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        foreach (string name in given.Keys)
+        {
+            if (string.Equals(name.Replace(" ", "", StringComparison.Ordinal), key, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // Each statement of an applied message is a network round trip on PostgreSQL: 32 messages' applies inside the inbox
+    // writer's transaction held arriving frames' ACKs for ~100 ms (issue 22, docs/BENCHMARKS.md).
+    internal override bool SeparateApplyTransactions => true;
 
     internal override string MigrationFolder => "Postgres";
 

@@ -27,6 +27,13 @@ public abstract class SqlDialect
     /// </summary>
     internal virtual Task<DbConnection> OpenWriterAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
 
+    /// <summary>
+    /// True when the server runs concurrent write transactions well (row locks, its own commit grouping): the processing
+    /// worker's dossier apply then commits on a connection of its own instead of inside the inbox writer's transaction,
+    /// where its many round trips would hold back the ACKs of frames arriving meanwhile. False for SQLite (one writer).
+    /// </summary>
+    internal virtual bool SeparateApplyTransactions => false;
+
     /// <summary>The factory for the configured provider; fails clearly for providers not in this build.</summary>
     public static SqlDialect Create(StoreOptions options, string dataDir)
     {
