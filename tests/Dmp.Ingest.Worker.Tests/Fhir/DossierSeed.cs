@@ -407,10 +407,22 @@ internal sealed class DossierSeed(TestGateway gateway)
             var ack = Hl7Samples.ReadAck(await client.SendAsync(Encoding.UTF8.GetBytes(string.Join('\r', segments))));
             Assert.True(ack.Code == "AA", ack.Raw);
         }
-        var row = await gateway.SingleAsync(controlId);
-        var done = await gateway.WaitForStatusAsync(row.Id(), "processed", "failed", "rejected", "held");
-        Assert.True(done.GetProperty("status").GetString() == "processed", done.ToString());
-        return done;
+        // Read from the store, not the operator API: the seed also feeds gateways whose API trusts an OIDC provider only.
+        var deadline = DateTime.UtcNow + TestGateway.Patience;
+        while (true)
+        {
+            var page = await Store.Queries.ListAsync(new Dmp.Store.Inbox.InboxFilter { ControlId = controlId }, 2, null, CancellationToken.None);
+            var row = Assert.Single(page.Items);
+            if (row.Status is "processed" or "failed" or "rejected" or "held")
+            {
+                var done = System.Text.Json.JsonSerializer.SerializeToElement(new { id = row.Id, controlId, status = row.Status, error = row.Error });
+                Assert.True(row.Status == "processed", done.ToString());
+                return done;
+            }
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail($"message {controlId} stayed {row.Status}");
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>PID-3 the patient's INS, PID-32 VALI (a validated identity).</summary>
