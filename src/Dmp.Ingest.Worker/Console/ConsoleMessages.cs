@@ -70,29 +70,18 @@ public sealed class ConsoleMessages(DmpStore store, ProcessingSignal signal, Rul
         return true;
     }
 
-    /// <summary>`map --explain`'s lines for this message with the rules the gateway has loaded now.</summary>
+    /// <summary>`map --explain`'s lines for this message with the rules the gateway has loaded now (the CLI's own explanation).</summary>
     private List<string> Explain(byte[] raw)
     {
         var lines = new List<string>();
-        var ruleSet = rules.Current;
         try
         {
-            var model = InboundMapper.MapModel(raw, "console", ruleSet);
-            if (InboundMapper.LooksLikeXml(raw))
+            foreach (var message in Cli.MapExplanation.Explain(raw, "console", rules.Current))
             {
-                lines.AddRange(model.Messages.SelectMany(m => Cli.MapExplanation.Lines(m.Message)));
-                return lines;
-            }
-            var batch = Hl7Batch.Split(raw);
-            for (var i = 0; i < batch.Messages.Count; i++)
-            {
-                if (Hl7Message.Parse(batch.Messages[i]).Message is not { } message)
-                    continue;
-                var rule = ruleSet.Select(message);
-                lines.Add(rule is null ? $"{message.MessageType}^{message.TriggerEvent}: no rule" : $"{message.MessageType}^{message.TriggerEvent}: rule {rule.Id} ({rule.File})");
-                lines.AddRange(ruleSet.Unused(message));
-                if (model.Messages.Count == batch.Messages.Count)
-                    lines.AddRange(Cli.MapExplanation.Lines(model.Messages[i].Message));
+                if (message.Type is not null)
+                    lines.Add(message.Rule is null ? $"{message.Type}: no rule" : $"{message.Type}: rule {message.Rule.Id} ({message.Rule.File})");
+                lines.AddRange(message.Unused);
+                lines.AddRange(message.Notes);
             }
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException or ArgumentException)

@@ -198,6 +198,21 @@ public sealed partial class ConsoleHttpTests
     private static partial Regex LatencyTile();
 
     [Fact]
+    public async Task An_unknown_message_is_a_404_page_that_says_so()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        using var browser = ConsoleSession.Client(gateway);
+        await ConsoleSession.SignInAsync(browser, TestGateway.Token(DmpClaims.Operator));
+
+        using var page = await browser.GetAsync("/console/messages/987654");
+
+        Assert.Equal(HttpStatusCode.NotFound, page.StatusCode);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("No inbound message 987654", html, StringComparison.Ordinal);
+        Assert.Contains("href=\"/console/messages\"", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_filter_that_does_not_parse_is_a_400_page_naming_it()
     {
         await using var gateway = await TestGateway.StartAsync();
