@@ -141,13 +141,22 @@ public abstract class InboxSearchTests
         var x = await TrafficAsync(t);
 
         var fed = await t.Queries.ProducedAsync(x.M3, CancellationToken.None);
-        var nothing = await t.Queries.ProducedAsync(x.M1, CancellationToken.None);
+        var named = await t.Queries.ProducedAsync(x.M1, CancellationToken.None);
+        var failed = await t.Queries.ProducedAsync(x.M2, CancellationToken.None);
 
         Assert.Equal([x.PatientId], fed.Patients);
         Assert.Equal([new ProducedDocument(x.DocumentId, "1.2.3^doc1")], fed.Documents);
         Assert.Equal([new ProducedEntry("Observation", x.EntryPublicId)], fed.Entries);
-        Assert.Empty(nothing.Patients);
-        Assert.Empty(nothing.Documents);
+        // With the patient, every identifier it is known by now (the keys the patient search takes).
+        Assert.Equal(
+            [new ProducedIdentifier(x.PatientId, "ins", Ins, "1234567890123"), new ProducedIdentifier(x.PatientId, "local", "CHU-X", "A1"), new ProducedIdentifier(x.PatientId, "local", "CHU-Y", "Z9")],
+            fed.Identifiers);
+        // A processed message that fed no document or entry (an ADT) fed the patient its identifiers name;
+        // a failed one naming the same patient fed no one.
+        Assert.Equal([x.PatientId], named.Patients);
+        Assert.Empty(named.Documents);
+        Assert.Empty(failed.Patients);
+        Assert.Empty(failed.Identifiers);
     }
 
     [Fact]
