@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Deque.AxeCore.Playwright;
 using Dmp.Bench.Store;
 using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.Tests.Mllp;
@@ -28,8 +27,7 @@ public sealed class ConsoleAtScaleTests(ITestOutputHelper output)
     [Fact]
     public async Task An_operator_finds_a_patients_messages_among_100k_sees_why_one_failed_and_replays_the_failed_ones()
     {
-        if (!File.Exists(ConsoleBrowserFixture.Chromium))
-            Assert.Fail($"{ConsoleBrowserFixture.Chromium} is missing: the console's browser tests need Debian's chromium (apt-get install -y chromium; ./test.sh installs it through scripts/prerequisites.sh)");
+        ConsoleChromium.Require();
         var dataDir = Directory.CreateTempSubdirectory("dmp-console-100k-");
         try
         {
@@ -56,18 +54,8 @@ public sealed class ConsoleAtScaleTests(ITestOutputHelper output)
             using (var stats = await gateway.Api.GetAsync("/api/messages/stats"))
                 Assert.Equal(Stored + 4, JsonDocument.Parse(await stats.Content.ReadAsStringAsync()).RootElement.GetProperty("total").GetInt64());
 
-            using var playwright = await Playwright.CreateAsync();
-            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-            {
-                ExecutablePath = ConsoleBrowserFixture.Chromium, Headless = true, Args = ConsoleBrowserFixture.ChromiumFlags,
-            });
-            var page = await (await browser.NewContextAsync(new BrowserNewContextOptions { Locale = "en-GB" })).NewPageAsync();
-            var problems = new List<string>();
-            page.Console += (_, message) =>
-            {
-                if (message.Type == "error")
-                    problems.Add("console: " + message.Text);
-            };
+            await using var chromium = await ConsoleChromium.LaunchAsync();
+            var (page, problems) = await ConsoleChromium.OpenAsync(chromium.Browser);
             var baseUrl = $"http://{gateway.Http}";
             await page.GotoAsync(baseUrl + "/console/login");
             await page.Locator("input[name=token]").FillAsync(TestGateway.Token(DmpClaims.Operator));
@@ -92,7 +80,7 @@ public sealed class ConsoleAtScaleTests(ITestOutputHelper output)
             var byIpp = search.Elapsed;
             Assert.Equal(4, await rows.CountAsync());
             output.WriteLine($"among {Stored + 4} messages: by INS (form, Enter → page) {byIns.TotalMilliseconds:0} ms, by IPP (URL → page) {byIpp.TotalMilliseconds:0} ms");
-            await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotDir, "messages-100k.png"), FullPage = true });
+            await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleChromium.ScreenshotDir, "messages-100k.png"), FullPage = true });
 
             // The failed one says why, and where.
             await page.GetByRole(AriaRole.Link, new() { Name = "SCALE-BAD-1" }).ClickAsync();
@@ -119,8 +107,7 @@ public sealed class ConsoleAtScaleTests(ITestOutputHelper output)
                 Assert.Equal(before[i] + 2, (await gateway.WaitForStatusAsync(bad[i], "failed")).GetProperty("history").GetArrayLength());
             }
 
-            var axe = await page.RunAxe();
-            Assert.DoesNotContain(axe.Violations, v => v.Impact is "serious" or "critical");
+            await ConsoleChromium.AssertAccessibleAsync(page, "messages-100k");
             Assert.Empty(problems);
         }
         finally

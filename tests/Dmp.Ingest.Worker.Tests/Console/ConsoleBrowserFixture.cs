@@ -3,38 +3,22 @@ using Microsoft.Playwright;
 
 namespace Dmp.Ingest.Worker.Tests.OperatorConsole;
 
-/// <summary>
-/// A gateway fed real messages over MLLP and Debian's chromium driven by Playwright (never Playwright's own browser
-/// download). A machine without chromium fails these tests with the install step.
-/// </summary>
+/// <summary>A gateway fed real messages over MLLP, and chromium (<see cref="ConsoleChromium"/>).</summary>
 public sealed class ConsoleBrowserFixture : IAsyncLifetime
 {
-    public const string Chromium = "/usr/bin/chromium";
-
-    internal static readonly string[] ChromiumFlags =
-    [
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-    ];
-
-    private IPlaywright? _playwright;
+    private ConsoleChromium? _chromium;
     private TestGateway? _gateway;
 
     internal TestGateway Gateway => _gateway!;
-    public IBrowser Browser { get; private set; } = null!;
+    public IBrowser Browser => _chromium!.Browser;
     public string BaseUrl => $"http://{Gateway.Http}";
-
-    /// <summary>Where the tests save their screenshots (the best are copied to docs/screenshots by hand).</summary>
-    public static string ScreenshotDir { get; } = Path.Combine(AppContext.BaseDirectory, "console-screenshots");
 
     public long FailedId { get; private set; }
     public long ProcessedId { get; private set; }
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(Chromium))
-            Assert.Fail($"{Chromium} is missing: the console's browser tests need Debian's chromium (apt-get install -y chromium; ./test.sh installs it through scripts/prerequisites.sh)");
-        Directory.CreateDirectory(ScreenshotDir);
+        ConsoleChromium.Require();
         _gateway = await TestGateway.StartAsync();
         await using (var client = await _gateway.ConnectAsync())
         {
@@ -50,15 +34,13 @@ public sealed class ConsoleBrowserFixture : IAsyncLifetime
         await _gateway.WaitForStatusAsync((await _gateway.SingleAsync("CONS-REPLAY")).Id(), "failed");
         await _gateway.WaitForStatusAsync(ProcessedId, "processed");
 
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true, Args = ChromiumFlags });
+        _chromium = await ConsoleChromium.LaunchAsync();
     }
 
     public async Task DisposeAsync()
     {
-        if (Browser is not null)
-            await Browser.DisposeAsync();
-        _playwright?.Dispose();
+        if (_chromium is not null)
+            await _chromium.DisposeAsync();
         if (_gateway is not null)
             await _gateway.DisposeAsync();
     }

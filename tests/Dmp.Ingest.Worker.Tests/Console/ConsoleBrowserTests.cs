@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Deque.AxeCore.Playwright;
 using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.OperatorConsole;
 using Dmp.Ingest.Worker.Tests.Mllp;
@@ -79,7 +78,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserFixture fixture) : IClassF
         Assert.Equal(await rows.CountAsync(), statuses.Count);
         Assert.Contains("CONS-NOPID", await page.Locator("[data-testid=messages]").InnerTextAsync(), StringComparison.Ordinal);
         Assert.DoesNotContain("CONS-OK-1", await page.Locator("[data-testid=messages]").InnerTextAsync(), StringComparison.Ordinal);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotDir, "messages.png"), FullPage = true });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleChromium.ScreenshotDir, "messages.png"), FullPage = true });
         await AssertAccessibleAsync(page, "messages");
         Assert.Empty(problems);
     }
@@ -138,7 +137,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserFixture fixture) : IClassF
         await page.Locator("[data-testid=bulk-confirm] summary").ClickAsync();
         var confirm = page.Locator("[data-testid=bulk-confirm] button");
         Assert.Equal("Replay 2 messages", (await confirm.InnerTextAsync()).Trim());
-        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotDir, "bulk-replay.png"), FullPage = true });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleChromium.ScreenshotDir, "bulk-replay.png"), FullPage = true });
         var posted = await page.RunAndWaitForResponseAsync(() => confirm.ClickAsync(), r => r.Url.EndsWith("/console/messages/replay", StringComparison.Ordinal));
         if (posted.Status != 302)
             Assert.Fail($"the confirmation POST answered {posted.Status}: {await posted.TextAsync()}");
@@ -175,7 +174,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserFixture fixture) : IClassF
         Assert.Contains("Message Type", await failing.InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("failed", await page.Locator("[data-testid=history]").InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("MSA|AA", await page.Locator("[data-testid=ack]").InnerTextAsync(), StringComparison.Ordinal);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotDir, "message-failed.png"), FullPage = true });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleChromium.ScreenshotDir, "message-failed.png"), FullPage = true });
         await AssertAccessibleAsync(page, "detail");
         Assert.Empty(problems);
     }
@@ -259,7 +258,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserFixture fixture) : IClassF
         Assert.Equal("Tableau de bord", await page.Locator("h1").InnerTextAsync());
         await page.GotoAsync(fixture.BaseUrl + "/console/messages");
         Assert.Contains("Identifiant de contrôle", await page.Locator("[data-testid=messages] thead").InnerTextAsync(), StringComparison.Ordinal);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotDir, "messages-fr.png"), FullPage = true });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleChromium.ScreenshotDir, "messages-fr.png"), FullPage = true });
         Assert.Empty(problems);
     }
 
@@ -286,7 +285,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserFixture fixture) : IClassF
         }
         await page.GotoAsync(fixture.BaseUrl + "/console/");
         Assert.Equal(1, await page.Locator("svg.chart").CountAsync());
-        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotDir, "dashboard.png"), FullPage = true });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleChromium.ScreenshotDir, "dashboard.png"), FullPage = true });
         Assert.Empty(problems);
     }
 
@@ -296,26 +295,9 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserFixture fixture) : IClassF
         Assert.Equal("nosniff", response.Headers["x-content-type-options"]);
     }
 
-    private static async Task AssertAccessibleAsync(IPage page, string name)
-    {
-        var results = await page.RunAxe();
-        var serious = results.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{name}: {v.Id} ({v.Impact}): {v.Help}").ToList();
-        Assert.True(serious.Count == 0, string.Join('\n', serious));
-    }
+    private static Task AssertAccessibleAsync(IPage page, string name) => ConsoleChromium.AssertAccessibleAsync(page, name);
 
-    private async Task<(IPage Page, List<string> Problems)> OpenAsync(string locale = "en-GB")
-    {
-        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { Locale = locale });
-        var page = await context.NewPageAsync();
-        var problems = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-                problems.Add($"console: {message.Text} at {message.Location}");
-        };
-        page.PageError += (_, error) => problems.Add("page error: " + error);
-        return (page, problems);
-    }
+    private Task<(IPage Page, List<string> Problems)> OpenAsync(string locale = "en-GB") => ConsoleChromium.OpenAsync(fixture.Browser, locale);
 
     private async Task SignInAsync(IPage page, string token)
     {

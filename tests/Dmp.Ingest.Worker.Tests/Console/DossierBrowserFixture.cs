@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using Deque.AxeCore.Playwright;
 using Dmp.Ingest.Worker.Tests.Fhir;
 using Dmp.Ingest.Worker.Tests.Mllp;
 using Microsoft.Playwright;
@@ -15,12 +14,6 @@ namespace Dmp.Ingest.Worker.Tests.OperatorConsole;
 /// </summary>
 public sealed class DossierBrowserFixture : IAsyncLifetime
 {
-    private static readonly string[] ChromiumFlags =
-    [
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-    ];
-
     /// <summary>The discharge summary's CDA id and set id in the corpus: each copy gets its own.</summary>
     private const string DischargeId = "1.2.250.1.213.1.1.1.29.2022.1.1";
     private const string DischargeSetId = "1.2.250.1.213.1.1.1.29.2022.1";
@@ -29,30 +22,26 @@ public sealed class DossierBrowserFixture : IAsyncLifetime
     private const string CorpusInsOid = "1.2.250.1.213.1.4.10";
 
     private static int _copies;
-    private IPlaywright? _playwright;
+    private ConsoleChromium? _chromium;
     private TestGateway? _gateway;
 
     internal TestGateway Gateway => _gateway!;
     internal DossierSeed Seed { get; private set; } = null!;
-    public IBrowser Browser { get; private set; } = null!;
+    public IBrowser Browser => _chromium!.Browser;
     public string BaseUrl => $"http://{Gateway.Http}";
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(ConsoleBrowserFixture.Chromium))
-            Assert.Fail($"{ConsoleBrowserFixture.Chromium} is missing: the console's browser tests need Debian's chromium (apt-get install -y chromium; ./test.sh installs it through scripts/prerequisites.sh)");
-        Directory.CreateDirectory(ConsoleBrowserFixture.ScreenshotDir);
+        ConsoleChromium.Require();
         _gateway = await TestGateway.StartAsync();
         Seed = new DossierSeed(_gateway);
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ConsoleBrowserFixture.Chromium, Headless = true, Args = ChromiumFlags });
+        _chromium = await ConsoleChromium.LaunchAsync();
     }
 
     public async Task DisposeAsync()
     {
-        if (Browser is not null)
-            await Browser.DisposeAsync();
-        _playwright?.Dispose();
+        if (_chromium is not null)
+            await _chromium.DisposeAsync();
         if (_gateway is not null)
             await _gateway.DisposeAsync();
     }
@@ -122,16 +111,8 @@ public sealed class DossierBrowserFixture : IAsyncLifetime
         return (ins, await Seed.PatientAsync(ins, family, given));
     }
 
-    /// <summary>No serious or critical axe-core violation on the page as it is.</summary>
-    public static async Task AssertAccessibleAsync(IPage page, string name)
-    {
-        var results = await page.RunAxe();
-        var serious = results.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{name}: {v.Id} ({v.Impact}): {v.Help}").ToList();
-        Assert.True(serious.Count == 0, string.Join('\n', serious));
-    }
-
     public static Task ScreenshotAsync(IPage page, string name) =>
-        page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotDir, name + ".png"), FullPage = true });
+        page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleChromium.ScreenshotDir, name + ".png"), FullPage = true });
 
     /// <summary>A page and what it did: console errors and the URL of every request.</summary>
     public sealed class Session(IPage page)

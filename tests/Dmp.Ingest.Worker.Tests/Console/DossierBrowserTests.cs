@@ -52,7 +52,7 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
         Assert.Equal(0, await page.Locator($"tr[data-document='{hidden}']").CountAsync());
         Assert.Contains("open", await page.Locator("[data-testid=dossier-status]").InnerTextAsync(), StringComparison.Ordinal);
         await DossierBrowserFixture.ScreenshotAsync(page, "dossier");
-        await DossierBrowserFixture.AssertAccessibleAsync(page, "dossier");
+        await ConsoleChromium.AssertAccessibleAsync(page, "dossier");
 
         await page.Locator($"tr[data-document='{discharge}'] a").ClickAsync();
         await page.WaitForURLAsync(new Regex($"/console/dossier/documents/{discharge}$"));
@@ -64,7 +64,7 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
         Assert.True(await page.Locator("[data-testid=section]").CountAsync() >= 3);
         Assert.Contains("Motif de l'hospitalisation", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
         await DossierBrowserFixture.ScreenshotAsync(page, "dossier-viewer");
-        await DossierBrowserFixture.AssertAccessibleAsync(page, "viewer");
+        await ConsoleChromium.AssertAccessibleAsync(page, "viewer");
         Assert.Empty(session.Problems);
         Assert.Empty(session.OffOrigin(fixture.BaseUrl));
 
@@ -102,7 +102,7 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
         Assert.Empty(session.Problems);
         Assert.Empty(session.OffOrigin(fixture.BaseUrl));
         Assert.DoesNotContain(session.Requests, url => url.Contains("203.0.113.7", StringComparison.Ordinal));
-        await DossierBrowserFixture.AssertAccessibleAsync(page, "viewer-hostile");
+        await ConsoleChromium.AssertAccessibleAsync(page, "viewer-hostile");
     }
 
     [Fact]
@@ -129,7 +129,7 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
         Assert.Equal("%PDF", System.Text.Encoding.ASCII.GetString((await pdf.BodyAsync())[..4]));
         await page.WaitForTimeoutAsync(500);
         await DossierBrowserFixture.ScreenshotAsync(page, "dossier-viewer-pdf");
-        await DossierBrowserFixture.AssertAccessibleAsync(page, "viewer-pdf");
+        await ConsoleChromium.AssertAccessibleAsync(page, "viewer-pdf");
         // No CSP violation (the browser reports each as a console error) and nothing from elsewhere.
         Assert.Empty(session.Problems);
         Assert.Empty(session.OffOrigin(fixture.BaseUrl));
@@ -211,7 +211,7 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
         Assert.Contains("cannot be undone", meaning, StringComparison.Ordinal);
         Assert.Contains("trace", meaning, StringComparison.Ordinal);
         Assert.Contains("mask", meaning, StringComparison.Ordinal);
-        await DossierBrowserFixture.AssertAccessibleAsync(page, "delete-confirmation");
+        await ConsoleChromium.AssertAccessibleAsync(page, "delete-confirmation");
         using var patient = fixture.Seed.Client(DossierSeed.PatientToken(ins));
         Assert.Equal(HttpStatusCode.OK, (await patient.FhirGetAsync($"/fhir/DocumentReference/{id}")).Status); // not yet
 
@@ -260,7 +260,7 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
         await page.Locator("[data-testid=revoke]").ClickAsync();
         await page.WaitForURLAsync(new Regex("done=revoke"));
         Assert.Equal(HttpStatusCode.Forbidden, (await professional.FhirGetAsync(DocumentsOf(ins))).Status);
-        await DossierBrowserFixture.AssertAccessibleAsync(page, "dossier-after-revoke");
+        await ConsoleChromium.AssertAccessibleAsync(page, "dossier-after-revoke");
         Assert.Empty(session.Problems);
     }
 
@@ -292,7 +292,7 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
         Assert.Equal(HttpStatusCode.Forbidden, (await professional.FhirGetAsync(DocumentsOf(ins))).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await emergency.FhirGetAsync(DocumentsOf(ins))).Status);
         Assert.Equal(1, await page.Locator("[data-testid=documents] tbody tr").CountAsync()); // the patient still reads it
-        await DossierBrowserFixture.AssertAccessibleAsync(page, "dossier-closed");
+        await ConsoleChromium.AssertAccessibleAsync(page, "dossier-closed");
 
         await page.Locator("[data-testid=reopen]").ClickAsync();
         await page.WaitForURLAsync(new Regex("done=reopen"));
@@ -318,7 +318,7 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
 
         Assert.Contains("verifies", await page.Locator("[data-testid=chain]").InnerTextAsync(), StringComparison.Ordinal);
         await DossierBrowserFixture.ScreenshotAsync(page, "dossier-trail");
-        await DossierBrowserFixture.AssertAccessibleAsync(page, "trail");
+        await ConsoleChromium.AssertAccessibleAsync(page, "trail");
         var seen = new List<long>();
         var pages = 0;
         while (true)

@@ -40,13 +40,13 @@ public sealed class OidcConsoleFixture : IAsyncLifetime
         ["no-rpps-oidc"] = new { role = "professional" },
     };
 
-    private IPlaywright? _playwright;
+    private ConsoleChromium? _chromium;
     private TestGateway? _gateway;
     private PeerProcess? _provider;
     private string? _accountsFile;
 
     internal TestGateway Gateway => _gateway!;
-    public IBrowser Browser { get; private set; } = null!;
+    public IBrowser Browser => _chromium!.Browser;
     public string BaseUrl => $"http://{Gateway.Http}";
     /// <summary>The provider's issuer, http://localhost:PORT (also `Dmp:Auth:Authority`).</summary>
     public string Issuer { get; private set; } = null!;
@@ -56,8 +56,7 @@ public sealed class OidcConsoleFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(ConsoleBrowserFixture.Chromium))
-            Assert.Fail($"{ConsoleBrowserFixture.Chromium} is missing: the console's browser tests need Debian's chromium (apt-get install -y chromium; ./test.sh installs it through scripts/prerequisites.sh)");
+        ConsoleChromium.Require();
         var folder = OidcFolder();
         var node = FindOnPath("node") ?? throw new InvalidOperationException("unreachable");
         if (!File.Exists(Path.Combine(folder, "node_modules", "oidc-provider", "package.json")))
@@ -97,14 +96,7 @@ public sealed class OidcConsoleFixture : IAsyncLifetime
         if (await _provider.WaitForLineAsync(l => l.StartsWith("ready ", StringComparison.Ordinal), TestGateway.Patience) is null)
             throw new InvalidOperationException("the OIDC provider did not become ready: " + _provider.Stderr);
 
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ConsoleBrowserFixture.Chromium,
-            Headless = true,
-            Args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-        });
+        _chromium = await ConsoleChromium.LaunchAsync();
     }
 
     /// <summary>A page in a new browser context (its own cookies) that reaches loopback only.</summary>
@@ -161,9 +153,8 @@ public sealed class OidcConsoleFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (Browser is not null)
-            await Browser.DisposeAsync();
-        _playwright?.Dispose();
+        if (_chromium is not null)
+            await _chromium.DisposeAsync();
         if (_gateway is not null)
             await _gateway.DisposeAsync();
         if (_provider is not null)

@@ -62,6 +62,6 @@ public sealed class OidcDossierTests(OidcConsoleFixture fixture) : IClassFixture
         var row = await emergency.First.InnerTextAsync();
         Assert.Contains(Reason, row, StringComparison.Ordinal);
         Assert.Contains(OidcConsoleFixture.ProfessionalRpps, row, StringComparison.Ordinal);
-        await DossierBrowserFixture.AssertAccessibleAsync(patient, "oidc-trail");
+        await ConsoleChromium.AssertAccessibleAsync(patient, "oidc-trail");
     }
 }

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Deque.AxeCore.Playwright;
 using Dmp.Ingest.Worker.OperatorConsole;
 using Microsoft.Playwright;
 
@@ -207,10 +206,5 @@ public sealed class OidcSignInTests(OidcConsoleFixture fixture) : IClassFixture<
         }
     }
 
-    private static async Task AssertAccessibleAsync(IPage page, string name)
-    {
-        var results = await page.RunAxe();
-        var serious = results.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{name}: {v.Id} ({v.Impact}): {v.Help}").ToList();
-        Assert.True(serious.Count == 0, string.Join('\n', serious));
-    }
+    private static Task AssertAccessibleAsync(IPage page, string name) => ConsoleChromium.AssertAccessibleAsync(page, name);
 }

@@ -94,7 +94,7 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
         Assert.Equal(403, posted.Status);
         Assert.Equal(0, await treating.Page.Locator("[data-testid=documents]").CountAsync());
         Assert.Contains("closed", await treating.Page.Locator("[data-testid=refused]").InnerTextAsync(), StringComparison.Ordinal);
-        await DossierBrowserFixture.AssertAccessibleAsync(treating.Page, "professional-closed");
+        await ConsoleChromium.AssertAccessibleAsync(treating.Page, "professional-closed");
     }
 
     [Fact]
@@ -124,14 +124,14 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
         await page.Locator("[data-testid=find]").ClickAsync();
         await page.WaitForURLAsync(new Regex("ins=" + ins));
         Assert.Contains("may not read it", await page.Locator("[data-testid=find-result]").InnerTextAsync(), StringComparison.Ordinal);
-        await DossierBrowserFixture.AssertAccessibleAsync(page, "professional-search");
+        await ConsoleChromium.AssertAccessibleAsync(page, "professional-search");
         await page.Locator("[data-testid=open-dossier]").ClickAsync();
         await page.WaitForURLAsync(new Regex($"/console/patients/{patientId}$"));
 
         var warning = await page.Locator("[data-testid=emergency-form]").InnerTextAsync();
         Assert.Contains("The patient will see this access and your reason", warning, StringComparison.Ordinal);
         Assert.Equal("", await page.Locator("#reason").GetAttributeAsync("required"));
-        await DossierBrowserFixture.AssertAccessibleAsync(page, "professional-refused");
+        await ConsoleChromium.AssertAccessibleAsync(page, "professional-refused");
         await page.Locator("#reason").FillAsync(Reason);
         await page.Locator("[data-testid=break-glass]").ClickAsync();
         await page.WaitForSelectorAsync("[data-testid=emergency-banner]");
@@ -146,7 +146,7 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
             Assert.Equal(shown, (await api.FhirGetAsync(DocumentsOf(ins))).Body.Ids().Order().ToList());
         Assert.DoesNotContain(masked, shown);
         await DossierBrowserFixture.ScreenshotAsync(page, "professional-emergency");
-        await DossierBrowserFixture.AssertAccessibleAsync(page, "professional-emergency");
+        await ConsoleChromium.AssertAccessibleAsync(page, "professional-emergency");
         Assert.All(session.Problems, p => Assert.Contains("403", p, StringComparison.Ordinal)); // the refused page before the emergency
 
         // The patient reads it in their trail: highlighted, with the reason, as the API says it.
@@ -160,7 +160,7 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
         Assert.Contains(StrangerRpps, row, StringComparison.Ordinal);
         Assert.Contains("Emergency access", row, StringComparison.Ordinal);
         await DossierBrowserFixture.ScreenshotAsync(patientSession.Page, "dossier-trail-emergency");
-        await DossierBrowserFixture.AssertAccessibleAsync(patientSession.Page, "trail-emergency");
+        await ConsoleChromium.AssertAccessibleAsync(patientSession.Page, "trail-emergency");
 
         using var patient = fixture.Seed.Client(DossierSeed.PatientToken(ins));
         var trail = await DossierBrowserTests.TrailAsync(patient, ins);
@@ -220,7 +220,7 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
         Assert.Equal(bundle.ResourceIds("Observation").Count + bundle.ResourceIds("DiagnosticReport").Count,
             await page.Locator("[data-testid=exams-result] tbody tr").CountAsync());
         await DossierBrowserFixture.ScreenshotAsync(page, "professional-dossier");
-        await DossierBrowserFixture.AssertAccessibleAsync(page, "professional-dossier");
+        await ConsoleChromium.AssertAccessibleAsync(page, "professional-dossier");
         Assert.Empty(session.Problems);
     }
 }

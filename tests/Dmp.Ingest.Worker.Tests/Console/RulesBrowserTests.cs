@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Deque.AxeCore.Playwright;
 using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.OperatorConsole;
 using Dmp.Ingest.Worker.Tests.Mllp;
@@ -14,12 +13,12 @@ namespace Dmp.Ingest.Worker.Tests.OperatorConsole;
 /// </summary>
 public sealed class RulesBrowserFixture : IAsyncLifetime
 {
-    private IPlaywright? _playwright;
+    private ConsoleChromium? _chromium;
     private TestGateway? _gateway;
 
     internal RulesWorkbench Rules { get; } = new();
     internal TestGateway Gateway => _gateway!;
-    public IBrowser Browser { get; private set; } = null!;
+    public IBrowser Browser => _chromium!.Browser;
     public string BaseUrl => $"http://{Gateway.Http}";
     public long AdmissionId { get; private set; }
     public string Sender { get; private set; } = "";
@@ -29,9 +28,7 @@ public sealed class RulesBrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(ConsoleBrowserFixture.Chromium))
-            Assert.Fail($"{ConsoleBrowserFixture.Chromium} is missing: the console's browser tests need Debian's chromium (apt-get install -y chromium)");
-        Directory.CreateDirectory(ConsoleBrowserFixture.ScreenshotDir);
+        ConsoleChromium.Require();
         _gateway = await TestGateway.StartAsync(Rules.Settings(reload: "manual"));
         await using (var client = await _gateway.ConnectAsync())
         {
@@ -48,20 +45,13 @@ public sealed class RulesBrowserFixture : IAsyncLifetime
         Sender = rows.Single(r => r.Str("controlId") == "RB-IN-1").Str("sender")!;
         Inpatients = [.. rows.Where(r => r.Str("controlId")!.StartsWith("RB-IN-", StringComparison.Ordinal)).Select(r => r.Id())];
 
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ConsoleBrowserFixture.Chromium,
-            Headless = true,
-            Args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-        });
+        _chromium = await ConsoleChromium.LaunchAsync();
     }
 
     public async Task DisposeAsync()
     {
-        if (Browser is not null)
-            await Browser.DisposeAsync();
-        _playwright?.Dispose();
+        if (_chromium is not null)
+            await _chromium.DisposeAsync();
         if (_gateway is not null)
             await _gateway.DisposeAsync();
         Rules.Dispose();
@@ -107,7 +97,7 @@ public sealed class RulesBrowserTests(RulesBrowserFixture fixture) : IClassFixtu
         Assert.Equal(fixture.Inpatients.Order(), changed.Order());
         Assert.Contains("EMER", await page.Locator("[data-testid=preview-items]").InnerTextAsync(), StringComparison.Ordinal);
         await AssertAccessibleAsync(page, "rules (preview)");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotDir, "rules.png"), FullPage = true });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleChromium.ScreenshotDir, "rules.png"), FullPage = true });
         var previewUrl = page.Url;
         await page.Locator($"[data-testid=preview-items] tr[data-message='{changed[0]}'] a").ClickAsync();
         await page.WaitForURLAsync(new Regex($"/console/messages/{changed[0]}$"));
@@ -155,26 +145,9 @@ public sealed class RulesBrowserTests(RulesBrowserFixture fixture) : IClassFixtu
         Assert.Empty(problems);
     }
 
-    private static async Task AssertAccessibleAsync(IPage page, string name)
-    {
-        var results = await page.RunAxe();
-        var serious = results.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{name}: {v.Id} ({v.Impact}): {v.Help}").ToList();
-        Assert.True(serious.Count == 0, string.Join('\n', serious));
-    }
+    private static Task AssertAccessibleAsync(IPage page, string name) => ConsoleChromium.AssertAccessibleAsync(page, name);
 
-    private async Task<(IPage Page, List<string> Problems)> OpenAsync()
-    {
-        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { Locale = "en-GB" });
-        var page = await context.NewPageAsync();
-        var problems = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-                problems.Add($"console: {message.Text} at {message.Location}");
-        };
-        page.PageError += (_, error) => problems.Add("page error: " + error);
-        return (page, problems);
-    }
+    private Task<(IPage Page, List<string> Problems)> OpenAsync() => ConsoleChromium.OpenAsync(fixture.Browser);
 
     private async Task SignInAsync(IPage page)
     {

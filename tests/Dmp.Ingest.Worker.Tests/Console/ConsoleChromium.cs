@@ -1,0 +1,89 @@
+using Deque.AxeCore.Playwright;
+using Microsoft.Playwright;
+
+namespace Dmp.Ingest.Worker.Tests.OperatorConsole;
+
+/// <summary>
+/// Debian's chromium driven by Playwright for every console browser test (never Playwright's own browser download):
+/// one way to launch it, to open a page that records its console errors, and to check a page with axe-core.
+/// A machine without chromium fails these tests with the install step.
+/// </summary>
+public sealed class ConsoleChromium : IAsyncDisposable
+{
+    public const string Executable = "/usr/bin/chromium";
+
+    private static readonly string[] Flags =
+    [
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    ];
+
+    private readonly IPlaywright _playwright;
+
+    private ConsoleChromium(IPlaywright playwright, IBrowser browser)
+    {
+        _playwright = playwright;
+        Browser = browser;
+    }
+
+    public IBrowser Browser { get; }
+
+    /// <summary>Where the tests save their screenshots (the best are copied to docs/screenshots by hand).</summary>
+    public static string ScreenshotDir { get; } = Path.Combine(AppContext.BaseDirectory, "console-screenshots");
+
+    /// <summary>Fails with the install step when chromium is missing; call it before starting anything else.</summary>
+    public static void Require()
+    {
+        if (!File.Exists(Executable))
+            Assert.Fail($"{Executable} is missing: the console's browser tests need Debian's chromium (apt-get install -y chromium; ./test.sh installs it through scripts/prerequisites.sh)");
+        Directory.CreateDirectory(ScreenshotDir);
+    }
+
+    public static async Task<ConsoleChromium> LaunchAsync()
+    {
+        Require();
+        var playwright = await Playwright.CreateAsync();
+        try
+        {
+            return new ConsoleChromium(playwright, await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = Executable, Headless = true, Args = Flags,
+            }));
+        }
+        catch
+        {
+            playwright.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A page in a new context (its own cookies) whose console errors and page errors are collected in Problems.</summary>
+    public static async Task<(IPage Page, List<string> Problems)> OpenAsync(IBrowser browser, string locale = "en-GB")
+    {
+        ArgumentNullException.ThrowIfNull(browser);
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { Locale = locale });
+        var page = await context.NewPageAsync();
+        var problems = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+                problems.Add($"console: {message.Text} at {message.Location}");
+        };
+        page.PageError += (_, error) => problems.Add("page error: " + error);
+        return (page, problems);
+    }
+
+    /// <summary>No serious or critical axe-core violation on the page as it is.</summary>
+    public static async Task AssertAccessibleAsync(IPage page, string name)
+    {
+        var results = await page.RunAxe();
+        var serious = results.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{name}: {v.Id} ({v.Impact}): {v.Help}").ToList();
+        Assert.True(serious.Count == 0, string.Join('\n', serious));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Browser.DisposeAsync();
+        _playwright.Dispose();
+    }
+}
