@@ -172,7 +172,7 @@ public static class ConsoleHosting
             var (filter, _) = filters.ToInboxFilter();
             if (filter is null || !long.TryParse(form["expectedCount"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var expected))
                 return Results.Redirect("/console/messages" + filters.Query());
-            var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
+            var subject = Operator.OperatorEndpoints.OperatorSubject(http.User);
             var (replay, count) = await Operator.MessageSearchEndpoints.ConfirmAndStartAsync(
                 replays, filter, expected, subject, store, signal, logs.CreateLogger("Dmp.Operator.Replay"), lifetime.ApplicationStopping, http.RequestAborted);
             var query = filters.Query();

@@ -29,18 +29,14 @@ public sealed class ConsoleMessages(DmpStore store, ProcessingSignal signal, Rul
     public async Task<MessageView?> ViewAsync(long id, System.Security.Claims.ClaimsPrincipal user, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(user);
-        var detail = await store.Queries.GetAsync(id, ct);
+        var (detail, raw, unavailable) = await Operator.OperatorEndpoints.ReadRawAuditedAsync(store, logs, user, id, ct);
         if (detail is null)
             return null;
         var failing = RawSegments.Position(detail.Message.Error);
         var ack = await AckAsync(id, ct);
         var produced = await store.Queries.ProducedAsync(id, ct);
-        if (detail.Message.RawPurgedAt is not null)
-            return new MessageView(detail, null, "purged", [], ack, failing, produced);
-        var raw = await store.Queries.GetRawAsync(id, ct);
         if (raw is null)
-            return new MessageView(detail, null, "missing", [], ack, failing, produced);
-        await Operator.OperatorEndpoints.AuditRawReadAsync(store, logs, user, id, ct);
+            return new MessageView(detail, null, unavailable == Operator.RawUnavailable.Purged ? "purged" : "missing", [], ack, failing, produced);
         if (InboundMapper.LooksLikeXml(raw))
             return new MessageView(detail, null, "xml", Explain(raw), ack, failing, produced);
         return new MessageView(detail, RawSegments.Split(raw, failing, Hl7FieldNames.Default), null, Explain(raw), ack, failing, produced);

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.Hosting;
 using Dmp.Ingest.Worker.RuleWorkbench;
 using Dmp.Mapping;
@@ -31,7 +30,7 @@ public static class ConsoleRules
         {
             if (!await antiforgery.IsRequestValidAsync(http))
                 return Results.BadRequest();
-            var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
+            var subject = Operator.OperatorEndpoints.OperatorSubject(http.User);
             var errors = await Operator.RuleEndpoints.ReloadAsync(reloader, store, logs, subject, http.RequestAborted);
             return Results.Redirect("/console/rules?reload=" + (errors.Count == 0 ? "done" : "refused"));
         }).RequireAuthorization(ConsoleHosting.OperatorPolicy).DisableAntiforgery();
@@ -40,14 +39,9 @@ public static class ConsoleRules
     /// <summary>A stored message tried against both rule sets; its raw read audited as the detail page's. Null: no such message or no bytes.</summary>
     public static async Task<RulesTrialView?> TryStoredAsync(long id, DmpStore store, RuleSetReloader reloader, ILoggerFactory logs, System.Security.Claims.ClaimsPrincipal user, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(store);
-        var detail = await store.Queries.GetAsync(id, ct);
-        if (detail is null || detail.Message.RawPurgedAt is not null)
+        var (detail, raw, _) = await Operator.OperatorEndpoints.ReadRawAuditedAsync(store, logs, user, id, ct);
+        if (detail is null || raw is null)
             return null;
-        var raw = await store.Queries.GetRawAsync(id, ct);
-        if (raw is null)
-            return null;
-        await Operator.OperatorEndpoints.AuditRawReadAsync(store, logs, user, id, ct);
         return Try(raw, RuleTrial.ChannelOf(detail.Message.Sender), reloader, "message " + id.ToString(CultureInfo.InvariantCulture));
     }
 

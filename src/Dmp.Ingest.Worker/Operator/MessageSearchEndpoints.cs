@@ -62,7 +62,7 @@ public static class MessageSearchEndpoints
             if (!body.TryGetProperty("expectedCount", out var expectedElement) || !expectedElement.TryGetInt64(out var expected) || expected < 0)
                 return Problems.BadRequest("expectedCount must be the number of messages to replay, as GET /api/messages/stats counted them (a whole number)");
 
-            var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
+            var subject = OperatorEndpoints.OperatorSubject(http.User);
             var (replay, count) = await ConfirmAndStartAsync(replays, filter, expected, subject, store, signal, logs.CreateLogger("Dmp.Operator.Replay"), stopping, ct);
             if (count != expected)
             {

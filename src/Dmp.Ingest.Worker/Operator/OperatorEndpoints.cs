@@ -21,8 +21,7 @@ public static class OperatorEndpoints
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(logs);
-        ArgumentNullException.ThrowIfNull(user);
-        var subject = user.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
+        var subject = OperatorSubject(user);
         var patients = await store.PatientLinks.PatientsFedByAsync(id, ct);
         var read = new AuditRecord(
             null, AuditAgentKinds.Operator, subject, DmpClaims.Operator, AuditActions.RawRead, AuditEntityTypes.InboundMessage,
@@ -30,6 +29,34 @@ public static class OperatorEndpoints
         await store.Audit.AppendAsync(patients.Count == 0 ? [read] : patients.Select(p => read with { PatientId = p }).ToList(), ct);
         logs.CreateLogger("Dmp.Audit").LogInformation(new EventId(5001, "RawMessageRead"), "Operator {Operator} read the raw bytes of inbound message {MessageId}",
             subject, id);
+    }
+
+    /// <summary>
+    /// A stored message and its raw bytes for an operator to see, the read audited (<see cref="AuditRawReadAsync"/>) before
+    /// the bytes are returned. Null detail: no such message; null bytes: <see cref="RawUnavailable.Purged"/> by retention,
+    /// or <see cref="RawUnavailable.Missing"/> from the blob store — then nothing was read and nothing is audited.
+    /// </summary>
+    public static async Task<(InboundMessageDetail? Detail, byte[]? Raw, RawUnavailable Unavailable)> ReadRawAuditedAsync(
+        DmpStore store, ILoggerFactory logs, System.Security.Claims.ClaimsPrincipal user, long id, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var detail = await store.Queries.GetAsync(id, ct);
+        if (detail is null)
+            return (null, null, RawUnavailable.None);
+        if (detail.Message.RawPurgedAt is not null)
+            return (detail, null, RawUnavailable.Purged);
+        var raw = await store.Queries.GetRawAsync(id, ct);
+        if (raw is null)
+            return (detail, null, RawUnavailable.Missing);
+        await AuditRawReadAsync(store, logs, user, id, ct);
+        return (detail, raw, RawUnavailable.None);
+    }
+
+    /// <summary>Who an operator is in the audit trail and the logs: the token's subject, else "operator".</summary>
+    public static string OperatorSubject(System.Security.Claims.ClaimsPrincipal user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return user.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
     }
 
     public static void MapOperatorApi(this WebApplication app)
@@ -89,15 +116,13 @@ public static class OperatorEndpoints
 
         api.MapGet("/messages/{id:long}/raw", async (long id, HttpContext http, DmpStore store, ILoggerFactory logs, CancellationToken ct) =>
         {
-            var detail = await store.Queries.GetAsync(id, ct);
+            var (detail, raw, unavailable) = await ReadRawAuditedAsync(store, logs, http.User, id, ct);
             if (detail is null)
                 return Problems.NotFound($"no inbound message {id}");
-            if (detail.Message.RawPurgedAt is { } purgedAt)
-                return Problems.Gone(PurgedDetail(id, purgedAt));
-            var raw = await store.Queries.GetRawAsync(id, ct);
+            if (unavailable == RawUnavailable.Purged)
+                return Problems.Gone(PurgedDetail(id, detail.Message.RawPurgedAt!.Value));
             if (raw is null)
                 return Problems.NotFound($"the raw bytes of message {id} are missing from the blob store");
-            await AuditRawReadAsync(store, logs, http.User, id, ct);
             var contentType = Dmp.Mapping.InboundMapper.LooksLikeXml(raw) ? "application/xml" : "x-application/hl7-v2+er7";
             return Results.Bytes(raw, contentType);
         });
@@ -178,4 +203,12 @@ public static class Problems
 
     public static IResult Problem(int status, string title, string detail) =>
         Results.Json(new { type = "about:blank", title, status, detail }, statusCode: status, contentType: "application/problem+json");
+}
+
+/// <summary>Why a stored message's raw bytes cannot be shown: they can (None), retention purged them, or the blob store lacks them.</summary>
+public enum RawUnavailable
+{
+    None,
+    Purged,
+    Missing,
 }

@@ -103,7 +103,7 @@ public static class RuleEndpoints
         {
             if (http.Request.Query.Count > 0)
                 return Problems.BadRequest("POST /api/rules/reload takes no parameters");
-            var subject = http.User.FindFirst(DmpClaims.Subject)?.Value ?? "operator";
+            var subject = OperatorEndpoints.OperatorSubject(http.User);
             var errors = await ReloadAsync(reloader, store, logs, subject, ct);
             if (errors.Count > 0)
                 return Unprocessable("the rule files on disk do not load: the rules in force stay", errors);
