@@ -134,8 +134,8 @@ public sealed class OidcConsoleFixture : IAsyncLifetime
             await page.WaitForURLAsync(u => back.IsMatch(u) || u.Contains("/interaction/", StringComparison.Ordinal), new() { Timeout = 30_000 });
             if (back.IsMatch(page.Url))
                 return;
-            if (step == 3)
-                Assert.Fail($"still on the provider's pages after 3 steps: {page.Url}");
+            if (step == 5)
+                Assert.Fail($"still on the provider's pages after 5 steps: {page.Url}");
             var before = page.Url;
             if (await page.Locator("input[name=login]").CountAsync() > 0)
             {
@@ -147,7 +147,15 @@ public sealed class OidcConsoleFixture : IAsyncLifetime
             {
                 await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
             }
-            await page.WaitForURLAsync(u => u != before, new() { Timeout = 30_000 });
+            try
+            {
+                await page.WaitForURLAsync(u => u != before, new() { Timeout = 15_000, WaitUntil = WaitUntilState.Commit });
+            }
+            catch (TimeoutException)
+            {
+                // The click did not navigate (it met the page while it was still settling, once on a loaded CI machine):
+                // look at the page again and act on what it shows; the step count still bounds the walk.
+            }
         }
     }
 
