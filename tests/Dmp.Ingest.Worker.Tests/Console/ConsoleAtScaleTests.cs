@@ -83,8 +83,7 @@ public sealed class ConsoleAtScaleTests(ITestOutputHelper output)
             await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleChromium.ScreenshotDir, "messages-100k.png"), FullPage = true });
 
             // The failed one says why, and where.
-            await page.GetByRole(AriaRole.Link, new() { Name = "SCALE-BAD-1" }).ClickAsync();
-            await page.WaitForURLAsync(new Regex($"/console/messages/{bad[0]}$"));
+            await ConsoleChromium.FollowLinkAsync(page, page.GetByRole(AriaRole.Link, new() { Name = "SCALE-BAD-1" }), new Regex($"/console/messages/{bad[0]}$"));
             Assert.Contains("not valid Base64", await page.Locator("[data-testid=error]").InnerTextAsync(), StringComparison.Ordinal);
             Assert.Equal("OBX-5", await page.Locator("tr.failing").First.GetAttributeAsync("data-field"));
 

@@ -163,8 +163,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserFixture fixture) : IClassF
         var (page, problems) = await OpenAsync();
         await SignInAsync(page, TestGateway.Token(DmpClaims.Operator));
         await page.GotoAsync(fixture.BaseUrl + "/console/messages?controlId=CONS-NOPID");
-        await page.GetByRole(AriaRole.Link, new() { Name = "CONS-NOPID" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex($"/console/messages/{fixture.FailedId}$"));
+        await ConsoleChromium.FollowLinkAsync(page, page.GetByRole(AriaRole.Link, new() { Name = "CONS-NOPID" }), new Regex($"/console/messages/{fixture.FailedId}$"));
 
         Assert.Contains("no PID segment", await page.Locator("[data-testid=error]").InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("MSH-9", await page.Locator("[data-testid=failing-position]").InnerTextAsync(), StringComparison.Ordinal);
@@ -205,8 +204,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowserFixture fixture) : IClassF
         var produced = page.Locator("[data-testid=produced] [data-produced=patient]");
         Assert.Equal(1, await produced.CountAsync());
         Assert.Matches(@"/fhir/Patient/\d+", await produced.InnerTextAsync());
-        await produced.GetByRole(AriaRole.Link, new() { Name = "INS 279035121518989" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/console/messages\\?patient="));
+        await ConsoleChromium.FollowLinkAsync(page, produced.GetByRole(AriaRole.Link, new() { Name = "INS 279035121518989" }), new Regex("/console/messages\\?patient="));
         Assert.Equal("1.2.250.1.213.1.4.10|279035121518989", await page.Locator("form[role=search] input[name=patient]").InputValueAsync());
         var rows = page.Locator("[data-testid=messages] tbody tr");
         Assert.Equal(1, await rows.CountAsync());

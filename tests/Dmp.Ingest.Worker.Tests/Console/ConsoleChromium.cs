@@ -1,4 +1,5 @@
 using Deque.AxeCore.Playwright;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
 namespace Dmp.Ingest.Worker.Tests.OperatorConsole;
@@ -71,6 +72,34 @@ public sealed class ConsoleChromium : IAsyncDisposable
         };
         page.PageError += (_, error) => problems.Add("page error: " + error);
         return (page, problems);
+    }
+
+    /// <summary>
+    /// Follows a plain link (a GET, so a second click is harmless) and waits for the page it leads to. On loaded clean-clone
+    /// runs a click now and then left the page where it was, idle, until the 30 s timeout: the link is clicked again when
+    /// the navigation has not even started after 10 s, at most three times, and the failure names where the page stayed.
+    /// </summary>
+    public static async Task FollowLinkAsync(IPage page, ILocator link, Regex leadsTo)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        ArgumentNullException.ThrowIfNull(link);
+        for (var attempt = 1; ; attempt++)
+        {
+            await link.ClickAsync();
+            try
+            {
+                await page.WaitForURLAsync(leadsTo, new() { WaitUntil = WaitUntilState.Commit, Timeout = 10_000 });
+                break;
+            }
+            catch (TimeoutException) when (attempt < 3)
+            {
+            }
+            catch (TimeoutException)
+            {
+                Assert.Fail($"three clicks on the link ({await link.GetAttributeAsync("href")}) did not lead to {leadsTo}; the page stayed at {page.Url}");
+            }
+        }
+        await page.WaitForLoadStateAsync(LoadState.Load);
     }
 
     /// <summary>No serious or critical axe-core violation on the page as it is.</summary>
