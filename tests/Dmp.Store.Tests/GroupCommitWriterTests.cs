@@ -275,6 +275,50 @@ public abstract class GroupCommitWriterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Frames_waiting_are_committed_before_bulk_work_and_between_two_bulk_items()
+    {
+        await using var t = await OpenStoreAsync();
+        // Each bulk item (a processing chunk) looks, inside its own transaction, at which frames were committed before it.
+        static Task<long> FramesSeen(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction) =>
+            connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM inbound_message WHERE control_id IN ('P1', 'P2');", transaction: transaction);
+
+        // The writer is held by a short write while two bulk items and then a frame are queued.
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = t.Writer.RunInWriteTransactionAsync((_, _) => gate.Task, CancellationToken.None);
+        var firstBulkRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseFirstBulk = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        long seenByFirst = -1, seenBySecond = -1;
+        var bulk1 = t.Writer.RunBulkWriteTransactionAsync(async (connection, transaction) =>
+        {
+            seenByFirst = await FramesSeen(connection, transaction);
+            firstBulkRunning.TrySetResult();
+            await releaseFirstBulk.Task;
+        }, CancellationToken.None);
+        var bulk2 = t.Writer.RunBulkWriteTransactionAsync(
+            async (connection, transaction) => seenBySecond = await FramesSeen(connection, transaction), CancellationToken.None);
+        var frame1 = t.AcceptAsync(Frames.Make(Sender, "P1", Frames.Hl7("P1")));
+        await Task.Delay(50);
+        Assert.False(frame1.IsCompleted);
+        gate.SetResult();
+        await held;
+
+        // The frame queued after both bulk items was committed before the first; a frame arriving while the first runs is
+        // committed before the second.
+        await firstBulkRunning.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await frame1.WaitAsync(TimeSpan.FromSeconds(30));
+        var frame2 = t.AcceptAsync(Frames.Make(Sender, "P2", Frames.Hl7("P2")));
+        await Task.Delay(50);
+        Assert.False(frame2.IsCompleted);
+        Assert.False(bulk2.IsCompleted);
+        releaseFirstBulk.SetResult();
+        await Task.WhenAll(bulk1, bulk2, frame2).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, seenByFirst);
+        Assert.Equal(2, seenBySecond);
+        Assert.Equal(2, t.Writer.FramesWritten);
+    }
+
+    [Fact]
     public async Task A_failed_transaction_faults_its_batch_and_the_writer_keeps_running()
     {
         await using var t = await OpenStoreAsync();

@@ -38,6 +38,9 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Histogram<double> _ackDuration;
     private readonly Histogram<double> _processingDuration;
     private readonly ConcurrentDictionary<long, long> _acceptedAt = new();
+    // ConcurrentDictionary.Count takes every lock of the dictionary: read per ACK it was a tenth of the gateway's CPU
+    // at 8 connections (perf). The bound is kept with this counter instead.
+    private int _timed;
     private readonly MeterListener? _kestrel;
 
     public GatewayMetrics(IMeterFactory meters, IOptions<MetricsOptions> options, MessageTypeLabels types, MllpConnectionLimiter connections, CertificateExpiry certificates)
@@ -89,8 +92,8 @@ public sealed class GatewayMetrics : IDisposable
     /// <summary>A new message committed `accepted` (its ACK leaves now): the processing histogram times it from here.</summary>
     public void Accepted(long messageId)
     {
-        if (_processingDuration.Enabled && _acceptedAt.Count < MaxTimed)
-            _acceptedAt.TryAdd(messageId, Stopwatch.GetTimestamp());
+        if (_processingDuration.Enabled && Volatile.Read(ref _timed) < MaxTimed && _acceptedAt.TryAdd(messageId, Stopwatch.GetTimestamp()))
+            Interlocked.Increment(ref _timed);
     }
 
     /// <summary>
@@ -101,7 +104,10 @@ public sealed class GatewayMetrics : IDisposable
     {
         Processed(senderName, status);
         if (_acceptedAt.TryRemove(messageId, out var since))
+        {
+            Interlocked.Decrement(ref _timed);
             _processingDuration.Record(Stopwatch.GetElapsedTime(since).TotalSeconds);
+        }
     }
 
     /// <summary>The meter itself belongs to the host's meter factory (other parts of the gateway share it), which disposes it.</summary>

@@ -81,8 +81,8 @@ public sealed class InboxProcessing : IAsyncDisposable
             }
             else
             {
-                // One fsync for the inbox's new frames and these outcomes together.
-                await _writer.RunInWriteTransactionAsync(
+                // On the writer's connection (one writer), after the frames waiting: an ACK never waits for more than one chunk.
+                await _writer.RunBulkWriteTransactionAsync(
                     async (connection, transaction) => final = await _outcomes.WriteAsync(connection, transaction, results, CancellationToken.None).ConfigureAwait(false),
                     cancellationToken).ConfigureAwait(false);
             }

@@ -97,13 +97,24 @@ public sealed class GroupCommitWriter : IAsyncDisposable
     /// <summary>
     /// Runs <paramref name="work"/> inside the writer's next grouped transaction (under a savepoint,
     /// so a failure of the work rolls back only the work), and returns once that transaction is
-    /// committed. Lets the processing worker's updates share the inbox's fsyncs instead of adding its own.
+    /// committed. Lets short writes (audit events, patient rights) share the inbox's fsyncs instead of adding their own.
     /// </summary>
-    public async Task RunInWriteTransactionAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
+    public Task RunInWriteTransactionAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken) =>
+        EnqueueAsync(work, bulk: false, cancellationToken);
+
+    /// <summary>
+    /// Runs long <paramref name="work"/> (a chunk of processing outcomes) on the writer's connection in a transaction of
+    /// its own, taken only after the frames already waiting are committed and never two in a row while frames wait: an
+    /// ACK is held back by at most one such transaction. Returns once it is committed.
+    /// </summary>
+    public Task RunBulkWriteTransactionAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken) =>
+        EnqueueAsync(work, bulk: true, cancellationToken);
+
+    private async Task EnqueueAsync(Func<DbConnection, DbTransaction, Task> work, bool bulk, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
+        var item = new TransactionWork(work, cancellationToken, bulk);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var item = new TransactionWork(work, cancellationToken);
         if (!_queue.Writer.TryWrite(item))
         {
             throw new ObjectDisposedException(nameof(GroupCommitWriter), "The inbox writer is shutting down.");
@@ -128,11 +139,15 @@ public sealed class GroupCommitWriter : IAsyncDisposable
         }
     }
 
+    // Frames and short writes go together in one transaction, bulk work one item per transaction after them; when
+    // both wait, they alternate, so processing still advances under a sustained burst of frames.
     private async Task RunAsync()
     {
         var batch = new List<WriteItem>(Math.Min(_maxBatch, 1024));
+        var bulk = new Queue<WriteItem>();
+        var single = new List<WriteItem>(1);
         var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (bulk.Count > 0 || await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
             while (batch.Count < _maxBatch && reader.TryRead(out var item))
@@ -140,15 +155,33 @@ public sealed class GroupCommitWriter : IAsyncDisposable
                 if (item.CancellationToken.IsCancellationRequested)
                 {
                     item.Cancel();
-                    continue;
                 }
-
-                batch.Add(item);
+                else if (item.Bulk)
+                {
+                    bulk.Enqueue(item);
+                }
+                else
+                {
+                    batch.Add(item);
+                }
             }
 
             if (batch.Count > 0)
             {
                 await WriteBatchAsync(batch).ConfigureAwait(false);
+            }
+
+            if (bulk.TryDequeue(out var work))
+            {
+                if (work.CancellationToken.IsCancellationRequested)
+                {
+                    work.Cancel();
+                    continue;
+                }
+
+                single.Clear();
+                single.Add(work);
+                await WriteBatchAsync(single).ConfigureAwait(false);
             }
         }
     }

@@ -12,6 +12,12 @@ internal abstract class WriteItem(CancellationToken cancellationToken)
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
     /// <summary>
+    /// Long work (a chunk of processing outcomes and dossier changes) that the writer commits in a transaction of its
+    /// own, after the frames waiting, so that no ACK waits for it longer than one such transaction.
+    /// </summary>
+    public virtual bool Bulk => false;
+
+    /// <summary>
     /// Writes this item inside the batch transaction. A failure of the item alone is kept for
     /// <see cref="Complete"/> (the batch goes on); an exception thrown rolls the whole batch back.
     /// </summary>
@@ -37,9 +43,11 @@ internal readonly record struct WriteContext(DbConnection Connection, DbTransact
 /// A caller's own statements run in the batch transaction under a savepoint, so their failure rolls
 /// back only them and fails only their caller (audit appends, patient rights, processing outcomes).
 /// </summary>
-internal sealed class TransactionWork(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
+internal sealed class TransactionWork(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken, bool bulk = false)
     : WriteItem(cancellationToken)
 {
+    public override bool Bulk => bulk;
+
     private const string Savepoint = "dmp_work";
 
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
