@@ -2,9 +2,10 @@
 # One MLLP round, reference and gateway in the same minutes: the bare group-commit reference server
 # (`Dmp.LoadGen reference-server`: frames appended to a file, one fsync per group, then the ACKs) and the Release
 # gateway (SQLite, AckMode=Commit, processing running; with PG=1 a second gateway on a throw-away local PostgreSQL),
-# each on free loopback ports and a fresh folder. Each target is warmed up, then measured at 1 and at 8 connections,
-# the targets taking turns for each connection count so that the machine's load hits them alike. Prints LoadGen's JSON
-# per run (with the gateway's CPU seconds) and the ratios gateway ÷ reference. Stops what it started, by PID.
+# each on free loopback ports and a fresh folder. The gateways run one at a time (a gateway left running would go on
+# processing its backlog while the next is measured); each is warmed up, then measured at 1 and at 8 connections, each
+# time right after the reference at the same count, so that a ratio compares the same minute. Prints LoadGen's JSON per
+# run (with the target's CPU seconds) and the ratios gateway ÷ reference. Stops what it started, by PID.
 # Usage: bench/mllp-run.sh [REPO] [LABEL]   REPO: a checkout whose gateway and LoadGen are built in Release (default .)
 # Env:   FILE     the message template (default: tests/golden/pam-fr-a01-opposition.hl7, a 1.3 KB PAM France A01 with an INS)
 #        RUN_SECONDS  per measured run (default 8)   WARMUP_SECONDS  per target (default 8)
@@ -54,50 +55,52 @@ start_gateway() { # name, extra arguments…; sets the global gw_port and gw_pid
   gw_pid=$!; pids+=("$gw_pid")
 }
 
-declare -A port pid
-targets=(reference sqlite)
-start_gateway sqlite; port[sqlite]=$gw_port; pid[sqlite]=$gw_pid
-port[reference]=$ref_port; pid[reference]=$ref_pid
-
-if [[ "${PG:-0}" == 1 ]]; then
+start_postgres_gateway() { # a throw-away local PostgreSQL 15+, then a gateway on it
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
   [[ -x "$pg_bin/initdb" ]] || { echo "mllp-run: PG=1 needs the PostgreSQL server binaries (initdb, pg_ctl)" >&2; exit 66; }
   pg_data="$data/pg/data"; mkdir -p "$data/pg"; chmod 711 "$data"; [[ $(id -u) == 0 ]] && chown -R postgres "$data/pg"
-  pg_port=$(free_port)
+  local pg_port; pg_port=$(free_port)
   as_pg "$pg_bin/initdb" -D "$pg_data" --auth=trust --no-sync -U postgres -E UTF8 >/dev/null
   as_pg "$pg_bin/pg_ctl" -D "$pg_data" -w -t 60 -l "$data/pg/pg.log" \
     -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $data/pg -c fsync=on -c max_connections=100 ${PG_OPTIONS:-}" start >/dev/null
   as_pg "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE dmp" >/dev/null
   start_gateway postgres --Dmp:Store:Provider=Postgres \
     --Dmp:Store:ConnectionString="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=dmp;Maximum Pool Size=20"
-  port[postgres]=$gw_port; pid[postgres]=$gw_pid; targets+=(postgres)
-fi
-for t in "${targets[@]}"; do wait_port "${port[$t]}"; done
-
-echo "$label $(date -u +%FT%TZ) load $(cut -d' ' -f1 /proc/loadavg) nproc $(nproc) file $(basename "$file") $(stat -c %s "$file") B, ${seconds} s per run"
-lg fsync --dir "$data" --seconds 2
-for t in "${targets[@]}"; do lg --port "${port[$t]}" --file "$file" --connections 8 --seconds "$warmup" >/dev/null; done
+}
 
 declare -A rate p99
-for c in 1 8; do
-  for t in "${targets[@]}"; do
-    before=$(cpu "${pid[$t]}")
-    result=$(lg --port "${port[$t]}" --file "$file" --seconds "$seconds" --connections "$c")
-    used=$(awk -v a="$before" -v b="$(cpu "${pid[$t]}")" 'BEGIN { printf "%.2f", (b - a) / 100 }')
-    echo "$label $t connections=$c $result cpu_s=$used"
-    rate[$t,$c]=$(field "$result" acked_per_s); p99[$t,$c]=$(field "$result" p99_ms)
-  done
-done
-if [[ "${PACED:-0}" == 1 ]]; then
-  for t in "${targets[@]}"; do
-    [[ $t == reference ]] && continue
-    echo "$label $t connections=8 --rate 1000 $(lg --port "${port[$t]}" --file "$file" --seconds "$seconds" --connections 8 --rate 1000)"
-  done
-fi
-for t in "${targets[@]}"; do
-  [[ $t == reference ]] && continue
+measure() { # target name, its port, its pid, connections, [more LoadGen arguments]
+  local t=$1 p=$2 id=$3 c=$4; shift 4
+  local before result used
+  before=$(cpu "$id")
+  result=$(lg --port "$p" --file "$file" --seconds "$seconds" --connections "$c" "$@")
+  used=$(awk -v a="$before" -v b="$(cpu "$id")" 'BEGIN { printf "%.2f", (b - a) / 100 }')
+  echo "$label $t connections=$c${*:+ $*} $result cpu_s=$used"
+  rate[$t,$c]=$(field "$result" acked_per_s); p99[$t,$c]=$(field "$result" p99_ms)
+}
+
+gateways=(sqlite)
+[[ "${PG:-0}" == 1 ]] && gateways+=(postgres)
+wait_port "$ref_port"
+echo "$label $(date -u +%FT%TZ) load $(cut -d' ' -f1 /proc/loadavg) nproc $(nproc) file $(basename "$file") $(stat -c %s "$file") B, ${seconds} s per run"
+lg fsync --dir "$data" --seconds 2
+lg --port "$ref_port" --file "$file" --connections 8 --seconds "$warmup" >/dev/null
+# One gateway at a time, so that no other gateway's processing backlog takes the CPU while it is measured; the
+# reference is measured again just before it at each connection count, so that each ratio compares the same minute.
+for g in "${gateways[@]}"; do
+  if [[ $g == sqlite ]]; then start_gateway sqlite; else start_postgres_gateway; fi
+  wait_port "$gw_port"
+  lg --port "$gw_port" --file "$file" --connections 8 --seconds "$warmup" >/dev/null
   for c in 1 8; do
-    awk -v l="$label" -v t="$t" -v c="$c" -v g="${rate[$t,$c]}" -v r="${rate[reference,$c]}" -v gp="${p99[$t,$c]}" -v rp="${p99[reference,$c]}" \
+    measure reference "$ref_port" "$ref_pid" "$c"; rate[reference@$g,$c]=${rate[reference,$c]}; p99[reference@$g,$c]=${p99[reference,$c]}
+    measure "$g" "$gw_port" "$gw_pid" "$c"
+  done
+  if [[ "${PACED:-0}" == 1 ]]; then measure "$g-paced" "$gw_port" "$gw_pid" 8 --rate 1000; fi
+  kill "$gw_pid"; wait "$gw_pid" 2>/dev/null || true
+done
+for g in "${gateways[@]}"; do
+  for c in 1 8; do
+    awk -v l="$label" -v t="$g" -v c="$c" -v g="${rate[$g,$c]}" -v r="${rate[reference@$g,$c]}" -v gp="${p99[$g,$c]}" -v rp="${p99[reference@$g,$c]}" \
       'BEGIN { printf "%s ratio %s/reference connections=%s %.2fx (%.1f / %.1f ACK/s; p99 %.2f ms vs %.2f ms)\n", l, t, c, (r > 0 ? g / r : 0), g, r, gp, rp }'
   done
 done
