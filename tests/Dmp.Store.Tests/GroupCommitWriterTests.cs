@@ -274,7 +274,7 @@ public abstract class GroupCommitWriterTests(ITestOutputHelper output)
         Assert.Equal(21, t.Writer.FramesWritten);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Frames_waiting_are_committed_before_bulk_work_and_between_two_bulk_items()
     {
         await using var t = await OpenStoreAsync();
@@ -296,26 +296,40 @@ public abstract class GroupCommitWriterTests(ITestOutputHelper output)
         }, CancellationToken.None);
         var bulk2 = t.Writer.RunBulkWriteTransactionAsync(
             async (connection, transaction) => seenBySecond = await FramesSeen(connection, transaction), CancellationToken.None);
-        var frame1 = t.AcceptAsync(Frames.Make(Sender, "P1", Frames.Hl7("P1")));
-        await Task.Delay(50);
-        Assert.False(frame1.IsCompleted);
-        gate.SetResult();
-        await held;
-
-        // The frame queued after both bulk items was committed before the first; a frame arriving while the first runs is
-        // committed before the second.
-        await firstBulkRunning.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        await frame1.WaitAsync(TimeSpan.FromSeconds(30));
-        var frame2 = t.AcceptAsync(Frames.Make(Sender, "P2", Frames.Hl7("P2")));
-        await Task.Delay(50);
-        Assert.False(frame2.IsCompleted);
-        Assert.False(bulk2.IsCompleted);
-        releaseFirstBulk.SetResult();
-        await Task.WhenAll(bulk1, bulk2, frame2).WaitAsync(TimeSpan.FromSeconds(30));
+        try
+        {
+            await HeldThenReleasedAsync();
+        }
+        finally
+        {
+            // Whatever failed above, the writer is let go: disposing the store waits for it.
+            gate.TrySetResult();
+            releaseFirstBulk.TrySetResult();
+        }
 
         Assert.Equal(1, seenByFirst);
         Assert.Equal(2, seenBySecond);
         Assert.Equal(2, t.Writer.FramesWritten);
+
+        async Task HeldThenReleasedAsync()
+        {
+            var frame1 = t.AcceptAsync(Frames.Make(Sender, "P1", Frames.Hl7("P1")));
+            await Task.Delay(50);
+            Assert.False(frame1.IsCompleted);
+            gate.SetResult();
+            await held;
+
+            // The frame queued after both bulk items was committed before the first; a frame arriving while the first runs is
+            // committed before the second.
+            await firstBulkRunning.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await frame1.WaitAsync(TimeSpan.FromSeconds(30));
+            var frame2 = t.AcceptAsync(Frames.Make(Sender, "P2", Frames.Hl7("P2")));
+            await Task.Delay(50);
+            Assert.False(frame2.IsCompleted);
+            Assert.False(bulk2.IsCompleted);
+            releaseFirstBulk.SetResult();
+            await Task.WhenAll(bulk1, bulk2, frame2).WaitAsync(TimeSpan.FromSeconds(30));
+        }
     }
 
     [Fact]

@@ -62,9 +62,9 @@ public static class ConsoleOidc
                 await http.ChallengeAsync(Scheme, new AuthenticationProperties { RedirectUri = ConsoleHosting.LocalReturn(returnUrl) });
                 return Results.Empty;
             }
-            catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException)
+            catch (Exception e) when (ProviderUnreachable(e))
             {
-                logs.CreateLogger("Dmp.Console.Oidc").LogWarning("Console sign-in: the OIDC provider's metadata could not be read: {Reason}", e.Message);
+                LogUnreachable(logs, "sign-in", e);
                 return Results.Redirect(RefusedPath + "?kind=unavailable");
             }
         }).AllowAnonymous();
@@ -87,14 +87,19 @@ public static class ConsoleOidc
             await http.SignOutAsync(Scheme, new AuthenticationProperties { RedirectUri = "/console/login" });
             return Results.Empty;
         }
-        catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException)
+        catch (Exception e) when (ProviderUnreachable(e))
         {
             // The provider is unreachable: the console session is ended all the same.
-            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Dmp.Console.Oidc")
-                .LogWarning("Console sign-out: the OIDC provider's metadata could not be read: {Reason}", e.Message);
+            LogUnreachable(http.RequestServices.GetRequiredService<ILoggerFactory>(), "sign-out", e);
             return Results.Redirect("/console/login");
         }
     }
+
+    /// <summary>What the handler throws when the provider's metadata cannot be read (down, refusing, not an OIDC provider).</summary>
+    private static bool ProviderUnreachable(Exception e) => e is InvalidOperationException or HttpRequestException or IOException;
+
+    private static void LogUnreachable(ILoggerFactory logs, string step, Exception e) =>
+        logs.CreateLogger("Dmp.Console.Oidc").LogWarning("Console {Step}: the OIDC provider's metadata could not be read: {Reason}", step, e.Message);
 
     /// <summary>
     /// The console identity for the provider's claims (mapped by <paramref name="options"/>), or the reason it is refused.

@@ -40,6 +40,21 @@ public static class RequestBodies
     public static TBuilder WithBody<TBuilder>(this TBuilder builder, BodyContract contract) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(contract);
 
+    /// <summary>The request's body read as JSON (at most <see cref="MaxDepth"/> deep), or null when it is not JSON.</summary>
+    public static async Task<JsonElement?> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = MaxDepth }, cancellationToken);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Whether the request carries a body: a Content-Length above 0, or a chunked body.</summary>
     public static bool HasBody(HttpRequest request)
     {

@@ -46,15 +46,8 @@ public static class MessageSearchEndpoints
 
         api.MapPost("/messages/replay", async (HttpContext http, DmpStore store, ProcessingSignal signal, ILoggerFactory logs, CancellationToken ct) =>
         {
-            JsonElement body;
-            try
-            {
-                body = (await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = RequestBodies.MaxDepth }, ct)).RootElement;
-            }
-            catch (JsonException)
-            {
+            if (await RequestBodies.ReadJsonAsync(http.Request, ct) is not { } body)
                 return Problems.BadRequest("the body is not JSON: send {\"status\": \"failed\", …, \"expectedCount\": N}");
-            }
 
             var (filter, error) = MessageFilters.FromJson(body, ["expectedCount"]);
             if (filter is null)

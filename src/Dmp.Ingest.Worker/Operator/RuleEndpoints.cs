@@ -17,6 +17,8 @@ namespace Dmp.Ingest.Worker.Operator;
 /// </summary>
 public static class RuleEndpoints
 {
+    private static readonly JsonElement? EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
+
     /// <summary>The most bytes `POST /api/rules/try` reads: a message or a CDA document with its attachments.</summary>
     public const long MaxTryBytes = 1024 * 1024;
 
@@ -69,22 +71,9 @@ public static class RuleEndpoints
         {
             if (http.Request.Query.Count > 0)
                 return Problems.BadRequest("POST /api/rules/preview takes its filters in a JSON body, not in the query string");
-            JsonElement body;
-            if (RequestBodies.HasBody(http.Request))
-            {
-                try
-                {
-                    body = (await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = RequestBodies.MaxDepth }, ct)).RootElement;
-                }
-                catch (JsonException)
-                {
-                    return Problems.BadRequest("the body is not JSON: send {\"sender\": …, \"type\": \"ORU^R01\", \"since\": …, \"limit\": 1000}");
-                }
-            }
-            else
-            {
-                body = JsonDocument.Parse("{}").RootElement;
-            }
+            // No body: the defaults (the last messages of every sender).
+            if ((RequestBodies.HasBody(http.Request) ? await RequestBodies.ReadJsonAsync(http.Request, ct) : EmptyObject) is not { } body)
+                return Problems.BadRequest("the body is not JSON: send {\"sender\": …, \"type\": \"ORU^R01\", \"since\": …, \"limit\": 1000}");
 
             var (filter, error) = MessageFilters.FromJson(body, ["limit"]);
             if (filter is null)

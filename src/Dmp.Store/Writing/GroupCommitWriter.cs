@@ -139,8 +139,9 @@ public sealed class GroupCommitWriter : IAsyncDisposable
         }
     }
 
-    // Frames and short writes go together in one transaction, bulk work one item per transaction after them; when
-    // both wait, they alternate, so processing still advances under a sustained burst of frames.
+    // Frames and short writes go together in one transaction, bulk work one item per transaction. Before a bulk item,
+    // the frames queued meanwhile (during the last commit) are committed first; then the item runs, whatever came after:
+    // an ACK waits for at most one bulk item, and under a sustained burst of frames processing still advances.
     private async Task RunAsync()
     {
         var batch = new List<WriteItem>(Math.Min(_maxBatch, 1024));
@@ -149,26 +150,18 @@ public sealed class GroupCommitWriter : IAsyncDisposable
         var reader = _queue.Reader;
         while (bulk.Count > 0 || await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            batch.Clear();
-            while (batch.Count < _maxBatch && reader.TryRead(out var item))
-            {
-                if (item.CancellationToken.IsCancellationRequested)
-                {
-                    item.Cancel();
-                }
-                else if (item.Bulk)
-                {
-                    bulk.Enqueue(item);
-                }
-                else
-                {
-                    batch.Add(item);
-                }
-            }
-
+            Drain(reader, batch, bulk);
             if (batch.Count > 0)
             {
                 await WriteBatchAsync(batch).ConfigureAwait(false);
+                if (bulk.Count > 0)
+                {
+                    Drain(reader, batch, bulk);
+                    if (batch.Count > 0)
+                    {
+                        await WriteBatchAsync(batch).ConfigureAwait(false);
+                    }
+                }
             }
 
             if (bulk.TryDequeue(out var work))
@@ -182,6 +175,27 @@ public sealed class GroupCommitWriter : IAsyncDisposable
                 single.Clear();
                 single.Add(work);
                 await WriteBatchAsync(single).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Takes what is queued (at most <see cref="StoreOptions.MaxBatch"/> short items): short items into the batch, bulk ones aside.</summary>
+    private void Drain(ChannelReader<WriteItem> reader, List<WriteItem> batch, Queue<WriteItem> bulk)
+    {
+        batch.Clear();
+        while (batch.Count < _maxBatch && reader.TryRead(out var item))
+        {
+            if (item.CancellationToken.IsCancellationRequested)
+            {
+                item.Cancel();
+            }
+            else if (item.Bulk)
+            {
+                bulk.Enqueue(item);
+            }
+            else
+            {
+                batch.Add(item);
             }
         }
     }

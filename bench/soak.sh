@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Soak: one Release gateway (SQLite, AckMode=Commit, processing running, a fresh folder) under a paced MLLP load, its
+# memory and its processing lag sampled as the minutes pass. Every STEP seconds: the gateway's resident memory (VmRSS),
+# its CPU seconds, and from its own /metrics the age of the oldest accepted (unprocessed) message and how many wait.
+# At the end: LoadGen's JSON (nothing may be lost or NACKed) and the resident memory of the second sample against the last.
+# Usage: bench/soak.sh [SECONDS] [RATE] [CONNECTIONS]   (default 600 s at 500 msgs/s over 8 connections)
+# Env:   FILE  the message template (default tests/golden/pam-fr-a01-opposition.hl7)   STEP  seconds between samples (30)
+# Build first: dotnet build src/Dmp.Ingest.Worker -c Release; dotnet build bench/Dmp.LoadGen -c Release
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${1:-600}; rate=${2:-500}; connections=${3:-8}; step=${STEP:-30}
+gateway="$here/src/Dmp.Ingest.Worker/bin/Release/net10.0/Dmp.Ingest.Worker.dll"
+loadgen="$here/bench/Dmp.LoadGen/bin/Release/net10.0/Dmp.LoadGen.dll"
+file=${FILE:-$here/tests/golden/pam-fr-a01-opposition.hl7}
+for f in "$gateway" "$loadgen" "$file"; do
+  [[ -f "$f" ]] || { echo "soak: $f is missing (build with: dotnet build src/Dmp.Ingest.Worker -c Release; dotnet build bench/Dmp.LoadGen -c Release)" >&2; exit 66; }
+done
+
+data=$(mktemp -d /tmp/dmp-soak.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$data"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+mllp=$(free_port); http=$(free_port)
+dotnet "$gateway" --Dmp:DataDir="$data/gw" --Dmp:Rules:Path="$here/mappings" --Dmp:Mllp:Port="$mllp" --Dmp:Http:Port="$http" \
+  --Dmp:Mllp:AckMode=Commit >"$data/gw.log" 2>&1 &
+gw=$!; pids+=("$gw")
+for _ in $(seq 1 240); do (echo >/dev/tcp/127.0.0.1/"$mllp") 2>/dev/null && break; sleep 0.25; done
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_s() { awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+metric() { # name, optional label filter: the value of the first matching sample of the gateway's /metrics
+  curl -sf "http://127.0.0.1:$http/metrics" | awk -v n="$1" -v l="${2:-}" '$1 ~ "^"n"({|$)" && index($1, l) { print $2; exit }'
+}
+
+echo "soak $(date -u +%FT%TZ) load $(cut -d' ' -f1 /proc/loadavg) nproc $(nproc): ${seconds} s at ${rate}/s over ${connections} connections, $(basename "$file")"
+dotnet "$loadgen" --port "$mllp" --file "$file" --connections "$connections" --rate "$rate" --seconds "$seconds" >"$data/loadgen.out" 2>/dev/null &
+lg=$!; pids+=("$lg")
+printf '%8s %10s %8s %16s %10s\n' elapsed_s rss_mib cpu_s oldest_accepted_s accepted
+first=""; last=""; worst=0; start=$(date +%s)
+while kill -0 "$lg" 2>/dev/null; do
+  sleep "$step"
+  kill -0 "$gw" 2>/dev/null || { echo "soak: the gateway stopped (see its log)" >&2; tail -20 "$data/gw.log" >&2; exit 1; }
+  rss=$(rss_kib "$gw"); age=$(metric dmp_inbox_oldest_accepted_age_seconds || true); waiting=$(metric dmp_inbox_messages 'status="accepted"' || true)
+  printf '%8d %10.1f %8s %16s %10s\n' $(( $(date +%s) - start )) "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$(cpu_s "$gw")" "${age:--}" "${waiting:--}"
+  [[ -z "$first" ]] && first=$rss
+  last=$rss
+  [[ -n "$age" ]] && worst=$(awk -v a="$age" -v w="$worst" 'BEGIN { print (a > w ? a : w) }')
+done
+wait "$lg" || true
+echo "soak loadgen $(tail -1 "$data/loadgen.out")"
+awk -v f="$first" -v l="$last" -v w="$worst" 'BEGIN { printf "soak rss first sample %.1f MiB, last %.1f MiB (%+.1f %%); oldest accepted message at most %s s\n", f / 1024, l / 1024, (f > 0 ? (l - f) * 100 / f : 0), w }'
