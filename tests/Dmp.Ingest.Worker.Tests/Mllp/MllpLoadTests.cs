@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net.Sockets;
 using Xunit.Abstractions;
 
 namespace Dmp.Ingest.Worker.Tests.Mllp;
@@ -59,8 +60,20 @@ public sealed class MllpLoadTests(ITestOutputHelper output)
         Assert.Equal("AA", Hl7Samples.ReadAck(await first.SendAsync(Hl7Samples.Adt("MAX-1"))).Code);
         Assert.Equal("AA", Hl7Samples.ReadAck(await second.SendAsync(Hl7Samples.Adt("MAX-2"))).Code);
 
-        await using (var third = await gateway.ConnectAsync())
-            Assert.True(await third.WaitClosedAsync(TestGateway.Patience), "the third connection should be closed by the server");
+        // The server may close the third so early that the client's connect itself sees the reset (once on a clean-clone run).
+        MllpTestClient? third = null;
+        try
+        {
+            third = await gateway.ConnectAsync();
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+        }
+        if (third is not null)
+        {
+            await using (third)
+                Assert.True(await third.WaitClosedAsync(TestGateway.Patience), "the third connection should be closed by the server");
+        }
 
         Assert.Equal("AA", Hl7Samples.ReadAck(await first.SendAsync(Hl7Samples.Adt("MAX-3"))).Code);
         Assert.Equal("AA", Hl7Samples.ReadAck(await second.SendAsync(Hl7Samples.Adt("MAX-4"))).Code);
