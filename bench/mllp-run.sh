@@ -20,9 +20,8 @@ gateway="$repo/src/Dmp.Ingest.Worker/bin/Release/net10.0/Dmp.Ingest.Worker.dll"
 loadgen="$here/bench/Dmp.LoadGen/bin/Release/net10.0/Dmp.LoadGen.dll"
 file=${FILE:-$here/tests/golden/pam-fr-a01-opposition.hl7}
 seconds=${RUN_SECONDS:-8}; warmup=${WARMUP_SECONDS:-8}
-for f in "$gateway" "$loadgen" "$file"; do
-  [[ -f "$f" ]] || { echo "mllp-run: $f is missing (build with: dotnet build src/Dmp.Ingest.Worker -c Release; dotnet build bench/Dmp.LoadGen -c Release)" >&2; exit 66; }
-done
+source "$here/bench/lib.sh"
+require_built "$gateway" "$loadgen" "$file"
 
 data=$(mktemp -d /tmp/dmp-mllp-run.XXXXXX)
 pids=(); pg_bin=""; pg_data=""
@@ -34,9 +33,6 @@ cleanup() {
 }
 trap cleanup EXIT
 as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 1 240); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.25; done; echo "mllp-run: nothing listens on $1" >&2; exit 1; }
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # user + system ticks (1/100 s)
 lg() { dotnet "$loadgen" "$@" 2>/dev/null | tail -1; }
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
@@ -45,15 +41,6 @@ ref_port=$(free_port)
 mkdir -p "$data/reference"
 dotnet "$loadgen" reference-server --port "$ref_port" --dir "$data/reference" >"$data/reference.log" 2>&1 &
 ref_pid=$!; pids+=("$ref_pid")
-
-start_gateway() { # name, extra arguments…; sets the global gw_port and gw_pid
-  local name=$1; shift
-  gw_port=$(free_port); local http; http=$(free_port)
-  mkdir -p "$data/$name"
-  dotnet "$gateway" --Dmp:DataDir="$data/$name" --Dmp:Rules:Path="$repo/mappings" --Dmp:Mllp:Port="$gw_port" --Dmp:Http:Port="$http" \
-    --Dmp:Mllp:AckMode=Commit "$@" >"$data/$name.log" 2>&1 &
-  gw_pid=$!; pids+=("$gw_pid")
-}
 
 start_postgres_gateway() { # a throw-away local PostgreSQL 15+, then a gateway on it
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -64,7 +51,7 @@ start_postgres_gateway() { # a throw-away local PostgreSQL 15+, then a gateway o
   as_pg "$pg_bin/pg_ctl" -D "$pg_data" -w -t 60 -l "$data/pg/pg.log" \
     -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $data/pg -c fsync=on -c max_connections=100 ${PG_OPTIONS:-}" start >/dev/null
   as_pg "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE dmp" >/dev/null
-  start_gateway postgres --Dmp:Store:Provider=Postgres \
+  start_gateway "$data/postgres" "$repo" --Dmp:Store:Provider=Postgres \
     --Dmp:Store:ConnectionString="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=dmp;Maximum Pool Size=20"
 }
 
@@ -72,9 +59,9 @@ declare -A rate p99
 measure() { # target name, its port, its pid, connections, [more LoadGen arguments]
   local t=$1 p=$2 id=$3 c=$4; shift 4
   local before result used
-  before=$(cpu "$id")
+  before=$(cpu_ticks "$id")
   result=$(lg --port "$p" --file "$file" --seconds "$seconds" --connections "$c" "$@")
-  used=$(awk -v a="$before" -v b="$(cpu "$id")" 'BEGIN { printf "%.2f", (b - a) / 100 }')
+  used=$(awk -v a="$before" -v b="$(cpu_ticks "$id")" 'BEGIN { printf "%.2f", (b - a) / 100 }')
   echo "$label $t connections=$c${*:+ $*} $result cpu_s=$used"
   rate[$t,$c]=$(field "$result" acked_per_s); p99[$t,$c]=$(field "$result" p99_ms)
 }
@@ -88,11 +75,11 @@ lg --port "$ref_port" --file "$file" --connections 8 --seconds "$warmup" >/dev/n
 # One gateway at a time, so that no other gateway's processing backlog takes the CPU while it is measured; the
 # reference is measured again just before it at each connection count, so that each ratio compares the same minute.
 for g in "${gateways[@]}"; do
-  if [[ $g == sqlite ]]; then start_gateway sqlite; else start_postgres_gateway; fi
+  if [[ $g == sqlite ]]; then start_gateway "$data/sqlite" "$repo"; else start_postgres_gateway; fi
   wait_port "$gw_port"
   lg --port "$gw_port" --file "$file" --connections 8 --seconds "$warmup" >/dev/null
   for c in 1 8; do
-    measure reference "$ref_port" "$ref_pid" "$c"; rate[reference@$g,$c]=${rate[reference,$c]}; p99[reference@$g,$c]=${p99[reference,$c]}
+    measure "reference@$g" "$ref_port" "$ref_pid" "$c"
     measure "$g" "$gw_port" "$gw_pid" "$c"
   done
   if [[ "${PACED:-0}" == 1 ]]; then measure "$g-paced" "$gw_port" "$gw_pid" 8 --rate 1000; fi

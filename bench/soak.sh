@@ -12,9 +12,8 @@ seconds=${1:-600}; rate=${2:-500}; connections=${3:-8}; step=${STEP:-30}
 gateway="$here/src/Dmp.Ingest.Worker/bin/Release/net10.0/Dmp.Ingest.Worker.dll"
 loadgen="$here/bench/Dmp.LoadGen/bin/Release/net10.0/Dmp.LoadGen.dll"
 file=${FILE:-$here/tests/golden/pam-fr-a01-opposition.hl7}
-for f in "$gateway" "$loadgen" "$file"; do
-  [[ -f "$f" ]] || { echo "soak: $f is missing (build with: dotnet build src/Dmp.Ingest.Worker -c Release; dotnet build bench/Dmp.LoadGen -c Release)" >&2; exit 66; }
-done
+source "$here/bench/lib.sh"
+require_built "$gateway" "$loadgen" "$file"
 
 data=$(mktemp -d /tmp/dmp-soak.XXXXXX)
 pids=()
@@ -24,15 +23,11 @@ cleanup() {
   rm -rf "$data"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-mllp=$(free_port); http=$(free_port)
-dotnet "$gateway" --Dmp:DataDir="$data/gw" --Dmp:Rules:Path="$here/mappings" --Dmp:Mllp:Port="$mllp" --Dmp:Http:Port="$http" \
-  --Dmp:Mllp:AckMode=Commit >"$data/gw.log" 2>&1 &
-gw=$!; pids+=("$gw")
-for _ in $(seq 1 240); do (echo >/dev/tcp/127.0.0.1/"$mllp") 2>/dev/null && break; sleep 0.25; done
+start_gateway "$data/gw" "$here"
+gw=$gw_pid; mllp=$gw_port; http=$gw_http
+wait_port "$mllp"
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-cpu_s() { awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$1/stat"; }
 metric() { # name, optional label filter: the value of the first matching sample of the gateway's /metrics
   curl -sf "http://127.0.0.1:$http/metrics" | awk -v n="$1" -v l="${2:-}" '$1 ~ "^"n"({|$)" && index($1, l) { print $2; exit }'
 }
@@ -46,7 +41,7 @@ while kill -0 "$lg" 2>/dev/null; do
   sleep "$step"
   kill -0 "$gw" 2>/dev/null || { echo "soak: the gateway stopped (see its log)" >&2; tail -20 "$data/gw.log" >&2; exit 1; }
   rss=$(rss_kib "$gw"); age=$(metric dmp_inbox_oldest_accepted_age_seconds || true); waiting=$(metric dmp_inbox_messages 'status="accepted"' || true)
-  printf '%8d %10.1f %8s %16s %10s\n' $(( $(date +%s) - start )) "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$(cpu_s "$gw")" "${age:--}" "${waiting:--}"
+  printf '%8d %10.1f %8s %16s %10s\n' $(( $(date +%s) - start )) "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$(awk -v t="$(cpu_ticks "$gw")" 'BEGIN { printf "%.1f", t / 100 }')" "${age:--}" "${waiting:--}"
   [[ -z "$first" ]] && first=$rss
   last=$rss
   [[ -n "$age" ]] && worst=$(awk -v a="$age" -v w="$worst" 'BEGIN { print (a > w ? a : w) }')
