@@ -12,6 +12,7 @@
 #        PG=1     also a gateway on PostgreSQL (needs the postgresql server binaries; run as root or as postgres)
 #        PG_OPTIONS  more server settings, e.g. "-c log_statement=all -c log_line_prefix='%m [%p] '" with KEEP=1 for bench/pg-tx-spans.py
 #        PACED=1  also 8 connections paced at 1,000/s on each gateway
+#        FROM=DIR the SQLite gateway starts on a copy of DIR (a store filled by `Dmp.Bench seed`) instead of an empty folder
 #        KEEP=1   keep the data folder (gateway logs, PostgreSQL log) instead of deleting it
 set -euo pipefail
 repo=$(cd "${1:-.}" && pwd); label=${2:-run}
@@ -75,7 +76,10 @@ lg --port "$ref_port" --file "$file" --connections 8 --seconds "$warmup" >/dev/n
 # One gateway at a time, so that no other gateway's processing backlog takes the CPU while it is measured; the
 # reference is measured again just before it at each connection count, so that each ratio compares the same minute.
 for g in "${gateways[@]}"; do
-  if [[ $g == sqlite ]]; then start_gateway "$data/sqlite" "$repo"; else start_postgres_gateway; fi
+  if [[ $g == sqlite ]]; then
+    if [[ -n "${FROM:-}" ]]; then mkdir -p "$data/sqlite"; cp -a "$FROM/." "$data/sqlite/"; fi
+    start_gateway "$data/sqlite" "$repo"
+  else start_postgres_gateway; fi
   wait_port "$gw_port"
   lg --port "$gw_port" --file "$file" --connections 8 --seconds "$warmup" >/dev/null
   for c in 1 8; do
