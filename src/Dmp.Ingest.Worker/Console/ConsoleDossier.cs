@@ -13,7 +13,9 @@ namespace Dmp.Ingest.Worker.OperatorConsole;
 public sealed record DocumentLine(long Id, string Type, DateTimeOffset? Date, bool Masked, bool HiddenFromPatient, string? Author);
 
 /// <summary>A dossier as its reader may see it: who reads it and on what basis, its state, and its documents.</summary>
-public sealed record DossierView(DossierScope Scope, IReadOnlyList<DocumentLine> Documents)
+/// <param name="Older">The cursor of the next page of older documents; null on the last page.</param>
+/// <param name="Paged">True when this is not the first page.</param>
+public sealed record DossierView(DossierScope Scope, IReadOnlyList<DocumentLine> Documents, string? Older = null, bool Paged = false)
 {
     public DossierFacts? Facts => Scope.Dossier;
     public bool Emergency => Scope.Access.Basis == AccessBasis.Emergency;
@@ -49,25 +51,28 @@ public sealed class ConsoleDossier(DossierGate gate, DmpStore store, DossierRigh
 
     private static readonly XNamespace V3 = "urn:hl7-org:v3";
 
-    /// <summary>The signed-in patient's own dossier with its documents (audited as the API's document search).</summary>
-    public async Task<DossierView?> OwnDossierAsync(HttpContext http, CancellationToken ct)
+    /// <summary>
+    /// The signed-in patient's own dossier with a page of its documents, newest first, from <paramref name="before"/> (a cursor
+    /// of <see cref="DossierView.Older"/>; null: the newest) — audited as the API's document search.
+    /// </summary>
+    public async Task<DossierView?> OwnDossierAsync(HttpContext http, string? before, CancellationToken ct)
     {
         var scope = await OwnScopeAsync(http, AuditActions.Search, AuditEntityTypes.DocumentReference, ct);
-        return scope is null ? null : await DocumentsAsync(http, scope, ct);
+        return scope is null ? null : await DocumentsAsync(http, scope, before, ct);
     }
 
     /// <summary>
     /// A professional's look at a patient's dossier, as the rules allow; <paramref name="emergencyReason"/> invokes emergency
     /// access. Null and the policy's reason when refused (the gate audited the refusal).
     /// </summary>
-    public async Task<(DossierView? View, string? Denial)> ProfessionalDossierAsync(HttpContext http, long patientId, string? emergencyReason, CancellationToken ct)
+    public async Task<(DossierView? View, string? Denial)> ProfessionalDossierAsync(HttpContext http, long patientId, string? emergencyReason, string? before, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(http);
         http.Items[FhirCaller.BreakGlassItem] = emergencyReason ?? "";
         var gated = await gate.ForPatientAsync(http, patientId, AuditActions.Search, AuditEntityTypes.DocumentReference, null, Results.Empty, ct);
         if (gated.Scope is not { } scope)
             return (null, gated.Denial);
-        return (await DocumentsAsync(http, scope, ct), null);
+        return (await DocumentsAsync(http, scope, before, ct), null);
     }
 
     /// <summary>
@@ -243,13 +248,15 @@ public sealed class ConsoleDossier(DossierGate gate, DmpStore store, DossierRigh
         return gated.Scope;
     }
 
-    private async Task<DossierView> DocumentsAsync(HttpContext http, DossierScope scope, CancellationToken ct)
+    private async Task<DossierView> DocumentsAsync(HttpContext http, DossierScope scope, string? before, CancellationToken ct)
     {
-        var found = await gate.Queries.SearchDocumentsAsync(new DocumentFilter { PatientId = scope.PatientId }, scope.Access.Visibility!, new PageRequest(DocumentPage), ct);
+        // The API's own cursor (sort key and id of the last row shown); one that does not read as one shows the newest page.
+        var after = SearchParameters.CursorOrNull(before);
+        var found = await gate.Queries.SearchDocumentsAsync(new DocumentFilter { PatientId = scope.PatientId }, scope.Access.Visibility!, new PageRequest(DocumentPage, false, after), ct);
         var lines = found.Items.Select(Line).ToList();
         await gate.AuditAsync(scope.Audit(AuditActions.Search, AuditEntityTypes.DocumentReference, null, AuditOutcomes.Success,
             $"console {http.Request.Path} returned {lines.Count}" + (lines.Count > 0 ? ": " + string.Join(", ", lines.Select(l => "DocumentReference/" + DossierResources.Id(l.Id))) : "")), ct);
-        return new DossierView(scope, lines);
+        return new DossierView(scope, lines, found.Next is { } next ? SearchParameters.EncodeCursor(next) : null, after is not null);
     }
 
     /// <summary>A console request never invokes emergency access unless its form said so.</summary>

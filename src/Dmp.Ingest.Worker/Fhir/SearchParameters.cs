@@ -114,6 +114,21 @@ public sealed class SearchParameters
         return Base64Url.EncodeToString(Encoding.UTF8.GetBytes(text));
     }
 
+    /// <summary>The page key a cursor of <see cref="EncodeCursor"/> names; null when there is none or it is not one.</summary>
+    public static PageKey? CursorOrNull(string? cursor)
+    {
+        if (string.IsNullOrEmpty(cursor))
+            return null;
+        try
+        {
+            return DecodeCursor(cursor);
+        }
+        catch (SearchParameterException)
+        {
+            return null;
+        }
+    }
+
     private static PageKey DecodeCursor(string cursor)
     {
         try

@@ -301,6 +301,47 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
     }
 
     [Fact]
+    public async Task A_dossier_longer_than_a_page_is_read_to_its_oldest_document_by_the_older_link_for_the_patient_and_a_professional()
+    {
+        var (ins, patientId) = await fixture.PatientAsync();
+        var seeded = new List<long>();
+        for (var i = 0; i < ConsoleDossier.DocumentPage + 3; i++)
+            seeded.Add(await fixture.Seed.DocumentAsync(patientId));
+        await fixture.Seed.AuthorizeAsync(patientId, ProfessionalRpps);
+
+        foreach (var (role, path) in new[] { (DmpClaims.Patient, "/console/dossier"), (DmpClaims.Professional, $"/console/patients/{patientId}") })
+        {
+            var session = await fixture.OpenAsync();
+            var page = session.Page;
+            await fixture.SignInAsync(page, role, ins: role == DmpClaims.Patient ? ins : null, rpps: role == DmpClaims.Professional ? ProfessionalRpps : null);
+            await page.GotoAsync(fixture.BaseUrl + path);
+
+            var first = await ListedDocumentsAsync(page);
+            Assert.Equal(ConsoleDossier.DocumentPage, first.Count);
+            Assert.Equal(0, await page.Locator("[data-testid=newest-documents]").CountAsync());
+            await ConsoleChromium.FollowLinkAsync(page, page.Locator("[data-testid=older-documents]"), new Regex("before="));
+            await page.Locator("[data-testid=newest-documents]").WaitForAsync();
+            var second = await ListedDocumentsAsync(page);
+
+            // Every document once, the newest page first (the seed's documents differ only by when they were stored).
+            Assert.Equal(3, second.Count);
+            Assert.Equal(seeded.Order(), first.Concat(second).Order());
+            Assert.Equal(seeded.Take(3).Order(), second.Order());
+            Assert.Equal(0, await page.Locator("[data-testid=older-documents]").CountAsync());
+            await ConsoleChromium.AssertAccessibleAsync(page, role + "-older-documents");
+
+            await ConsoleChromium.FollowLinkAsync(page, page.Locator("[data-testid=newest-documents]"), new Regex(Regex.Escape(path) + "$"));
+            await page.Locator("[data-testid=older-documents]").WaitForAsync();
+            Assert.Equal(first.Order(), (await ListedDocumentsAsync(page)).Order());
+            Assert.Empty(session.Problems);
+        }
+    }
+
+    private static async Task<List<long>> ListedDocumentsAsync(IPage page) =>
+        (await page.Locator("[data-testid=documents] tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.document)"))
+            .Select(v => long.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+
+    [Fact]
     public async Task The_trail_pages_to_its_first_event_and_says_the_chain_verifies()
     {
         var (ins, patientId) = await fixture.PatientAsync();

@@ -191,6 +191,61 @@ public sealed class RuleWorkbenchApiTests
         Assert.Contains("Dmp:Rules:Reload", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Preview_names_the_message_an_edit_breaks_and_the_one_it_mends_with_the_error_on_each_side()
+    {
+        // The CI-SIS lifecycle signals must agree: ORC-1, the document OBX's OBX-11 (F: new) and the MDM trigger (T02: new).
+        // Loaded rules: ORC-1 NW is new (the report maps), RO is replace (its copy with RO fails: the signals disagree).
+        // The edit on disk swaps the two: NW says replace (the report now fails), RO says new (the copy now maps).
+        var report = Hl7Samples.Corpus("hl7v2", "french", "ans_TDCDA-2.1-vague2_MDM_T02_CR-Radio_INIT_N1_Base64.er7");
+        var replaced = Hl7Samples.WithControlId(
+            System.Text.Encoding.Latin1.GetBytes(System.Text.Encoding.Latin1.GetString(report).Replace("\rORC|NW|", "\rORC|RO|", StringComparison.Ordinal)),
+            "WB-RO-1");
+        Assert.Contains("\rORC|RO|", System.Text.Encoding.Latin1.GetString(replaced), StringComparison.Ordinal);
+
+        using var rules = new RulesWorkbench();
+        await using var gateway = await TestGateway.StartAsync(rules.Settings(reload: "manual"));
+        await using (var client = await gateway.ConnectAsync())
+        {
+            Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(report)).Code);
+            Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(replaced)).Code);
+        }
+        var reportId = (await gateway.SingleAsync("015")).Id();
+        var replacedId = (await gateway.SingleAsync("WB-RO-1")).Id();
+        await gateway.WaitForStatusAsync(reportId, "processed", "held", "failed");
+        await gateway.WaitForStatusAsync(replacedId, "failed");
+        var before = await StateAsync(gateway);
+
+        var (_, unchanged, _) = await RulesWorkbench.PreviewAsync(gateway.Api, "{}");
+        Assert.Equal(2, unchanged.GetProperty("examined").GetInt32());
+        Assert.Equal(0, unchanged.GetProperty("changed").GetInt32());
+        Assert.Equal(1, unchanged.GetProperty("failed").GetInt32());
+
+        var table = Path.Combine(rules.Folder, "tables", "cisis-orc-1.yaml");
+        rules.Edit(table, "  NW: new\n", "  NW: replace\n");
+        rules.Edit(table, "  RO: replace\n", "  RO: new\n");
+        var (status, preview, _) = await RulesWorkbench.PreviewAsync(gateway.Api, "{}");
+
+        Assert.Equal(200, status);
+        Assert.Equal(2, preview.GetProperty("examined").GetInt32());
+        Assert.Equal(2, preview.GetProperty("changed").GetInt32());
+        Assert.Equal(1, preview.GetProperty("failed").GetInt32()); // the report, with the disk rules
+        var items = preview.GetProperty("items").EnumerateArray().ToDictionary(i => i.Id());
+        var fails = items[reportId];
+        Assert.Equal("now-fails", fails.Str("change"));
+        Assert.Equal(JsonValueKind.Null, fails.GetProperty("errorBefore").ValueKind);
+        Assert.Contains("signals disagree", fails.Str("errorAfter"), StringComparison.Ordinal);
+        Assert.Contains("'NW' means replace", fails.Str("errorAfter"), StringComparison.Ordinal);
+        var maps = items[replacedId];
+        Assert.Equal("now-maps", maps.Str("change"));
+        Assert.Contains("'RO' means replace", maps.Str("errorBefore"), StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Null, maps.GetProperty("errorAfter").ValueKind);
+        Assert.True(maps.GetProperty("diffTotal").GetInt32() > 0); // the bundle it now gives, against none
+
+        // Read-only, as for any preview: the failed copy is still failed until someone reloads and replays it.
+        Assert.Equal(before, await StateAsync(gateway));
+    }
+
     /// <summary>Every message's status and the counts of history lines and audit events: what a read-only preview must leave as it was.</summary>
     private static async Task<string> StateAsync(TestGateway gateway)
     {
