@@ -301,7 +301,7 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
     }
 
     [Fact]
-    public async Task A_dossier_longer_than_a_page_is_read_to_its_oldest_document_by_the_older_link_for_the_patient_and_a_professional()
+    public async Task A_dossier_longer_than_a_page_is_read_to_its_oldest_document_by_the_older_link_and_an_emergency_access_says_it_lists_the_newest()
     {
         var (ins, patientId) = await fixture.PatientAsync();
         var seeded = new List<long>();
@@ -335,6 +335,19 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
             Assert.Equal(first.Order(), (await ListedDocumentsAsync(page)).Order());
             Assert.Empty(session.Problems);
         }
+
+        // An emergency access (a professional the patient never authorised) lists the newest page and says there are more.
+        var stranger = await fixture.OpenAsync();
+        await fixture.SignInAsync(stranger.Page, DmpClaims.Professional, rpps: "10000000312");
+        await stranger.Page.GotoAsync(fixture.BaseUrl + $"/console/patients/{patientId}");
+        await stranger.Page.Locator("#reason").FillAsync("arrêt cardiaque");
+        await stranger.Page.Locator("[data-testid=break-glass]").ClickAsync();
+        await stranger.Page.WaitForSelectorAsync("[data-testid=emergency-banner]");
+        Assert.Equal(ConsoleDossier.DocumentPage, (await ListedDocumentsAsync(stranger.Page)).Count);
+        Assert.Contains($"newest {ConsoleDossier.DocumentPage} documents only", await stranger.Page.Locator("[data-testid=emergency-newest-only]").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await stranger.Page.Locator("[data-testid=older-documents]").CountAsync());
+        // The page that refused them before the emergency was a 403, which the browser reports: nothing else.
+        Assert.All(stranger.Problems, p => Assert.Contains("403", p, StringComparison.Ordinal));
     }
 
     private static async Task<List<long>> ListedDocumentsAsync(IPage page) =>
