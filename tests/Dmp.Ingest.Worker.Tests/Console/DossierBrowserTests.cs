@@ -341,7 +341,9 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
         await fixture.SignInAsync(stranger.Page, DmpClaims.Professional, rpps: "10000000312");
         await stranger.Page.GotoAsync(fixture.BaseUrl + $"/console/patients/{patientId}");
         await stranger.Page.Locator("#reason").FillAsync("arrêt cardiaque");
-        await stranger.Page.Locator("[data-testid=break-glass]").ClickAsync();
+        var posted = await stranger.Page.RunAndWaitForResponseAsync(() => stranger.Page.Locator("[data-testid=break-glass]").ClickAsync(),
+            r => r.Request.Method == "POST" && r.Url.EndsWith($"/console/patients/{patientId}", StringComparison.Ordinal));
+        Assert.Equal(200, posted.Status);
         await stranger.Page.WaitForSelectorAsync("[data-testid=emergency-banner]");
         Assert.Equal(ConsoleDossier.DocumentPage, (await ListedDocumentsAsync(stranger.Page)).Count);
         Assert.Contains($"newest {ConsoleDossier.DocumentPage} documents only", await stranger.Page.Locator("[data-testid=emergency-newest-only]").InnerTextAsync(), StringComparison.Ordinal);
