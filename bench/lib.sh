@@ -3,6 +3,7 @@
 bench_name=$(basename "$0" .sh)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_port() { for _ in $(seq 1 240); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.25; done; echo "$bench_name: nothing listens on $1" >&2; exit 1; }
+stop_started() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; }  # by PID, at exit
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # user + system ticks (1/100 s)
 require_built() { # files the script needs
   for f in "$@"; do

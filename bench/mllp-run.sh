@@ -27,8 +27,7 @@ require_built "$gateway" "$loadgen" "$file"
 data=$(mktemp -d /tmp/dmp-mllp-run.XXXXXX)
 pids=(); pg_bin=""; pg_data=""
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  stop_started
   if [[ -n "$pg_data" ]]; then as_pg "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w stop >/dev/null 2>&1 || true; fi
   if [[ "${KEEP:-0}" == 1 ]]; then echo "mllp-run: kept $data" >&2; else rm -rf "$data"; fi
 }

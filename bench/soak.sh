@@ -18,8 +18,7 @@ require_built "$gateway" "$loadgen" "$file"
 data=$(mktemp -d /tmp/dmp-soak.XXXXXX)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  stop_started
   rm -rf "$data"
 }
 trap cleanup EXIT

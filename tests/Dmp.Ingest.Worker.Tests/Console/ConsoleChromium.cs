@@ -74,6 +74,14 @@ public sealed class ConsoleChromium : IAsyncDisposable
         return (page, problems);
     }
 
+    /// <summary>The ids of the documents a dossier page lists (its documents table's rows), in the page's order.</summary>
+    public static async Task<List<long>> DocumentsShownAsync(IPage page)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        return (await page.Locator("[data-testid=documents] tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.document)"))
+            .Select(v => long.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+    }
+
     /// <summary>
     /// Follows a plain link (a GET, so a second click is harmless) and waits for the page it leads to. On loaded clean-clone
     /// runs a click now and then left the page where it was, idle, until the 30 s timeout: the link is clicked again when

@@ -316,12 +316,12 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
             await fixture.SignInAsync(page, role, ins: role == DmpClaims.Patient ? ins : null, rpps: role == DmpClaims.Professional ? ProfessionalRpps : null);
             await page.GotoAsync(fixture.BaseUrl + path);
 
-            var first = await ListedDocumentsAsync(page);
+            var first = await ConsoleChromium.DocumentsShownAsync(page);
             Assert.Equal(ConsoleDossier.DocumentPage, first.Count);
             Assert.Equal(0, await page.Locator("[data-testid=newest-documents]").CountAsync());
             await ConsoleChromium.FollowLinkAsync(page, page.Locator("[data-testid=older-documents]"), new Regex("before="));
             await page.Locator("[data-testid=newest-documents]").WaitForAsync();
-            var second = await ListedDocumentsAsync(page);
+            var second = await ConsoleChromium.DocumentsShownAsync(page);
 
             // Every document once, the newest page first (the seed's documents differ only by when they were stored).
             Assert.Equal(3, second.Count);
@@ -332,7 +332,7 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
 
             await ConsoleChromium.FollowLinkAsync(page, page.Locator("[data-testid=newest-documents]"), new Regex(Regex.Escape(path) + "$"));
             await page.Locator("[data-testid=older-documents]").WaitForAsync();
-            Assert.Equal(first.Order(), (await ListedDocumentsAsync(page)).Order());
+            Assert.Equal(first.Order(), (await ConsoleChromium.DocumentsShownAsync(page)).Order());
             Assert.Empty(session.Problems);
         }
 
@@ -345,16 +345,12 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
             r => r.Request.Method == "POST" && r.Url.EndsWith($"/console/patients/{patientId}", StringComparison.Ordinal));
         Assert.Equal(200, posted.Status);
         await stranger.Page.WaitForSelectorAsync("[data-testid=emergency-banner]");
-        Assert.Equal(ConsoleDossier.DocumentPage, (await ListedDocumentsAsync(stranger.Page)).Count);
+        Assert.Equal(ConsoleDossier.DocumentPage, (await ConsoleChromium.DocumentsShownAsync(stranger.Page)).Count);
         Assert.Contains($"newest {ConsoleDossier.DocumentPage} documents only", await stranger.Page.Locator("[data-testid=emergency-newest-only]").InnerTextAsync(), StringComparison.Ordinal);
         Assert.Equal(0, await stranger.Page.Locator("[data-testid=older-documents]").CountAsync());
         // The page that refused them before the emergency was a 403, which the browser reports: nothing else.
         Assert.All(stranger.Problems, p => Assert.Contains("403", p, StringComparison.Ordinal));
     }
-
-    private static async Task<List<long>> ListedDocumentsAsync(IPage page) =>
-        (await page.Locator("[data-testid=documents] tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.document)"))
-            .Select(v => long.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToList();
 
     [Fact]
     public async Task The_trail_pages_to_its_first_event_and_says_the_chain_verifies()

@@ -52,7 +52,7 @@ public sealed class OidcDossierTests(OidcConsoleFixture fixture) : IClassFixture
         await professional.Locator("#reason").FillAsync(Reason);
         await professional.Locator("[data-testid=break-glass]").ClickAsync();
         await professional.WaitForSelectorAsync("[data-testid=emergency-banner]");
-        var shown = (await professional.Locator("[data-testid=documents] tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.document)")).Select(long.Parse).ToList();
+        var shown = await ConsoleChromium.DocumentsShownAsync(professional);
         Assert.Equal([letter], shown);
 
         // Back to the patient: the emergency access is in the trail, highlighted, with who and why.

@@ -48,8 +48,7 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
             var page = session.Page;
             await fixture.SignInAsync(page, DmpClaims.Professional, rpps: rpps);
             await page.GotoAsync(fixture.BaseUrl + $"/console/patients/{patientId}");
-            var shown = (await page.Locator("[data-testid=documents] tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.document)"))
-                .Select(long.Parse).Order().ToList();
+            var shown = (await ConsoleChromium.DocumentsShownAsync(page)).Order().ToList();
 
             Assert.Equal(expected.Order().ToList(), shown);
             using var api = fixture.Seed.Client(DossierSeed.ProfessionalToken(rpps));
@@ -137,7 +136,7 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
         await page.WaitForSelectorAsync("[data-testid=emergency-banner]");
 
         Assert.Contains(Reason, await page.Locator("[data-testid=emergency-banner]").InnerTextAsync(), StringComparison.Ordinal);
-        var shown = (await page.Locator("[data-testid=documents] tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.document)")).Select(long.Parse).Order().ToList();
+        var shown = (await ConsoleChromium.DocumentsShownAsync(page)).Order().ToList();
         // Emergency: masked documents stay hidden, even from their author; one hidden from the patient is shown, marked.
         Assert.Equal(new[] { plain, hidden }.Order().ToList(), shown);
         Assert.Equal(1, await page.Locator($"tr[data-document='{hidden}'] [data-testid=hidden]").CountAsync());
