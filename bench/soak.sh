@@ -23,13 +23,10 @@ cleanup() {
 }
 trap cleanup EXIT
 start_gateway "$data/gw" "$here"
-gw=$gw_pid; mllp=$gw_port; http=$gw_http
+gw=$gw_pid; mllp=$gw_port
 wait_port "$mllp"
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-metric() { # name, optional label filter: the value of the first matching sample of the gateway's /metrics
-  curl -sf "http://127.0.0.1:$http/metrics" | awk -v n="$1" -v l="${2:-}" '$1 ~ "^"n"({|$)" && index($1, l) { print $2; exit }'
-}
 
 echo "soak $(date -u +%FT%TZ) load $(cut -d' ' -f1 /proc/loadavg) nproc $(nproc): ${seconds} s at ${rate}/s over ${connections} connections, $(basename "$file")"
 dotnet "$loadgen" --port "$mllp" --file "$file" --connections "$connections" --rate "$rate" --seconds "$seconds" >"$data/loadgen.out" 2>/dev/null &
