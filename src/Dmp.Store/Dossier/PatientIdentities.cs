@@ -25,6 +25,7 @@ internal sealed class PatientIdentities(ApplyContext c)
 
         PatientRecord? patient = byIns;
         var created = false;
+        var rowChanged = false; // the patient's own row written after it was read: read it again at the end
         if (patient is null && qualified)
         {
             // An IPP-only patient known by one of these identifiers gets the INS: the identity is now qualified.
@@ -57,15 +58,19 @@ internal sealed class PatientIdentities(ApplyContext c)
             else if (owner.Id != patient.Id)
             {
                 if (qualified && owner.Ins is null)
+                {
                     await MovePatientAsync(owner.Id, patient.Id, [IdentifierText(id.System, id.Value)]).ConfigureAwait(false);
+                    rowChanged = true;
+                }
                 else
                     c.Notes.Add($"identifier {IdentifierText(id.System, id.Value)} belongs to another patient: not linked");
             }
         }
 
         if (!created && (updateDemographics || (qualified && patient.DemographicsAt is null)))
-            await UpdateDemographicsAsync(patient, subject, eventAt).ConfigureAwait(false);
-        return await ReadPatientAsync(patient.Id).ConfigureAwait(false);
+            rowChanged |= await UpdateDemographicsAsync(patient, subject, eventAt).ConfigureAwait(false);
+        // Identifiers live in their own table: only a move or new demographics make the row read above stale.
+        return rowChanged ? await ReadPatientAsync(patient.Id).ConfigureAwait(false) : patient;
     }
 
     /// <summary>The patient with this INS, or the one it was merged into (<see cref="MergeChain"/>).</summary>
@@ -125,13 +130,14 @@ internal sealed class PatientIdentities(ApplyContext c)
     /// <summary>
     /// Demographics follow the newest event: a message whose event time (EVN-2, else MSH-7) is older than the stored
     /// one's changes nothing; an equal or newer one writes only when something differs (so a replay changes nothing).
+    /// True when the row was written.
     /// </summary>
-    private async Task UpdateDemographicsAsync(PatientRecord patient, Patient subject, DateTimeOffset eventAt)
+    private async Task<bool> UpdateDemographicsAsync(PatientRecord patient, Patient subject, DateTimeOffset eventAt)
     {
         if (patient.DemographicsAt is { } storedAt && StoreTime.Read(storedAt) > eventAt)
         {
             c.Notes.Add("older event than the stored demographics: demographics kept");
-            return;
+            return false;
         }
 
         var d = Demographics.Of(subject);
@@ -139,7 +145,7 @@ internal sealed class PatientIdentities(ApplyContext c)
         if (d.Family == patient.Family && d.Given == patient.Given && d.BirthName == patient.BirthName && d.BirthDate == patient.BirthDate
             && d.Sex == patient.Sex && d.BirthPlace == patient.BirthPlace && status == patient.IdentityStatus)
         {
-            return;
+            return false;
         }
 
         await c.Connection.ExecuteAsync(c.Command(
@@ -150,6 +156,7 @@ internal sealed class PatientIdentities(ApplyContext c)
             """,
             new { patient.Id, d.Family, d.Given, d.BirthName, d.BirthDate, d.Sex, d.BirthPlace, Status = status, At = StoreTime.Write(eventAt), Now = c.NowText }))
             .ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>ADT A40: each merged identity's patient moves to the survivor (the message's patient).</summary>
