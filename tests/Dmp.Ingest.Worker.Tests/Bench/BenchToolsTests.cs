@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Dmp.Bench;
@@ -153,6 +154,50 @@ public sealed class BenchToolsTests
             Assert.True(await ProcessCommand.RunAsync(["--data", dir.FullName, "--messages", "20", "--receive", "20", "--patients", "50"], processed, errors) == 0, errors.ToString());
             using (var json = JsonDocument.Parse(LastLine(processed)))
                 Assert.Equal(40, json.RootElement.GetProperty("statuses").GetProperty("processed").GetInt64());
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The test above calls the command inside this test host, which has its own globalization settings; this runs the
+    /// bench's program as `dotnet run --project bench/Dmp.Bench` does (it once stopped at the gateway's start, the
+    /// console's cultures missing under the bench's invariant globalization, while the in-host test passed).
+    /// </summary>
+    [Fact]
+    public async Task The_bench_program_itself_processes_on_a_fresh_store()
+    {
+        var dir = Directory.CreateTempSubdirectory("dmp-bench-process-");
+        try
+        {
+            var start = new ProcessStartInfo("dotnet")
+            {
+                ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Dmp.Bench.dll"), "process", "--data", dir.FullName, "--messages", "5", "--receive", "5", "--patients", "10" },
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                // Where the gateway finds mappings/, as the repository's root is for `dotnet run`.
+                WorkingDirectory = AppContext.BaseDirectory,
+            };
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                Assert.Fail("Dmp.Bench process did not end within 180 s: " + await stderr);
+            }
+
+            Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}: {await stderr}");
+            var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            using var json = JsonDocument.Parse(lines[^1]);
+            Assert.Equal(10, json.RootElement.GetProperty("statuses").GetProperty("processed").GetInt64());
         }
         finally
         {
