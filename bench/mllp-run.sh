@@ -5,8 +5,9 @@
 # each on free loopback ports and a fresh folder. The gateways run one at a time (a gateway left running would go on
 # processing its backlog while the next is measured); each is warmed up, then measured at 1 and at 8 connections, each
 # time right after the reference at the same count, so that a ratio compares the same minute, and only once the
-# gateway has processed the backlog of its previous run (the seconds that took are printed: processing catching up). Prints LoadGen's JSON per
-# run (with the target's CPU seconds) and the ratios gateway ÷ reference. Stops what it started, by PID.
+# gateway has processed the backlog of its previous run (the seconds that took are printed: processing catching up).
+# Prints LoadGen's JSON per run (with the target's CPU seconds) and the ratios gateway ÷ reference. Stops what it
+# started, by PID.
 # Usage: bench/mllp-run.sh [REPO] [LABEL]   REPO: a checkout whose gateway and LoadGen are built in Release (default .)
 # Env:   FILE     the message template (default: tests/golden/pam-fr-a01-opposition.hl7, a 1.3 KB PAM France A01 with an INS)
 #        RUN_SECONDS  per measured run (default 8)   WARMUP_SECONDS  per target (default 8)
@@ -84,12 +85,12 @@ for g in "${gateways[@]}"; do
   lg --port "$gw_port" --file "$file" --connections 8 --seconds "$warmup" >/dev/null
   for c in 1 8; do
     # The backlog of the run before is processed first: a reference measured while the gateway still processes would
-    # share the two cores with it (and every ratio before this wait carried that error at 1 connection).
-    echo "$label $g had processed its backlog $(drain) s after the run before"
+    # share the cores with it.
+    waited=$(drain); echo "$label $g had processed its backlog $waited s after the run before"
     measure "reference@$g" "$ref_port" "$ref_pid" "$c"
     measure "$g" "$gw_port" "$gw_pid" "$c"
   done
-  echo "$label $g had processed its backlog $(drain) s after the 8-connection run"
+  waited=$(drain); echo "$label $g had processed its backlog $waited s after the 8-connection run"
   if [[ "${PACED:-0}" == 1 ]]; then measure "$g-paced" "$gw_port" "$gw_pid" 8 --rate 1000; fi
   kill "$gw_pid"; wait "$gw_pid" 2>/dev/null || true
 done

@@ -196,6 +196,7 @@ public sealed class BenchToolsTests
 
             Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}: {await stderr}");
             var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.NotEmpty(lines);
             using var json = JsonDocument.Parse(lines[^1]);
             Assert.Equal(10, json.RootElement.GetProperty("statuses").GetProperty("processed").GetInt64());
         }
