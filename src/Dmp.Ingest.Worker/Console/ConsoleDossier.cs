@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Xml.Linq;
+using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.Fhir;
 using Dmp.Mapping.Cda;
 using Dmp.Model;
@@ -24,7 +25,7 @@ public sealed record DossierView(DossierScope Scope, IReadOnlyList<DocumentLine>
 /// <summary>A document opened in the viewer: the CDA header, the sanitised narratives, and whether a PDF is embedded.</summary>
 public sealed record DocumentView(
     DocumentLine Line, long PatientId, bool MayExerciseRights, string? Title, string? Author, string? Organisation, DateTimeOffset? Date,
-    string? LegalAuthenticator, IReadOnlyList<NarrativeSection> Sections, string? PlainText, bool HasPdf);
+    string? LegalAuthenticator, IReadOnlyList<NarrativeSection> Sections, string? PlainText, bool HasPdf, bool Emergency);
 
 /// <summary>One section of a structured body: its title and its narrative as safe HTML.</summary>
 public sealed record NarrativeSection(string? Title, string Html);
@@ -136,11 +137,14 @@ public sealed class ConsoleDossier(DossierGate gate, DmpStore store, DossierRigh
         return lines;
     }
 
-    /// <summary>A document in the viewer, found as the API's read by id finds it (absent and not visible alike: null), audited as a read.</summary>
-    public async Task<DocumentView?> DocumentAsync(HttpContext http, long documentId, CancellationToken ct)
+    /// <summary>
+    /// A document in the viewer, found as the API's read by id finds it (absent and not visible alike: null), audited as a
+    /// read; <paramref name="emergencyReason"/> (a professional's, from the emergency list's form) reads it under emergency access.
+    /// </summary>
+    public async Task<DocumentView?> DocumentAsync(HttpContext http, long documentId, string? emergencyReason, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(http);
-        NoEmergency(http);
+        EmergencyOrNone(http, emergencyReason);
         var id = DossierResources.Id(documentId);
         var (found, _) = await DocumentEndpoints.FindVisibleAsync(id, "DocumentReference", http, gate, AuditActions.Read, ct);
         if (found is not { } document)
@@ -153,12 +157,12 @@ public sealed class ConsoleDossier(DossierGate gate, DmpStore store, DossierRigh
 
     /// <summary>
     /// The PDF a document is or carries, found and audited as the API's retrieval (`Binary`) is; null when the caller may not
-    /// see it or it holds no PDF.
+    /// see it or it holds no PDF. <paramref name="emergencyReason"/> as for <see cref="DocumentAsync"/>.
     /// </summary>
-    public async Task<byte[]?> PdfAsync(HttpContext http, long documentId, CancellationToken ct)
+    public async Task<byte[]?> PdfAsync(HttpContext http, long documentId, string? emergencyReason, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(http);
-        NoEmergency(http);
+        EmergencyOrNone(http, emergencyReason);
         var id = DossierResources.Id(documentId);
         var (found, _) = await DocumentEndpoints.FindVisibleAsync(id, "Binary", http, gate, AuditActions.Retrieve, ct);
         if (found is not { } document)
@@ -262,6 +266,15 @@ public sealed class ConsoleDossier(DossierGate gate, DmpStore store, DossierRigh
     /// <summary>A console request never invokes emergency access unless its form said so.</summary>
     private static void NoEmergency(HttpContext http) => http.Items.TryAdd(FhirCaller.BreakGlassItem, "");
 
+    /// <summary>Emergency access with the reason a professional's form gave; for anyone else, or without a reason, none.</summary>
+    private static void EmergencyOrNone(HttpContext http, string? reason)
+    {
+        if (reason is { Length: > 0 } && http.User.HasClaim(DmpClaims.Role, DmpClaims.Professional))
+            http.Items[FhirCaller.BreakGlassItem] = reason;
+        else
+            NoEmergency(http);
+    }
+
     /// <summary>The row as the API's DocumentReference gives it: the type's display (else its text, else the description), the date.</summary>
     public static DocumentLine Line(DocumentRow row)
     {
@@ -306,7 +319,7 @@ public sealed class ConsoleDossier(DossierGate gate, DmpStore store, DossierRigh
             legal += " — " + Time(At(signed));
         return new DocumentView(line, scope.PatientId, scope.Access.MayExerciseRights, header?.Title ?? row.Title,
             Name(header?.Author) ?? line.Author, header?.AuthorOrganisationName ?? row.Facility, At(header?.EffectiveTime) ?? line.Date,
-            legal, sections, plain, hasPdf);
+            legal, sections, plain, hasPdf, scope.Access.Basis == AccessBasis.Emergency);
     }
 
     /// <summary>

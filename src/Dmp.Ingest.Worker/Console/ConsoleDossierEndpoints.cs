@@ -90,18 +90,30 @@ public static class ConsoleDossierEndpoints
             return Results.Redirect($"/console/dossier?{(outcome == "done" ? "done" : outcome == "invalid" ? "invalid" : "failed")}={operation}");
         }).RequireAuthorization(PatientPolicy).DisableAntiforgery();
 
-        app.MapGet("/console/dossier/documents/{id:long}/pdf", async (long id, HttpContext http, ConsoleDossier dossier) =>
+        app.MapGet("/console/dossier/documents/{id:long}/pdf", (long id, HttpContext http, ConsoleDossier dossier) =>
+            PdfAsync(id, null, http, dossier)).RequireAuthorization(ReaderPolicy);
+
+        // Under emergency access the viewer's PDF is a form (the reason travels with each request, never in a URL or a cookie).
+        app.MapPost("/console/dossier/documents/{id:long}/pdf", async (long id, HttpContext http, IAntiforgery antiforgery, ConsoleDossier dossier) =>
         {
-            // The console's headers, tightened for a document: never sniffed, runs nothing, embeddable by this origin only.
-            var headers = http.Response.Headers;
-            headers.XContentTypeOptions = "nosniff";
-            headers.ContentSecurityPolicy = PdfPolicy;
-            headers.XFrameOptions = "SAMEORIGIN";
-            var pdf = await dossier.PdfAsync(http, id, http.RequestAborted);
-            if (pdf is null)
-                return Results.NotFound();
-            headers.ContentDisposition = "inline";
-            return Results.Bytes(pdf, "application/pdf");
-        }).RequireAuthorization(ReaderPolicy);
+            if (!await antiforgery.IsRequestValidAsync(http))
+                return Results.BadRequest();
+            var form = await http.Request.ReadFormAsync();
+            return form["Reason"].ToString().Trim() is { Length: > 0 } reason ? await PdfAsync(id, reason, http, dossier) : Results.NotFound();
+        }).RequireAuthorization(ProfessionalPolicy).DisableAntiforgery();
+    }
+
+    private static async Task<IResult> PdfAsync(long id, string? emergencyReason, HttpContext http, ConsoleDossier dossier)
+    {
+        // The console's headers, tightened for a document: never sniffed, runs nothing, embeddable by this origin only.
+        var headers = http.Response.Headers;
+        headers.XContentTypeOptions = "nosniff";
+        headers.ContentSecurityPolicy = PdfPolicy;
+        headers.XFrameOptions = "SAMEORIGIN";
+        var pdf = await dossier.PdfAsync(http, id, emergencyReason, http.RequestAborted);
+        if (pdf is null)
+            return Results.NotFound();
+        headers.ContentDisposition = "inline";
+        return Results.Bytes(pdf, "application/pdf");
     }
 }

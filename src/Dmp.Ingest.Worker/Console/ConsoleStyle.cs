@@ -55,5 +55,7 @@ internal static class ConsoleStyle
         .narrative-text table { width: auto; }
         object.pdf { width: 100%; height: 70vh; border: 1px solid #ccc; }
         textarea { font: inherit; width: 100%; max-width: 40rem; display: block; }
+        form.inline { display: inline; margin: 0; }
+        button.link { background: none; border: none; padding: 0; color: #0b4f9c; text-decoration: underline; cursor: pointer; }
         """;
 }

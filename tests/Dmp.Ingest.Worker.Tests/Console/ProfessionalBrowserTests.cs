@@ -169,6 +169,76 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
     }
 
     [Fact]
+    public async Task Under_emergency_access_a_listed_document_and_its_pdf_open_each_read_traced_with_the_reason()
+    {
+        var (ins, patientId) = await fixture.PatientAsync("MOREAU", "ANNE");
+        var report = await fixture.Seed.DocumentAsync(patientId, new DossierSeed.Doc { Body = DossierBrowserFixture.EmbeddedPdfReport(ins), TypeCode = "18748-4", AuthorRpps = "10000000499" });
+        const string Reason = "Détresse respiratoire aux urgences, compte rendu d'imagerie à lire";
+        var session = await fixture.OpenAsync();
+        var page = session.Page;
+        await fixture.SignInAsync(page, DmpClaims.Professional, rpps: StrangerRpps);
+        var viewerUrl = $"{fixture.BaseUrl}/console/dossier/documents/{report}";
+        // Not authorised: the viewer answers as for a document that does not exist, and so does its PDF.
+        Assert.Equal(404, (await page.GotoAsync(viewerUrl))!.Status);
+        Assert.Equal(404, (await page.Context.APIRequest.GetAsync(viewerUrl + "/pdf")).Status);
+
+        await page.GotoAsync($"{fixture.BaseUrl}/console/patients/{patientId}");
+        await page.Locator("#reason").FillAsync(Reason);
+        await page.Locator("[data-testid=break-glass]").ClickAsync();
+        await page.WaitForSelectorAsync("[data-testid=emergency-banner]");
+        await ConsoleChromium.AssertAccessibleAsync(page, "professional-emergency-list");
+
+        // The listed document opens (a POST carrying the reason), under a banner that repeats it.
+        var listed = page.Locator($"tr[data-document='{report}'] [data-testid=emergency-open]");
+        var type = await listed.InnerTextAsync();
+        await listed.ClickAsync();
+        await page.WaitForURLAsync(new Regex($"/console/dossier/documents/{report}$"));
+        await page.WaitForSelectorAsync("[data-testid=document-type]");
+        Assert.Contains(Reason, await page.Locator("[data-testid=emergency-banner]").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal(type, await page.Locator("[data-testid=document-type]").InnerTextAsync());
+        Assert.NotEqual("—", await page.Locator("[data-testid=author]").InnerTextAsync());
+        // No embedded object (its GET carries no reason): a button posts the reason for the PDF.
+        Assert.Equal(0, await page.Locator("object[data-testid=pdf]").CountAsync());
+        Assert.True(await page.Locator("[data-testid=emergency-pdf]").IsVisibleAsync());
+        await DossierBrowserFixture.ScreenshotAsync(page, "professional-emergency-document");
+        await ConsoleChromium.AssertAccessibleAsync(page, "professional-emergency-document");
+
+        // The button's request as the browser sends it (a PDF opens in a tab the headless browser cannot show): the form's
+        // fields, its antiforgery token included, with the session's cookies.
+        var form = page.Locator("form[data-testid=emergency-pdf-form]");
+        Assert.Equal($"/console/dossier/documents/{report}/pdf", await form.GetAttributeAsync("action"));
+        var fields = new Dictionary<string, string>();
+        foreach (var input in await form.Locator("input[type=hidden]").AllAsync())
+            fields[(await input.GetAttributeAsync("name"))!] = (await input.GetAttributeAsync("value")) ?? "";
+        Assert.Equal(Reason, fields["Reason"]);
+        var pdf = await page.Context.APIRequest.PostAsync(viewerUrl + "/pdf", new() { Form = FormOf(page, fields) });
+        Assert.Equal(200, pdf.Status);
+        Assert.Equal("application/pdf", pdf.Headers["content-type"]);
+        Assert.Equal("%PDF", System.Text.Encoding.ASCII.GetString((await pdf.BodyAsync())[..4]));
+        // Without a reason, or without the token, nothing.
+        Assert.Equal(404, (await page.Context.APIRequest.PostAsync(viewerUrl + "/pdf", new() { Form = FormOf(page, new(fields) { ["Reason"] = " " }) })).Status);
+        Assert.True(fields.Remove("__antiforgery"), "the form carries its antiforgery token");
+        Assert.Equal(400, (await page.Context.APIRequest.PostAsync(viewerUrl + "/pdf", new() { Form = FormOf(page, fields) })).Status);
+
+        // The patient's trail: the list, the read and the retrieval, each with the professional and the reason.
+        using var patient = fixture.Seed.Client(DossierSeed.PatientToken(ins));
+        var trail = await DossierBrowserTests.TrailAsync(patient, ins);
+        foreach (var action in new[] { "read", "retrieve" })
+            Assert.Contains(trail, e => e.Action == action && e.Entity == $"DocumentReference/{report}" && e.Purpose == "BTG" && e.Reason == Reason
+                && e.AgentId is { } who && who.EndsWith(StrangerRpps, StringComparison.Ordinal));
+        // Only the refused viewer (404) and the refused dossier (403) before the emergency.
+        Assert.All(session.Problems, p => Assert.Matches("status of 40[34]", p));
+    }
+
+    private static IFormData FormOf(IPage page, Dictionary<string, string> fields)
+    {
+        var form = page.Context.APIRequest.CreateFormData();
+        foreach (var (name, value) in fields)
+            form.Set(name, value);
+        return form;
+    }
+
+    [Fact]
     public async Task Opposed_emergency_access_is_refused_through_the_form()
     {
         var (ins, patientId) = await fixture.PatientAsync("PETIT", "JULES");
