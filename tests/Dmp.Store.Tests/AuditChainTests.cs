@@ -44,6 +44,36 @@ public abstract class AuditChainTests
     }
 
     [Fact]
+    public async Task A_dossiers_own_verification_walks_its_chain_only_and_finds_its_breaks()
+    {
+        await using var t = await OpenStoreAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            await t.Store.Audit.AppendAsync(Read(11, "10000000001"), CancellationToken.None);
+            await t.Store.Audit.AppendAsync(Read(12, "10000000001"), CancellationToken.None);
+        }
+
+        await using var connection = await t.Store.Connections.OpenAsync(CancellationToken.None);
+        await connection.ExecuteAsync("UPDATE audit_event SET agent_id = '99999999999' WHERE chain = 'patient:12' AND seq = 2;");
+
+        // Another dossier's break is not this one's: one chain walked, its three events.
+        var own = await t.Store.Audit.VerifyPatientAsync(11, CancellationToken.None);
+        Assert.True(own.Intact, string.Join("; ", own.Breaks));
+        Assert.Equal((1L, 3L), (own.Chains, own.Events));
+        var other = Assert.Single((await t.Store.Audit.VerifyPatientAsync(12, CancellationToken.None)).Breaks);
+        Assert.Equal(("patient:12", 2L), (other.Chain, other.Seq));
+        // A dossier nobody read has nothing to walk.
+        var none = await t.Store.Audit.VerifyPatientAsync(13, CancellationToken.None);
+        Assert.Equal((0L, 0L, true), (none.Chains, none.Events, none.Intact));
+
+        // Its head removed, the events left: a break, not an empty chain.
+        await connection.ExecuteAsync("DELETE FROM audit_head WHERE chain = 'patient:11';");
+        var headless = Assert.Single((await t.Store.Audit.VerifyPatientAsync(11, CancellationToken.None)).Breaks);
+        Assert.Equal("patient:11", headless.Chain);
+        Assert.Contains("no head", headless.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Removing_the_last_event_is_reported_by_the_head()
     {
         await using var t = await OpenStoreAsync();

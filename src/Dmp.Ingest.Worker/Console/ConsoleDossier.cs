@@ -185,9 +185,7 @@ public sealed class ConsoleDossier(DossierGate gate, DmpStore store, DossierRigh
         var (rows, next, refusal) = await FhirEndpoints.ReadTrailAsync(scope, gate, store, page, ct);
         if (refusal is not null)
             return null;
-        var verification = await store.Audit.VerifyAsync(ct);
-        var chain = AuditChain.ChainOf(scope.PatientId);
-        var broken = verification.Breaks.FirstOrDefault(b => b.Chain == chain);
+        var broken = (await store.Audit.VerifyPatientAsync(scope.PatientId, ct)).Breaks.FirstOrDefault();
         return new TrailView(rows, next?.Id, broken is null, broken?.Reason);
     }
 

@@ -69,14 +69,24 @@ public static class AuditChain
         return ids;
     }
 
-    /// <summary>Walks every chain from its first event and reports where each one breaks.</summary>
-    public static async Task<AuditVerification> VerifyAsync(DbConnection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// Walks every chain — or only <paramref name="chain"/> — from its first event and reports where each one breaks. A
+    /// chain asked for by name whose head is gone while events remain is a break too.
+    /// </summary>
+    public static async Task<AuditVerification> VerifyAsync(DbConnection connection, string? chain, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
         var breaks = new List<AuditBreak>();
         long events = 0;
         var heads = (await connection.QueryAsync<(string Chain, long Seq, byte[] Hash)>(new CommandDefinition(
-            "SELECT chain, seq, hash FROM audit_head ORDER BY chain;", cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+            chain is null ? "SELECT chain, seq, hash FROM audit_head ORDER BY chain;" : "SELECT chain, seq, hash FROM audit_head WHERE chain = @Chain;",
+            new { Chain = chain }, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+        if (chain is not null && heads.Count == 0 && await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                "SELECT MIN(id) FROM audit_event WHERE chain = @Chain;", new { Chain = chain }, cancellationToken: cancellationToken)).ConfigureAwait(false) is { } orphan)
+        {
+            breaks.Add(new AuditBreak(chain, 1, orphan, "the chain has events but no head (its head was removed)"));
+        }
+
         foreach (var head in heads)
         {
             var expectedPrev = Genesis;

@@ -30,12 +30,18 @@ public sealed class AuditLog(SqlDialect connections, GroupCommitWriter writer, T
     public Task AppendAsync(AuditRecord record, CancellationToken cancellationToken) => AppendAsync([record], cancellationToken);
 
     /// <summary>Walks every chain (see <see cref="AuditChain.VerifyAsync"/>).</summary>
-    public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken)
+    public Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken) => VerifyChainAsync(null, cancellationToken);
+
+    /// <summary>Walks one dossier's chain only: what a trail view needs, at the cost of that dossier's events, not every dossier's.</summary>
+    public Task<AuditVerification> VerifyPatientAsync(long patientId, CancellationToken cancellationToken) =>
+        VerifyChainAsync(AuditChain.ChainOf(patientId), cancellationToken);
+
+    private async Task<AuditVerification> VerifyChainAsync(string? chain, CancellationToken cancellationToken)
     {
         var connection = await connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            return await AuditChain.VerifyAsync(connection, cancellationToken).ConfigureAwait(false);
+            return await AuditChain.VerifyAsync(connection, chain, cancellationToken).ConfigureAwait(false);
         }
     }
 

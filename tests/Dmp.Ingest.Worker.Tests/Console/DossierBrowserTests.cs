@@ -393,6 +393,36 @@ public sealed class DossierBrowserTests(DossierBrowserFixture fixture)
     }
 
     [Fact]
+    public async Task An_event_edited_in_the_database_breaks_that_dossiers_trail_and_no_other()
+    {
+        var (ins, patientId) = await fixture.PatientAsync("ROUX", "EMMA");
+        var (otherIns, otherId) = await fixture.PatientAsync("ROUX", "LEO");
+        foreach (var (i, id) in new[] { (ins, patientId), (otherIns, otherId) })
+        {
+            await fixture.Seed.DocumentAsync(id);
+            using var reader = fixture.Seed.Client(DossierSeed.PatientToken(i));
+            Assert.Equal(HttpStatusCode.OK, (await reader.FhirGetAsync(DocumentsOf(i))).Status);
+        }
+        // Someone with the database's keys rewrites who read the dossier, at its first event.
+        await fixture.Seed.WriteAsync((c, t) => Dapper.SqlMapper.ExecuteAsync(c,
+            "UPDATE audit_event SET agent_id = '10000000666' WHERE chain = @Chain AND seq = 1;", new { Chain = $"patient:{patientId}" }, t));
+
+        var session = await fixture.OpenAsync();
+        var page = session.Page;
+        await fixture.SignInAsync(page, DmpClaims.Patient, ins: ins);
+        await page.GotoAsync(fixture.BaseUrl + "/console/dossier/trail");
+        var chain = await page.Locator("[data-testid=chain]").InnerTextAsync();
+        Assert.Contains("does not verify", chain, StringComparison.Ordinal);
+        Assert.Contains("edited", chain, StringComparison.Ordinal);
+        Assert.Equal("alert", await page.Locator("[data-testid=chain]").GetAttributeAsync("role"));
+
+        var other = await fixture.OpenAsync();
+        await fixture.SignInAsync(other.Page, DmpClaims.Patient, ins: otherIns);
+        await other.Page.GotoAsync(fixture.BaseUrl + "/console/dossier/trail");
+        Assert.Contains("verifies: no event", await other.Page.Locator("[data-testid=chain]").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_operator_gets_the_not_for_your_role_page_on_every_dossier_page_and_keeps_their_own_nav()
     {
         var session = await fixture.OpenAsync();
