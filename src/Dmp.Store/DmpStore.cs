@@ -83,5 +83,6 @@ public sealed class DmpStore : IAsyncDisposable
     {
         await Writer.DisposeAsync().ConfigureAwait(false);
         await Processing.DisposeAsync().ConfigureAwait(false);
+        await Connections.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -69,6 +69,8 @@ internal sealed class PostgresDialect : SqlDialect
 
     internal override string MigrationFolder => "Postgres";
 
+    protected override ValueTask DisposeCoreAsync() => _dataSource.DisposeAsync();
+
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 

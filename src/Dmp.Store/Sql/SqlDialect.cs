@@ -10,8 +10,21 @@ namespace Dmp.Store.Sql;
 /// syntax SQLite and PostgreSQL share, so another provider (SQL Server) is one more subclass that
 /// overrides them — the repositories keep writing plain SQL through these members.
 /// </summary>
-public abstract class SqlDialect
+public abstract class SqlDialect : IAsyncDisposable
 {
+    /// <summary>
+    /// Releases what the dialect holds open — PostgreSQL its pool of connections, which otherwise stay open until the
+    /// pool prunes them. The store disposes its dialect last.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        await DisposeCoreAsync().ConfigureAwait(false);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>What <see cref="DisposeAsync"/> releases; nothing unless overridden.</summary>
+    protected virtual ValueTask DisposeCoreAsync() => ValueTask.CompletedTask;
+
     private protected SqlDialect()
     {
     }
