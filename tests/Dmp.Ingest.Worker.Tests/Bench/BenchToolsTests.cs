@@ -175,27 +175,13 @@ public sealed class BenchToolsTests
             var start = new ProcessStartInfo("dotnet")
             {
                 ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Dmp.Bench.dll"), "process", "--data", dir.FullName, "--messages", "5", "--receive", "5", "--patients", "10" },
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
                 // Where the gateway finds mappings/, as the repository's root is for `dotnet run`.
                 WorkingDirectory = AppContext.BaseDirectory,
             };
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail("Dmp.Bench process did not end within 180 s: " + await stderr);
-            }
+            var (code, stdout, stderr) = await ChildProcess.RunToEndAsync(start, TimeSpan.FromSeconds(180));
 
-            Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}: {await stderr}");
-            var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.True(code == 0, $"exit code {code}: {stderr}");
+            var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             Assert.NotEmpty(lines);
             using var json = JsonDocument.Parse(lines[^1]);
             Assert.Equal(10, json.RootElement.GetProperty("statuses").GetProperty("processed").GetInt64());

@@ -220,7 +220,7 @@ public sealed class ProfessionalBrowserTests(DossierBrowserFixture fixture)
         Assert.True(fields.Remove("__antiforgery"), "the form carries its antiforgery token");
         Assert.Equal(400, (await page.Context.APIRequest.PostAsync(viewerUrl + "/pdf", new() { Form = FormOf(page, fields) })).Status);
 
-        // The patient's trail: the list, the read and the retrieval, each with the professional and the reason.
+        // The patient's trail: the read and the retrieval, each with the professional and the reason.
         using var patient = fixture.Seed.Client(DossierSeed.PatientToken(ins));
         var trail = await DossierBrowserTests.TrailAsync(patient, ins);
         foreach (var action in new[] { "read", "retrieve" })

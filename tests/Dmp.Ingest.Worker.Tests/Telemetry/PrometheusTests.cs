@@ -193,22 +193,10 @@ public sealed class PrometheusTests
 
     private static async Task<(int Code, string Output)> RunAsync(string file, params string[] args)
     {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(file);
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(Patience);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill();
-            throw new TimeoutException($"{Path.GetFileName(file)} did not finish within {Patience.TotalSeconds} s");
-        }
-        return (process.ExitCode, await stdout + await stderr);
+        var (code, stdout, stderr) = await ChildProcess.RunToEndAsync(start, Patience);
+        return (code, stdout + stderr);
     }
 }
