@@ -457,6 +457,124 @@ public sealed class SqliteGroupCommitWriterTests(ITestOutputHelper output) : Gro
         await connection.OpenAsync();
         return connection;
     }
+
+    private const string Sender = "mllp/GAM|CHU-X";
+
+    // The writer connection's setting inside the caller's transaction: 2 = FULL (synced at commit), 1 = NORMAL (synced by a later commit).
+    private static Task<long> Synchronous(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction) =>
+        connection.ExecuteScalarAsync<long>("PRAGMA synchronous;", transaction: transaction);
+
+    /// <summary>Holds the writer with a short write until the returned gate is set, so that what is queued meanwhile is taken together.</summary>
+    private static (TaskCompletionSource Gate, Task Held) HoldWriter(TestStore t)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return (gate, t.Writer.RunInWriteTransactionAsync((_, _) => gate.Task, CancellationToken.None));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_bulk_item_with_work_queued_behind_it_leaves_its_sync_to_the_next_commit_and_frames_always_sync()
+    {
+        await using var t = await OpenStoreAsync();
+        var (gate, held) = HoldWriter(t);
+        long first = -1, second = -1, shortWrite = -1;
+        var bulk1 = t.Writer.RunBulkWriteTransactionAsync(async (c, tx) => first = await Synchronous(c, tx), CancellationToken.None);
+        var bulk2 = t.Writer.RunBulkWriteTransactionAsync(async (c, tx) => second = await Synchronous(c, tx), CancellationToken.None);
+        var write = t.Writer.RunInWriteTransactionAsync(async (c, tx) => shortWrite = await Synchronous(c, tx), CancellationToken.None);
+        var frame = t.AcceptAsync(Frames.Make(Sender, "F1", Frames.Hl7("F1")));
+        gate.SetResult();
+        await Task.WhenAll(held, bulk1, bulk2, write, frame).WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The frame and the short write went first, synced; the first bulk item had the second behind it, which synced both.
+        Assert.Equal(2, shortWrite);
+        Assert.Equal(1, first);
+        Assert.Equal(2, second);
+        Assert.Equal(1, t.Writer.DeferredSyncs);
+
+        long after = -1;
+        await t.Writer.RunInWriteTransactionAsync(async (c, tx) => after = await Synchronous(c, tx), CancellationToken.None);
+        Assert.Equal(2, after);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task When_what_was_queued_behind_a_deferred_commit_is_cancelled_the_writer_syncs_before_it_waits()
+    {
+        await using var t = await OpenStoreAsync();
+        var (gate, held) = HoldWriter(t);
+        var running = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cancel = new CancellationTokenSource();
+        var bulk1 = t.Writer.RunBulkWriteTransactionAsync(async (c, tx) =>
+        {
+            running.SetResult(await Synchronous(c, tx));
+            await release.Task;
+        }, CancellationToken.None);
+        var bulk2 = t.Writer.RunBulkWriteTransactionAsync((_, _) => Task.CompletedTask, cancel.Token);
+        gate.SetResult();
+        await held;
+        try
+        {
+            Assert.Equal(1, await running.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+            await cancel.CancelAsync();
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+
+        await bulk1.WaitAsync(TimeSpan.FromSeconds(30));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => bulk2);
+
+        // Nothing follows the deferred commit: the writer commits the health probe's row, synced, before it waits.
+        await using var other = await OpenIndependentConnectionAsync(t);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string? at;
+        while ((at = await other.ExecuteScalarAsync<string>("SELECT at FROM health_probe WHERE id = 1;")) is "" or null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.False(string.IsNullOrEmpty(at), "the writer did not sync after a deferred commit that nothing followed");
+        Assert.Equal(1, t.Writer.DeferredSyncs);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_writer_connection_dropped_in_deferred_mode_goes_back_to_the_pool_synced_at_commit()
+    {
+        await using var t = await OpenStoreAsync();
+        var (gate, held) = HoldWriter(t);
+        // The first bulk item (the second behind it: deferred) ends the writer's transaction behind its back, so that
+        // transaction fails and the writer drops its connection while it is switched to deferred syncs.
+        var bulk1 = t.Writer.RunBulkWriteTransactionAsync((c, tx) => c.ExecuteAsync("ROLLBACK;", transaction: tx), CancellationToken.None);
+        var bulk2 = t.Writer.RunBulkWriteTransactionAsync((_, _) => Task.CompletedTask, CancellationToken.None);
+        gate.SetResult();
+        await held;
+        await Assert.ThrowsAnyAsync<Exception>(() => bulk1);
+        await bulk2.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Whichever pooled connection the store hands out now — the dropped writer's among them — commits synced.
+        var connections = new List<System.Data.Common.DbConnection>();
+        try
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                connections.Add(await t.Store.Connections.OpenAsync(CancellationToken.None));
+            }
+
+            foreach (var connection in connections)
+            {
+                Assert.Equal(2, await connection.ExecuteScalarAsync<long>("PRAGMA synchronous;"));
+            }
+        }
+        finally
+        {
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+
+        Assert.False((await t.AcceptAsync(Frames.Make(Sender, "AFTER", Frames.Hl7("AFTER")))).Duplicate);
+    }
 }
 
 /// <summary>The GroupCommitWriter suite on a real PostgreSQL server.</summary>
@@ -474,5 +592,22 @@ public sealed class PostgresGroupCommitWriterTests(PostgresServer server, ITestO
         var connection = new Npgsql.NpgsqlConnection(store.Options.ConnectionString + ";Pooling=false");
         await connection.OpenAsync();
         return connection;
+    }
+
+    [Fact]
+    public async Task A_processing_chunk_transaction_commits_without_waiting_for_the_flush_and_only_it()
+    {
+        await using var t = await OpenStoreAsync();
+        var dialect = t.Store.Connections;
+        await using var connection = await dialect.OpenAsync(CancellationToken.None);
+        await using (var transaction = await dialect.BeginWriteAsync(connection, CancellationToken.None))
+        {
+            await dialect.DeferCommitSyncAsync(connection, transaction, CancellationToken.None);
+            Assert.Equal("off", await connection.ExecuteScalarAsync<string>("SHOW synchronous_commit;", transaction: transaction));
+            await transaction.CommitAsync();
+        }
+
+        // SET LOCAL: the pooled session goes on committing synced.
+        Assert.Equal("on", await connection.ExecuteScalarAsync<string>("SHOW synchronous_commit;"));
     }
 }

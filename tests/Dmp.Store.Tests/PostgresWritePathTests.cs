@@ -49,6 +49,50 @@ public sealed class PostgresWritePathTests(PostgresServer server)
     }
 
     [Theory]
+    [InlineData(null, 0)]
+    [InlineData("-c plan_cache_mode=auto", 1)]
+    public async Task The_writer_plans_its_prepared_statements_with_their_parameters_unless_the_connection_string_says_otherwise(
+        string? options, int genericPlansExpected)
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        if (options is not null)
+        {
+            connectionString += $";Options={options}";
+        }
+
+        await using var t = await TestStore.OpenAsync(connectionString);
+        // Twenty frames: each statement of the frame path runs twenty times prepared — past the five executions after
+        // which PostgreSQL's default (auto) switches a statement to the generic plan it keeps.
+        for (var i = 0; i < 20; i++)
+        {
+            await t.AcceptAsync(Frames.Make(Gam, $"P{i}", Frames.Hl7($"P{i}")));
+        }
+
+        long generic = -1, custom = -1;
+        await t.Writer.RunInWriteTransactionAsync(async (connection, transaction) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText =
+                "SELECT COALESCE(SUM(generic_plans), 0), COALESCE(SUM(custom_plans), 0) FROM pg_prepared_statements WHERE statement LIKE '%FROM inbound_message%';";
+            await using var reader = await command.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            (generic, custom) = (reader.GetInt64(0), reader.GetInt64(1));
+        }, CancellationToken.None);
+
+        // The identity and control-id look-ups ran twenty times each, prepared once Npgsql had seen them a few times.
+        Assert.InRange(generic + custom, 20, 40);
+        if (genericPlansExpected == 0)
+        {
+            Assert.Equal(0, generic);
+        }
+        else
+        {
+            Assert.True(generic > 0, "with plan_cache_mode=auto from the connection string, PostgreSQL used no generic plan");
+        }
+    }
+
+    [Theory]
     [InlineData("Host=db;Max Auto Prepare=0", true)]
     [InlineData("Host=db;maxautoprepare=20", true)]
     [InlineData("Host=db;Maximum Pool Size=20", false)]

@@ -113,6 +113,7 @@ public sealed class InboxProcessing : IAsyncDisposable
                     var transaction = await _connections.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
                     await using (transaction.ConfigureAwait(false))
                     {
+                        await _connections.DeferCommitSyncAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
                         var final = await _outcomes.WriteAsync(connection, transaction, results, CancellationToken.None).ConfigureAwait(false);
                         await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
                         return final;

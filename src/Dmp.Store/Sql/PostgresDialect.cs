@@ -15,6 +15,9 @@ internal sealed class PostgresDialect : SqlDialect
     /// <summary>Statements Npgsql keeps prepared per connection when the connection string says nothing (its Max Auto Prepare).</summary>
     internal const int AutoPrepared = 128;
 
+    /// <summary>The server setting every store connection gets unless its connection string chooses its own plan_cache_mode.</summary>
+    internal const string PlanEachExecution = "-c plan_cache_mode=force_custom_plan";
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _leaseConnectionString;
 
@@ -31,6 +34,17 @@ internal sealed class PostgresDialect : SqlDialect
         if (!Names(connectionString, "maxautoprepare"))
         {
             builder.MaxAutoPrepare = AutoPrepared;
+        }
+
+        // Prepared statements would otherwise get, after five executions, a generic plan that PostgreSQL keeps until the
+        // table's statistics change: made while a table was small (a new database, before autovacuum's first ANALYZE), it
+        // stays a sequential scan as the table grows — the inbox's identity look-up went from 0.006 ms to 2.3 ms within
+        // 20 s of traffic, capping the writer at ~300 frames/s (docs/BENCHMARKS.md, issue 22). Each execution is planned
+        // with its parameters and the table's current size instead; parsing is still saved. Not when the connection
+        // string's Options choose a plan_cache_mode of their own.
+        if (builder.Options?.Contains("plan_cache_mode", StringComparison.OrdinalIgnoreCase) != true)
+        {
+            builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? PlanEachExecution : $"{builder.Options} {PlanEachExecution}";
         }
 
         _dataSource = NpgsqlDataSource.Create(builder);
@@ -76,6 +90,12 @@ internal sealed class PostgresDialect : SqlDialect
 
     internal override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
+
+    internal override async Task DeferCommitSyncAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        // For this transaction only; the WAL writer flushes it within three wal_writer_delay at most, and any synced
+        // commit after it flushes the log up to itself, this commit included.
+        await connection.ExecuteAsync(new CommandDefinition(
+            "SET LOCAL synchronous_commit TO OFF;", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
 
     internal override async Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
         await connection.ExecuteAsync(new CommandDefinition(

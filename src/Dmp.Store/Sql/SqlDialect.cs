@@ -47,6 +47,35 @@ public abstract class SqlDialect : IAsyncDisposable
     /// </summary>
     internal virtual bool SeparateApplyTransactions => false;
 
+    /// <summary>
+    /// True when the inbox writer may commit a chunk of processing outcomes without a sync of its own, provided it runs
+    /// another, synced, transaction right after it (SQLite in WAL mode: the log is one file written in order, so the
+    /// fsync of the next commit makes every earlier commit durable too, and a crash of the process alone loses nothing
+    /// written). Frames never commit that way: their ACK waits for their own synced commit.
+    /// </summary>
+    internal virtual bool WriterDefersBulkSync => false;
+
+    /// <summary>
+    /// Switches the writer's connection between commits that sync (the default) and commits that leave their sync to
+    /// the next one (see <see cref="WriterDefersBulkSync"/>); called outside any transaction.
+    /// </summary>
+    internal virtual Task SetWriterSyncDeferredAsync(DbConnection connection, bool deferred, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
+    /// <summary>
+    /// Inside a processing chunk's own transaction (<see cref="SeparateApplyTransactions"/>): lets its commit return
+    /// before the server has flushed it. Every later synced commit — the next frames' — flushes it first, as the log is
+    /// written in order; nothing ACKed depends on it (an ACK in Processed mode is recorded by a synced commit after it).
+    /// </summary>
+    internal virtual Task DeferCommitSyncAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
+    /// <summary>
+    /// Puts a connection whose commits were deferred back to synced commits before it goes back to the pool; when that
+    /// fails, keeps the pool from handing its session out again.
+    /// </summary>
+    internal virtual Task RestoreWriterSyncAsync(DbConnection connection) => Task.CompletedTask;
+
     /// <summary>The factory for the configured provider; fails clearly for providers not in this build.</summary>
     public static SqlDialect Create(StoreOptions options, string dataDir)
     {

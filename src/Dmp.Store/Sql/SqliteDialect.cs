@@ -95,6 +95,30 @@ internal sealed class SqliteDialect : SqlDialect
         return await sqlite.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    internal override bool WriterDefersBulkSync => true;
+
+    internal override async Task SetWriterSyncDeferredAsync(DbConnection connection, bool deferred, CancellationToken cancellationToken) =>
+        // NORMAL in WAL mode: the commit is in the log file but not synced; FULL: synced at commit. SQLite refuses
+        // the switch inside a transaction, so the writer makes it before BEGIN.
+        await connection.ExecuteAsync(new CommandDefinition(
+            deferred ? "PRAGMA synchronous=NORMAL;" : "PRAGMA synchronous=FULL;", cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+    internal override async Task RestoreWriterSyncAsync(DbConnection connection)
+    {
+        try
+        {
+            await SetWriterSyncDeferredAsync(connection, deferred: false, CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // a broken connection: its pooled session must not be reused with NORMAL
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            // The session pragmas run once per native connection (see Configured): a pooled one left at NORMAL would
+            // give its next user unsynced commits. Clearing the pool closes it instead of pooling it.
+            SqliteConnection.ClearPool(connection as SqliteConnection ?? ((PreparedSqliteConnection)connection).Inner);
+        }
+    }
+
     internal override async Task<string> EnsureDurableAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         var journalMode = await connection.ExecuteScalarAsync<string>(
