@@ -11,7 +11,9 @@ namespace Dmp.Store.Writing;
 /// are queued as <see cref="WriteItem"/>s; a background loop takes whatever is queued (up to
 /// <see cref="StoreOptions.MaxBatch"/>), writes it in one transaction and completes every caller only
 /// once that transaction is durably committed — so an ACK is never sent for a frame that could still
-/// be lost, and one fsync serves many writes.
+/// be lost, and one fsync serves many writes. The one exception is a chunk of processing outcomes with
+/// more work queued behind it, which on SQLite leaves its fsync to the transaction that follows it at once
+/// (see <see cref="RunBulkWriteTransactionAsync"/>).
 /// </summary>
 public sealed class GroupCommitWriter : IAsyncDisposable
 {
@@ -111,7 +113,9 @@ public sealed class GroupCommitWriter : IAsyncDisposable
     /// <summary>
     /// Runs long <paramref name="work"/> (a chunk of processing outcomes) on the writer's connection in a transaction of
     /// its own, taken only after the frames already waiting are committed and never two in a row while frames wait: an
-    /// ACK is held back by at most one such transaction. Returns once it is committed.
+    /// ACK is held back by at most one such transaction. Returns once it is committed; where the dialect allows
+    /// (<see cref="SqlDialect.WriterDefersBulkSync"/>) and more work is queued behind it, before the fsync that the
+    /// writer's next transaction makes for both — nothing may be acknowledged on the strength of this work alone.
     /// </summary>
     public Task RunBulkWriteTransactionAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken) =>
         EnqueueAsync(work, bulk: true, cancellationToken);
