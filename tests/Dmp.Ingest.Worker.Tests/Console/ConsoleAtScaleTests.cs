@@ -68,8 +68,7 @@ public sealed class ConsoleAtScaleTests(ITestOutputHelper output)
             var patient = page.Locator("form[role=search] input[name=patient]");
             await patient.FillAsync(Ins);
             var search = Stopwatch.StartNew();
-            await patient.PressAsync("Enter");
-            await page.WaitForURLAsync(new Regex("patient=" + Ins));
+            await ConsoleChromium.SubmitWithEnterAsync(page, patient, new Regex("patient=" + Ins));
             var byIns = search.Elapsed;
             Assert.Equal(4, await rows.CountAsync());
             Assert.Contains("total 4", await page.Locator("[data-testid=counts]").InnerTextAsync(), StringComparison.Ordinal);

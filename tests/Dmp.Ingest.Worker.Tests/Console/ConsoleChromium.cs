@@ -89,11 +89,23 @@ public sealed class ConsoleChromium : IAsyncDisposable
     /// </summary>
     public static async Task FollowLinkAsync(IPage page, ILocator link, Regex leadsTo)
     {
-        ArgumentNullException.ThrowIfNull(page);
         ArgumentNullException.ThrowIfNull(link);
+        await RepeatUntilAtAsync(page, () => link.ClickAsync(), leadsTo, async () => $"three clicks on the link ({await link.GetAttributeAsync("href")})");
+    }
+
+    /// <summary>Enter in a GET form's field (so a second submit is harmless), until the page is at <paramref name="leadsTo"/>: a key can be lost as a click can.</summary>
+    public static async Task SubmitWithEnterAsync(IPage page, ILocator field, Regex leadsTo)
+    {
+        ArgumentNullException.ThrowIfNull(field);
+        await RepeatUntilAtAsync(page, () => field.PressAsync("Enter"), leadsTo, () => Task.FromResult("three Enters in the form"));
+    }
+
+    private static async Task RepeatUntilAtAsync(IPage page, Func<Task> act, Regex leadsTo, Func<Task<string>> what)
+    {
+        ArgumentNullException.ThrowIfNull(page);
         for (var attempt = 1; ; attempt++)
         {
-            await link.ClickAsync();
+            await act();
             try
             {
                 await page.WaitForURLAsync(leadsTo, new() { WaitUntil = WaitUntilState.Commit, Timeout = 10_000 });
@@ -104,7 +116,7 @@ public sealed class ConsoleChromium : IAsyncDisposable
             }
             catch (TimeoutException)
             {
-                Assert.Fail($"three clicks on the link ({await link.GetAttributeAsync("href")}) did not lead to {leadsTo}; the page stayed at {page.Url}");
+                Assert.Fail($"{await what()} did not lead to {leadsTo}; the page stayed at {page.Url}");
             }
         }
         await page.WaitForLoadStateAsync(LoadState.Load);
