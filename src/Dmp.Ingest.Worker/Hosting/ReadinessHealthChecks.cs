@@ -101,19 +101,7 @@ public sealed class StoreCommitHealthCheck(StoreLifetime storeLifetime, TimeProv
         timeout.CancelAfter(GatewayHealth.ProbeTimeout);
         try
         {
-            var at = StoreTime.Write(time.GetUtcNow());
-            await storeLifetime.Store.Writer.RunInWriteTransactionAsync(async (connection, transaction) =>
-            {
-                await using var command = connection.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = "UPDATE health_probe SET at = @At WHERE id = 1;";
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = "@At";
-                parameter.Value = at;
-                command.Parameters.Add(parameter);
-                if (await command.ExecuteNonQueryAsync(CancellationToken.None) != 1)
-                    throw new InvalidOperationException("the health_probe row is missing");
-            }, timeout.Token);
+            await storeLifetime.Store.Writer.ProbeCommitAsync(time.GetUtcNow(), timeout.Token);
             return HealthCheckResult.Healthy();
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

@@ -111,6 +111,13 @@ public sealed class GroupCommitWriter : IAsyncDisposable
         EnqueueAsync(work, bulk: false, cancellationToken);
 
     /// <summary>
+    /// Updates the health probe's row in the writer's next grouped transaction — the very path every inbound frame
+    /// takes — and returns once that transaction is committed: the store can commit. Throws when the row is missing.
+    /// </summary>
+    public Task ProbeCommitAsync(DateTimeOffset at, CancellationToken cancellationToken) =>
+        RunInWriteTransactionAsync(TouchHealthProbe(at), cancellationToken);
+
+    /// <summary>
     /// Runs long <paramref name="work"/> (a chunk of processing outcomes) on the writer's connection in a transaction of
     /// its own, taken only after the frames already waiting are committed and never two in a row while frames wait: an
     /// ACK is held back by at most one such transaction. Returns once it is committed; where the dialect allows
@@ -203,22 +210,27 @@ public sealed class GroupCommitWriter : IAsyncDisposable
     {
         if (_unsynced)
         {
-            var sync = new TransactionWork(static async (connection, transaction) =>
-            {
-                await using var command = connection.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = "UPDATE health_probe SET at = @At WHERE id = 1;";
-                var at = command.CreateParameter();
-                at.ParameterName = "@At";
-                at.Value = StoreTime.Write(DateTimeOffset.UtcNow);
-                command.Parameters.Add(at);
-                await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
-            }, CancellationToken.None);
-            await WriteBatchAsync([sync]).ConfigureAwait(false);
+            await WriteBatchAsync([new TransactionWork(TouchHealthProbe(DateTimeOffset.UtcNow), CancellationToken.None)]).ConfigureAwait(false);
         }
 
         return await reader.WaitToReadAsync().ConfigureAwait(false);
     }
+
+    /// <summary>The health probe's one row, written with <paramref name="at"/>: a write that always has a page to commit.</summary>
+    private static Func<DbConnection, DbTransaction, Task> TouchHealthProbe(DateTimeOffset at) => async (connection, transaction) =>
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "UPDATE health_probe SET at = @At WHERE id = 1;";
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "@At";
+        parameter.Value = StoreTime.Write(at);
+        command.Parameters.Add(parameter);
+        if (await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false) != 1)
+        {
+            throw new InvalidOperationException("the health_probe row is missing");
+        }
+    };
 
     /// <summary>Takes what is queued (at most <see cref="StoreOptions.MaxBatch"/> short items): short items into the batch, bulk ones aside.</summary>
     private void Drain(ChannelReader<WriteItem> reader, List<WriteItem> batch, Queue<WriteItem> bulk)
