@@ -76,6 +76,71 @@ public abstract class GroupCommitWriterTests(ITestOutputHelper output)
         Assert.Empty((await t.Queries.GetAsync(first.Id, CancellationToken.None))!.Message.Warnings);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Frames_committed_in_one_group_each_find_what_they_would_find_alone()
+    {
+        // On PostgreSQL the look-ups of a group's frames are one statement made before any of them is written (a frame
+        // sharing its sender and control id with another of the group looks up at its turn): each case is here in one group.
+        await using var t = await OpenStoreAsync();
+        var stored = await t.AcceptAsync(Frames.Make(Sender, "OLD1", Frames.Hl7("OLD1")));
+        var reused = await t.AcceptAsync(Frames.Make(Sender, "OLD2", Frames.Hl7("OLD2")));
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = t.Writer.RunInWriteTransactionAsync((_, _) => gate.Task, CancellationToken.None);
+        var seen = new System.Collections.Concurrent.ConcurrentDictionary<string, InboxDecisionContext>();
+        Task<InboxReceipt> Append(string name, InboundFrame frame) =>
+            t.Writer.AppendAsync(frame, ctx => { seen[name] = ctx; return Decisions.Accept(ctx); }, CancellationToken.None);
+
+        var resendTask = Append("resend", Frames.Make(Sender, "OLD1", Frames.Hl7("OLD1")));
+        var reuseTask = Append("reuse", Frames.Make(Sender, "OLD2", Frames.Hl7("OLD2", "^CHANGED")));
+        var freshTask = Append("fresh", Frames.Make(Sender, "NEW1", Frames.Hl7("NEW1")));
+        var twiceFirstTask = Append("twice1", Frames.Make(Sender, "NEW2", Frames.Hl7("NEW2")));
+        var twiceAgainTask = Append("twice2", Frames.Make(Sender, "NEW2", Frames.Hl7("NEW2")));
+        var twiceOtherTask = Append("twice3", Frames.Make(Sender, "NEW2", Frames.Hl7("NEW2", "^OTHER")));
+        var otherSenderTask = Append("other", Frames.Make("mllp/LAB|LAB-Y", "OLD1", Frames.Hl7("OLD1")));
+        await Task.Delay(50);
+        Assert.False(freshTask.IsCompleted);
+        var transactions = t.Writer.Transactions;
+        gate.SetResult();
+        await held;
+        await Task.WhenAll(resendTask, reuseTask, freshTask, twiceFirstTask, twiceAgainTask, twiceOtherTask, otherSenderTask).WaitAsync(TimeSpan.FromSeconds(30));
+        var resend = await resendTask;
+        var reuse = await reuseTask;
+        var fresh = await freshTask;
+        var twiceFirst = await twiceFirstTask;
+        var twiceAgain = await twiceAgainTask;
+        var twiceOther = await twiceOtherTask;
+        var otherSender = await otherSenderTask;
+
+        Assert.Equal(transactions + 1, t.Writer.Transactions); // the seven frames were one group
+
+        Assert.True(resend.Duplicate);
+        Assert.Equal((stored.Id, 2), (resend.Id, resend.Receipts));
+        Assert.False(seen.ContainsKey("resend"));
+        Assert.False(reuse.Duplicate);
+        Assert.Equal(reused.Id, seen["reuse"].PreviousIdWithSameControlId);
+        Assert.Equal([InboxWarnings.ControlIdReused], reuse.Warnings);
+        Assert.False(fresh.Duplicate);
+        Assert.False(seen["fresh"].ControlIdReused);
+        Assert.Empty(fresh.Warnings);
+        Assert.False(seen["twice1"].ControlIdReused);
+        Assert.True(twiceAgain.Duplicate);
+        Assert.Equal((twiceFirst.Id, 2), (twiceAgain.Id, twiceAgain.Receipts));
+        Assert.Equal(twiceFirst.Ack, twiceAgain.Ack);
+        Assert.Equal(twiceFirst.Id, seen["twice3"].PreviousIdWithSameControlId);
+        Assert.NotEqual(twiceFirst.Id, twiceOther.Id);
+        Assert.False(otherSender.Duplicate);
+        Assert.False(seen["other"].ControlIdReused);
+
+        // Stored once each, with their first history line.
+        var page = await t.Queries.ListAsync(new InboxFilter(), 20, null, CancellationToken.None);
+        Assert.Equal(7, page.Items.Count);
+        foreach (var id in new[] { reuse.Id, fresh.Id, twiceOther.Id, otherSender.Id })
+            Assert.Equal([InboxHistoryDetail.Received], (await t.Queries.GetAsync(id, CancellationToken.None))!.History.Select(h => h.Detail));
+        Assert.Equal(
+            [InboxHistoryDetail.Received, InboxHistoryDetail.Resent],
+            (await t.Queries.GetAsync(twiceFirst.Id, CancellationToken.None))!.History.Select(h => h.Detail));
+    }
+
     [Fact]
     public async Task A_control_id_reused_by_another_sender_is_not_a_reuse()
     {

@@ -160,6 +160,18 @@ public abstract class SqlDialect : IAsyncDisposable
     internal virtual string AnyIdWithControlIdSql => Writing.GroupCommitWriter.LastIdWithControlIdSql;
 
     /// <summary>
+    /// Where each statement is a network round trip: one statement answering both of a frame's look-ups for a whole group
+    /// of frames (see <see cref="Writing.FrameAppend"/>); null where each frame's own look-ups cost no round trip.
+    /// </summary>
+    internal virtual string? FrameGroupLookupsSql => null;
+
+    /// <summary>
+    /// Where each statement is a network round trip: a new message and its first history line in one statement, returning
+    /// the message's id (no row when its identity was stored meanwhile); null where the two statements cost no round trip.
+    /// </summary>
+    internal virtual string? InsertInboundMessageWithHistorySql => null;
+
+    /// <summary>
     /// <c>INSERT INTO table (columns) VALUES (values)</c> that does nothing when a row with the same
     /// <paramref name="conflictColumns"/> (null: any unique key) exists — dedup is a constraint, never a
     /// select then insert — and returns <paramref name="returning"/> of the inserted row: no row when

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Dapper;
 using Dmp.Store.Inbox;
+using Dmp.Store.Sql;
 
 namespace Dmp.Store.Writing;
 
@@ -30,17 +31,83 @@ internal sealed class FrameAppend(
     private readonly TaskCompletionSource<InboxReceipt> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private InboxReceipt? _receipt;
     private Exception? _failure;
+    private LookedUp? _lookedUp; // both look-ups, made for the whole group (see LookUpGroupAsync)
 
     public Task<InboxReceipt> Completion => _completion.Task;
+
+    private string Sender => frame.Sender;
+
+    private string ControlId => frame.ControlId ?? string.Empty;
+
+    private byte[] Sha256 => frame.Sha256;
+
+    /// <summary>
+    /// Where each statement is a round trip (<see cref="SqlDialect.FrameGroupLookupsSql"/>), makes the look-ups of the
+    /// group's frames in one statement, inside the group's transaction, before any of them is written. Only for frames
+    /// whose sender and control id no other frame of the group shares, so that no earlier frame of the group can change
+    /// what theirs find; the others look up at their turn, as alone. A row another instance commits meanwhile is met by
+    /// the insert's conflict, as it is between a frame's own look-up and its insert.
+    /// </summary>
+    public static async Task LookUpGroupAsync(List<WriteItem> batch, WriteContext context)
+    {
+        if (context.Dialect.FrameGroupLookupsSql is not { } sql)
+        {
+            return;
+        }
+
+        var shared = new Dictionary<(string Sender, string ControlId), int>();
+        foreach (var item in batch)
+        {
+            if (item is FrameAppend f)
+            {
+                var key = (f.Sender, f.ControlId);
+                shared[key] = shared.GetValueOrDefault(key) + 1;
+            }
+        }
+
+        var frames = new List<FrameAppend>(batch.Count);
+        foreach (var item in batch)
+        {
+            if (item is FrameAppend f && shared[(f.Sender, f.ControlId)] == 1)
+            {
+                frames.Add(f);
+            }
+        }
+
+        if (frames.Count == 0)
+        {
+            return;
+        }
+
+        var rows = await context.Connection.QueryAsync<GroupRow>(new CommandDefinition(
+            sql,
+            new
+            {
+                Senders = frames.Select(f => f.Sender).ToArray(),
+                ControlIds = frames.Select(f => f.ControlId).ToArray(),
+                Shas = frames.Select(f => f.Sha256).ToArray(),
+            },
+            context.Transaction)).ConfigureAwait(false);
+        foreach (var row in rows)
+        {
+            var stored = row.Id is { } id
+                ? new StoredIdentity { Id = id, Status = row.Status!, Ack = row.Ack, AckCode = row.AckCode, Receipts = row.Receipts ?? 0, Warnings = row.Warnings }
+                : null;
+            frames[checked((int)row.I - 1)]._lookedUp = new LookedUp(stored, row.AnyId);
+        }
+    }
 
     public override async Task WriteAsync(WriteContext context)
     {
         var (connection, transaction, dialect) = context;
-        var controlId = frame.ControlId ?? string.Empty;
+        var controlId = ControlId;
         var identity = new { frame.Sender, ControlId = controlId, frame.Sha256 };
+        var lookedUp = _lookedUp;
 
-        var stored = await connection.QuerySingleOrDefaultAsync<StoredIdentity>(
-            new CommandDefinition(FindByIdentitySql, identity, transaction)).ConfigureAwait(false);
+        var stored = lookedUp is not null
+            ? lookedUp.Stored
+            : await connection.QuerySingleOrDefaultAsync<StoredIdentity>(
+                new CommandDefinition(FindByIdentitySql, identity, transaction)).ConfigureAwait(false);
         if (stored is not null)
         {
             _receipt = await RecordResendAsync(context, stored).ConfigureAwait(false);
@@ -48,8 +115,8 @@ internal sealed class FrameAppend(
         }
 
         // Reuse of a control id with other bytes is only worth a warning: dedup is the unique key.
-        long? previousId = controlId.Length == 0
-            ? null
+        long? previousId = controlId.Length == 0 ? null
+            : lookedUp is not null ? lookedUp.AnyId
             : await connection.ExecuteScalarAsync<long?>(
                 new CommandDefinition(dialect.AnyIdWithControlIdSql, new { frame.Sender, ControlId = controlId }, transaction))
                 .ConfigureAwait(false);
@@ -80,8 +147,9 @@ internal sealed class FrameAppend(
         }
 
         var receivedAt = StoreTime.Write(frame.ReceivedAt);
+        var withHistory = dialect.InsertInboundMessageWithHistorySql;
         var id = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-            dialect.InsertInboundMessageSql,
+            withHistory ?? dialect.InsertInboundMessageSql,
             new
             {
                 frame.Channel,
@@ -104,6 +172,7 @@ internal sealed class FrameAppend(
                 frame.SenderName,
                 frame.TraceId,
                 frame.TraceParent,
+                Detail = decision.Error ?? InboxHistoryDetail.Received, // the first history line, where written with the row
             },
             transaction)).ConfigureAwait(false);
 
@@ -117,10 +186,13 @@ internal sealed class FrameAppend(
             return;
         }
 
-        await connection.ExecuteAsync(new CommandDefinition(
-            GroupCommitWriter.InsertHistorySql,
-            new { MessageId = id.Value, At = receivedAt, decision.Status, Detail = decision.Error ?? InboxHistoryDetail.Received },
-            transaction)).ConfigureAwait(false);
+        if (withHistory is null)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                GroupCommitWriter.InsertHistorySql,
+                new { MessageId = id.Value, At = receivedAt, decision.Status, Detail = decision.Error ?? InboxHistoryDetail.Received },
+                transaction)).ConfigureAwait(false);
+        }
 
         _receipt = new InboxReceipt(id.Value, false, decision.Status, decision.Ack, decision.AckCode, 1, warnings);
     }
@@ -129,6 +201,7 @@ internal sealed class FrameAppend(
     {
         _receipt = null;
         _failure = null;
+        _lookedUp = null;
     }
 
     public override bool Complete()
@@ -166,6 +239,20 @@ internal sealed class FrameAppend(
         MemoryMarshal.TryGetArray(bytes, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
             ? segment.Array
             : bytes.ToArray();
+
+    private sealed record LookedUp(StoredIdentity? Stored, long? AnyId);
+
+    private sealed class GroupRow
+    {
+        public long I { get; set; }
+        public long? Id { get; set; }
+        public string? Status { get; set; }
+        public byte[]? Ack { get; set; }
+        public string? AckCode { get; set; }
+        public long? Receipts { get; set; }
+        public string? Warnings { get; set; }
+        public long? AnyId { get; set; }
+    }
 
     private sealed class StoredIdentity
     {

@@ -318,6 +318,7 @@ public sealed class GroupCommitWriter : IAsyncDisposable
         await using (transaction.ConfigureAwait(false))
         {
             var context = new WriteContext(connection, transaction, _dialect);
+            await FrameAppend.LookUpGroupAsync(batch, context).ConfigureAwait(false);
             foreach (var item in batch)
             {
                 await item.WriteAsync(context).ConfigureAwait(false);
