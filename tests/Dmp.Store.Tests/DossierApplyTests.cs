@@ -361,6 +361,9 @@ public abstract class DossierApplyTests
         Assert.Equal(["1.2.3.10.1", "1.2.3.10.3"], (await QueryAsync<string>(t, "SELECT unique_id FROM document ORDER BY unique_id")).ToArray());
         // Its savepoint rolled back everything it wrote, the patient it created included.
         Assert.Equal(0L, await ScalarAsync(t, $"SELECT COUNT(*) FROM patient WHERE ins = '{Ins2}'"));
+        // The chunk was written again, each apply under its own savepoint: one outcome line and one deposit event each.
+        Assert.Equal(3L, await ScalarAsync(t, "SELECT COUNT(*) FROM inbound_message_history WHERE status IN ('processed', 'failed')"));
+        Assert.Equal(2L, await ScalarAsync(t, "SELECT COUNT(*) FROM audit_event"));
     }
 
     [Fact]
