@@ -84,8 +84,11 @@ public abstract class GroupCommitWriterTests(ITestOutputHelper output)
         await using var t = await OpenStoreAsync();
         var stored = await t.AcceptAsync(Frames.Make(Sender, "OLD1", Frames.Hl7("OLD1")));
         var reused = await t.AcceptAsync(Frames.Make(Sender, "OLD2", Frames.Hl7("OLD2")));
+        // The writer is held inside a transaction of its own while the seven frames queue: they are its next group.
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = t.Writer.RunInWriteTransactionAsync((_, _) => gate.Task, CancellationToken.None);
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = t.Writer.RunInWriteTransactionAsync((_, _) => { holding.TrySetResult(); return gate.Task; }, CancellationToken.None);
+        await holding.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var seen = new System.Collections.Concurrent.ConcurrentDictionary<string, InboxDecisionContext>();
         Task<InboxReceipt> Append(string name, InboundFrame frame) =>
             t.Writer.AppendAsync(frame, ctx => { seen[name] = ctx; return Decisions.Accept(ctx); }, CancellationToken.None);
@@ -111,7 +114,7 @@ public abstract class GroupCommitWriterTests(ITestOutputHelper output)
         var twiceOther = await twiceOtherTask;
         var otherSender = await otherSenderTask;
 
-        Assert.Equal(transactions + 1, t.Writer.Transactions); // the seven frames were one group
+        Assert.Equal(transactions + 2, t.Writer.Transactions); // the holding one, then the seven frames in one
 
         Assert.True(resend.Duplicate);
         Assert.Equal((stored.Id, 2), (resend.Id, resend.Receipts));
@@ -124,6 +127,7 @@ public abstract class GroupCommitWriterTests(ITestOutputHelper output)
         Assert.Empty(fresh.Warnings);
         Assert.False(seen["twice1"].ControlIdReused);
         Assert.True(twiceAgain.Duplicate);
+        Assert.False(seen.ContainsKey("twice2")); // recognised as a resend before any decision
         Assert.Equal((twiceFirst.Id, 2), (twiceAgain.Id, twiceAgain.Receipts));
         Assert.Equal(twiceFirst.Ack, twiceAgain.Ack);
         Assert.Equal(twiceFirst.Id, seen["twice3"].PreviousIdWithSameControlId);
