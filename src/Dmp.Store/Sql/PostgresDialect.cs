@@ -132,12 +132,13 @@ internal sealed class PostgresDialect : SqlDialect
 
     // A new frame took four statements, each a round trip and an execution on the server: a group's look-ups now take one
     // statement, each new frame one more (issue 22, docs/BENCHMARKS.md). @Senders, @ControlIds, @Shas are the group's
-    // frames in order; I is the position (1-based).
+    // frames in order; I is the position (1-based), then any id with the control id, then the stored row from Id on.
     internal override string FrameGroupLookupsSql =>
         """
-        SELECT f.i AS I, m.id AS Id, m.status AS Status, m.ack AS Ack, m.ack_code AS AckCode, m.receipts AS Receipts, m.warnings AS Warnings,
+        SELECT f.i AS I,
                CASE WHEN f.control_id = '' THEN NULL
-                    ELSE (SELECT p.id FROM inbound_message p WHERE p.sender = f.sender AND p.control_id = f.control_id LIMIT 1) END AS AnyId
+                    ELSE (SELECT p.id FROM inbound_message p WHERE p.sender = f.sender AND p.control_id = f.control_id LIMIT 1) END AS AnyId,
+               m.id AS Id, m.status AS Status, m.ack AS Ack, m.ack_code AS AckCode, m.receipts AS Receipts, m.warnings AS Warnings
         FROM unnest(@Senders::text[], @ControlIds::text[], @Shas::bytea[]) WITH ORDINALITY AS f (sender, control_id, sha256, i)
         LEFT JOIN inbound_message m ON m.sender = f.sender AND m.control_id = f.control_id AND m.sha256 = f.sha256;
         """;

@@ -79,22 +79,23 @@ internal sealed class FrameAppend(
             return;
         }
 
-        var rows = await context.Connection.QueryAsync<GroupRow>(new CommandDefinition(
-            sql,
-            new
+        // Each row: the frame's position and any id with its control id, then its stored row (null when none: Id is NULL).
+        await context.Connection.QueryAsync<GroupRow, StoredIdentity?, bool>(
+            new CommandDefinition(
+                sql,
+                new
+                {
+                    Senders = frames.Select(f => f.Sender).ToArray(),
+                    ControlIds = frames.Select(f => f.ControlId).ToArray(),
+                    Shas = frames.Select(f => f.Sha256).ToArray(),
+                },
+                context.Transaction),
+            (row, stored) =>
             {
-                Senders = frames.Select(f => f.Sender).ToArray(),
-                ControlIds = frames.Select(f => f.ControlId).ToArray(),
-                Shas = frames.Select(f => f.Sha256).ToArray(),
+                frames[checked((int)row.I - 1)]._lookedUp = new LookedUp(stored, row.AnyId);
+                return true;
             },
-            context.Transaction)).ConfigureAwait(false);
-        foreach (var row in rows)
-        {
-            var stored = row.Id is { } id
-                ? new StoredIdentity { Id = id, Status = row.Status!, Ack = row.Ack, AckCode = row.AckCode, Receipts = row.Receipts ?? 0, Warnings = row.Warnings }
-                : null;
-            frames[checked((int)row.I - 1)]._lookedUp = new LookedUp(stored, row.AnyId);
-        }
+            splitOn: nameof(StoredIdentity.Id)).ConfigureAwait(false);
     }
 
     public override async Task WriteAsync(WriteContext context)
@@ -147,6 +148,7 @@ internal sealed class FrameAppend(
         }
 
         var receivedAt = StoreTime.Write(frame.ReceivedAt);
+        var detail = decision.Error ?? InboxHistoryDetail.Received; // the first history line's
         var withHistory = dialect.InsertInboundMessageWithHistorySql;
         var id = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
             withHistory ?? dialect.InsertInboundMessageSql,
@@ -172,7 +174,7 @@ internal sealed class FrameAppend(
                 frame.SenderName,
                 frame.TraceId,
                 frame.TraceParent,
-                Detail = decision.Error ?? InboxHistoryDetail.Received, // the first history line, where written with the row
+                Detail = detail, // where the history line is written with the row
             },
             transaction)).ConfigureAwait(false);
 
@@ -190,7 +192,7 @@ internal sealed class FrameAppend(
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 GroupCommitWriter.InsertHistorySql,
-                new { MessageId = id.Value, At = receivedAt, decision.Status, Detail = decision.Error ?? InboxHistoryDetail.Received },
+                new { MessageId = id.Value, At = receivedAt, decision.Status, Detail = detail },
                 transaction)).ConfigureAwait(false);
         }
 
@@ -245,12 +247,6 @@ internal sealed class FrameAppend(
     private sealed class GroupRow
     {
         public long I { get; set; }
-        public long? Id { get; set; }
-        public string? Status { get; set; }
-        public byte[]? Ack { get; set; }
-        public string? AckCode { get; set; }
-        public long? Receipts { get; set; }
-        public string? Warnings { get; set; }
         public long? AnyId { get; set; }
     }
 
