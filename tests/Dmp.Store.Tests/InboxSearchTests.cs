@@ -85,6 +85,36 @@ public abstract class InboxSearchTests
     }
 
     [Fact]
+    public async Task Outcomes_completed_together_each_name_their_own_identifiers_whatever_their_count()
+    {
+        // Eleven messages in one completion (ids read and cleared by blocks of eight) naming 26 identifiers between them
+        // (written by blocks of 16, 4 and 1 rows): each identifier finds its own message, and only it.
+        await using var t = await OpenStoreAsync();
+        var ids = new List<long>();
+        for (var k = 0; k < 11; k++)
+            ids.Add((await t.AcceptAsync(Frames.Make(Gam, $"N{k}", Frames.Hl7($"N{k}"), Frames.T0.AddMinutes(k)))).Id);
+        Assert.Equal(11, (await t.Processing.ClaimAsync(20, CancellationToken.None)).Count);
+        var results = ids.Select((id, k) => new ProcessingResult(id, InboxStatus.Processed)
+        {
+            NamedPatients = [.. Enumerable.Range(0, k % 4 + 1).Select(j => new Identifier($"SYS-{j}", $"P{k}-{j}"))],
+        }).ToList();
+        var final = await t.Processing.CompleteAsync(results, CancellationToken.None);
+
+        Assert.Equal(ids, final.Select(r => r.Id));
+        Assert.All(final, r => Assert.Equal(InboxStatus.Processed, r.Status));
+        for (var k = 0; k < 11; k++)
+        {
+            for (var j = 0; j < k % 4 + 1; j++)
+                Assert.Equal([ids[k]], await ListAsync(t, new InboxFilter { PatientValue = $"P{k}-{j}", PatientSystem = $"SYS-{j}" }));
+            Assert.Empty(await ListAsync(t, new InboxFilter { PatientValue = $"P{k}-{k % 4 + 1}" }));
+        }
+
+        await using var c = await t.Store.Connections.OpenAsync(CancellationToken.None);
+        Assert.Equal(26, await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM message_patient;"));
+        Assert.Equal(11, await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM inbound_message WHERE status = 'processed' AND processed_at IS NOT NULL;"));
+    }
+
+    [Fact]
     public async Task A_replayed_message_names_what_its_new_outcome_names()
     {
         await using var t = await OpenStoreAsync();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dmp.Store.Sql;
 
 namespace Dmp.Store.Dossier;
@@ -76,6 +77,51 @@ internal sealed class DossierStatements
         SurvivorOfIns = MergeChain.SurvivorSql(dialect, "SELECT id FROM patient WHERE ins_system = @System AND ins = @Value");
         SurvivorOfIdentifier = MergeChain.SurvivorSql(dialect, "SELECT patient_id FROM patient_identifier WHERE system = @System AND value = @Value");
     }
+
+    /// <summary>Most local identifiers <see cref="PatientsByKeys"/> takes; a message naming more looks each one up alone.</summary>
+    public const int MaxLocalIdentifiersInOneLookUp = 8;
+
+    private static readonly (string System, string Value)[] KeyNames = Enumerable.Range(0, MaxLocalIdentifiersInOneLookUp + 1)
+        .Select(i => (string.Create(CultureInfo.InvariantCulture, $"S{i}"), string.Create(CultureInfo.InvariantCulture, $"V{i}")))
+        .ToArray();
+
+    private readonly string?[] _patientsByKeys = new string?[2 * (MaxLocalIdentifiersInOneLookUp + 1)];
+
+    /// <summary>
+    /// The stored patient each key names, not walked through merges, in one statement: keys are numbered from 0, the INS
+    /// first when <paramref name="withIns"/>, then <paramref name="locals"/> local identifiers; key i's system and value
+    /// are bound as <see cref="KeyParameters"/>(i). One row per key found: its number <c>K</c>, then
+    /// <see cref="DossierQueries.PatientColumns"/>. Each shape's text is built once (a race builds the same text twice).
+    /// </summary>
+    public string PatientsByKeys(bool withIns, int locals)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(locals);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(locals, MaxLocalIdentifiersInOneLookUp);
+        var slot = (withIns ? MaxLocalIdentifiersInOneLookUp + 1 : 0) + locals;
+        return _patientsByKeys[slot] ??= Build();
+
+        string Build()
+        {
+            var keys = new List<string>();
+            if (withIns)
+                keys.Add("SELECT CAST(0 AS BIGINT) AS k, id AS start_id FROM patient WHERE ins_system = @S0 AND ins = @V0");
+            while (keys.Count < (withIns ? 1 : 0) + locals)
+            {
+                var i = keys.Count;
+                keys.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"SELECT CAST({i} AS BIGINT) AS k, patient_id AS start_id FROM patient_identifier WHERE system = @S{i} AND value = @V{i}"));
+            }
+
+            return $"""
+                SELECT keyed.k AS K, {DossierQueries.PatientColumns}
+                FROM ({string.Join(" UNION ALL ", keys)}) keyed
+                JOIN patient ON patient.id = keyed.start_id;
+                """;
+        }
+    }
+
+    /// <summary>Key i's parameter names in <see cref="PatientsByKeys"/>: <c>S</c>i and <c>V</c>i.</summary>
+    public static (string System, string Value) KeyParameters(int i) => KeyNames[i];
 
     /// <summary>A new document, current, returning its id (no row when its uniqueId or setId + version is stored).</summary>
     public string InsertDocument { get; }

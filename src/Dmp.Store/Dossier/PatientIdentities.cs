@@ -18,10 +18,12 @@ internal sealed class PatientIdentities(ApplyContext c)
     /// </summary>
     public async Task<PatientRecord?> ResolvePatientAsync(Patient subject, bool qualified, bool create, bool updateDemographics, DateTimeOffset eventAt)
     {
-        var byIns = subject.Ins is { } ins ? await FindByInsAsync(ins).ConfigureAwait(false) : null;
-        var owners = new List<(Identifier Id, PatientRecord? Owner)>();
-        foreach (var local in subject.LocalIdentifiers)
-            owners.Add((local, await FindByIdentifierAsync(local).ConfigureAwait(false)));
+        var found = await FindSurvivorsAsync(subject.Ins, subject.LocalIdentifiers).ConfigureAwait(false);
+        var offset = subject.Ins is null ? 0 : 1;
+        var byIns = subject.Ins is null ? null : found[0];
+        var owners = new List<(Identifier Id, PatientRecord? Owner)>(subject.LocalIdentifiers.Count);
+        for (var i = 0; i < subject.LocalIdentifiers.Count; i++)
+            owners.Add((subject.LocalIdentifiers[i], found[offset + i]));
 
         PatientRecord? patient = byIns;
         var created = false;
@@ -71,6 +73,55 @@ internal sealed class PatientIdentities(ApplyContext c)
             rowChanged |= await UpdateDemographicsAsync(patient, subject, eventAt).ConfigureAwait(false);
         // Identifiers live in their own table: only a move or new demographics make the row read above stale.
         return rowChanged ? await ReadPatientAsync(patient.Id).ConfigureAwait(false) : patient;
+    }
+
+    /// <summary>
+    /// The survivor (<see cref="MergeChain"/>) of the patient each key names, null where none: the INS first when given,
+    /// then each local identifier. One statement reads every key's own patient; only a patient merged into another
+    /// walks its chain (a statement more). A message naming more local identifiers than one statement takes looks each up alone.
+    /// </summary>
+    private async Task<PatientRecord?[]> FindSurvivorsAsync(Identifier? ins, IReadOnlyList<Identifier> locals)
+    {
+        var offset = ins is null ? 0 : 1;
+        var found = new PatientRecord?[offset + locals.Count];
+        if (found.Length == 0)
+            return found;
+        if (locals.Count > DossierStatements.MaxLocalIdentifiersInOneLookUp)
+        {
+            if (ins is not null)
+                found[0] = await FindByInsAsync(ins).ConfigureAwait(false);
+            for (var i = 0; i < locals.Count; i++)
+                found[offset + i] = await FindByIdentifierAsync(locals[i]).ConfigureAwait(false);
+            return found;
+        }
+
+        var args = new DynamicParameters();
+        for (var i = 0; i < found.Length; i++)
+        {
+            var key = ins is not null && i == 0 ? ins : locals[i - offset];
+            var (system, value) = DossierStatements.KeyParameters(i);
+            args.Add(system, key.System);
+            args.Add(value, key.Value);
+        }
+
+        await c.Connection.QueryAsync<long, PatientRecord, bool>(
+            c.Command(c.Sql.PatientsByKeys(ins is not null, locals.Count), args),
+            (k, patient) =>
+            {
+                found[checked((int)k)] = patient;
+                return true;
+            },
+            splitOn: nameof(PatientRecord.Id)).ConfigureAwait(false);
+        for (var i = 0; i < found.Length; i++)
+        {
+            if (found[i] is { MergedInto: not null } merged)
+            {
+                found[i] = await c.Connection.QuerySingleOrDefaultAsync<PatientRecord?>(c.Command(
+                    c.Sql.SurvivorOfId, new { merged.Id })).ConfigureAwait(false);
+            }
+        }
+
+        return found;
     }
 
     /// <summary>The patient with this INS, or the one it was merged into (<see cref="MergeChain"/>).</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Dapper;
 using Dmp.Store.Sql;
@@ -122,8 +123,33 @@ internal static class InboxSearchSql
     public static string ReplayIds(SqlDialect dialect, string where) =>
         "SELECT id FROM inbound_message" + where + Replayable(dialect) + " ORDER BY id" + dialect.Limit("@Take") + ";";
 
-    /// <summary>Writes one identifier a message named (after <see cref="ForgetNamedSql"/> cleared the message's rows).</summary>
-    public const string InsertNamedSql = "INSERT INTO message_patient (value, system, message_id) VALUES (@Value, @System, @MessageId);";
+    /// <summary>
+    /// Message ids per statement of a chunk's outcomes (the rows read before applying, <see cref="ForgetNamedSql"/>):
+    /// a chunk's ids fill blocks of this many, the last block repeating its last id, so every chunk size runs one text.
+    /// </summary>
+    public const int IdsPerStatement = 8;
 
-    public const string ForgetNamedSql = "DELETE FROM message_patient WHERE message_id = @MessageId;";
+    /// <summary>The parameters of one block of ids, <c>@I0</c> … <c>@I7</c>.</summary>
+    public static readonly string[] IdParameters = Enumerable.Range(0, IdsPerStatement).Select(i => "I" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
+
+    /// <summary>Clears the identifiers one block of messages named (<see cref="IdParameters"/>).</summary>
+    public static readonly string ForgetNamedSql =
+        "DELETE FROM message_patient WHERE message_id IN (" + string.Join(", ", IdParameters.Select(p => "@" + p)) + ");";
+
+    /// <summary>Rows per insert of the identifiers messages named, largest first: any count is written with these three texts.</summary>
+    public static readonly int[] NamedRowBlocks = [16, 4, 1];
+
+    /// <summary>Row i's parameters in <see cref="InsertNamedSql"/>: value, system, message id.</summary>
+    public static readonly (string Value, string System, string MessageId)[] NamedParameters = Enumerable.Range(0, NamedRowBlocks[0])
+        .Select(i => i.ToString(CultureInfo.InvariantCulture))
+        .Select(i => ("V" + i, "S" + i, "M" + i))
+        .ToArray();
+
+    private static readonly string[] InsertNamed = NamedRowBlocks
+        .Select(n => "INSERT INTO message_patient (value, system, message_id) VALUES "
+            + string.Join(", ", NamedParameters.Take(n).Select(p => $"(@{p.Value}, @{p.System}, @{p.MessageId})")) + ";")
+        .ToArray();
+
+    /// <summary>Writes <paramref name="rows"/> (one of <see cref="NamedRowBlocks"/>) identifiers messages named, after <see cref="ForgetNamedSql"/> cleared theirs.</summary>
+    public static string InsertNamedSql(int rows) => InsertNamed[Array.IndexOf(NamedRowBlocks, rows)];
 }

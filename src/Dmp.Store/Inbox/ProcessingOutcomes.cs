@@ -12,6 +12,12 @@ namespace Dmp.Store.Inbox;
 /// throw, under its own savepoint, retried once on a duplicate key or a deadlock), its status and history line, and what
 /// it holds or releases (<see cref="HeldMessages"/>).
 /// </summary>
+/// <remarks>
+/// What does not depend on the order of the chunk's messages is done for the chunk at once, in statements of fixed
+/// shapes (so SQLite keeps them compiled): the messages' stored rows read before the first apply, and the identifiers
+/// they named written after the last. Each message's status and history line stay in its turn (a later message of the
+/// chunk may release one held by an earlier one), in one command.
+/// </remarks>
 internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider time)
 {
     private readonly SqlDialect _connections = connections;
@@ -53,19 +59,14 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
     {
         var at = time.GetUtcNow();
         var now = StoreTime.Write(at);
+        var rows = await ReadRowsAsync(connection, transaction, results, cancellationToken).ConfigureAwait(false);
         var final = new List<ProcessingResult>(results.Count);
+        // The identifiers each message named, written for the whole chunk at its end (nothing in an apply reads them).
+        var named = new Dictionary<long, IReadOnlyList<Dmp.Model.Identifier>>();
         foreach (var outcome in results)
         {
             var result = outcome;
-            var row = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
-                """
-                SELECT warnings AS Warnings, sender AS Sender,
-                       CASE WHEN EXISTS (SELECT 1 FROM held_document WHERE message_id = @Id) THEN 1 ELSE 0 END AS HeldDocuments,
-                       CASE WHEN EXISTS (SELECT 1 FROM held_identity WHERE message_id = @Id) THEN 1 ELSE 0 END AS HeldIdentities
-                FROM inbound_message WHERE id = @Id;
-                """, new { result.Id }, transaction,
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
-            if (row?.Warnings is null)
+            if (!rows.TryGetValue(result.Id, out var row) || row.Warnings is null)
             {
                 final.Add(result);
                 continue; // unknown id: nothing to record
@@ -91,23 +92,19 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
                 heldIdentities = applied.HeldIdentityKeys;
             }
 
-            var merged = WarningList.Merge(WarningList.Parse(row.Warnings), result.Warnings);
+            var merged = WarningList.Serialize(WarningList.Merge(WarningList.Parse(row.Warnings), result.Warnings));
             await connection.ExecuteAsync(new CommandDefinition(
-                """
-                UPDATE inbound_message
-                SET status = @Status, error = @Error, warnings = @Warnings, processed_at = @Now
-                WHERE id = @Id;
-                """,
-                new { result.Id, result.Status, result.Error, Warnings = WarningList.Serialize(merged), Now = now },
-                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            await connection.ExecuteAsync(new CommandDefinition(
-                GroupCommitWriter.InsertHistorySql,
-                new { MessageId = result.Id, At = now, result.Status, Detail = result.Detail ?? result.Error },
+                StatusAndHistorySql,
+                new
+                {
+                    result.Id, result.Status, result.Error, Warnings = merged, Now = now,
+                    MessageId = result.Id, At = now, Detail = result.Detail ?? result.Error,
+                },
                 transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
 
-            if (outcome.NamedPatients is { } named)
+            if (outcome.NamedPatients is { } identifiers)
             {
-                await WriteNamedPatientsAsync(connection, transaction, result.Id, named, cancellationToken).ConfigureAwait(false);
+                named[result.Id] = identifiers;
             }
 
             if (result.Status == InboxStatus.Held)
@@ -120,28 +117,112 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
                 await held.SupersedeDraftsAsync(result.Id, validated, now).ConfigureAwait(false);
             }
 
+            // Should the chunk give this id again, it starts from what was just written.
+            row.Warnings = merged;
+            if (result.Status == InboxStatus.Held)
+            {
+                row.HeldDocuments = row.HeldIdentities = 1;
+            }
+
             final.Add(result);
         }
 
+        await WriteNamedPatientsAsync(connection, transaction, named, cancellationToken).ConfigureAwait(false);
         return final;
     }
 
-    /// <summary>The identifiers a message named, each (value, system) once, replacing those an earlier processing wrote.</summary>
-    private static async Task WriteNamedPatientsAsync(
-        DbConnection connection, DbTransaction transaction, long id, IReadOnlyList<Dmp.Model.Identifier> named, CancellationToken cancellationToken)
+    /// <summary>A message's new status and its history line: one command (one round trip on a server).</summary>
+    private const string StatusAndHistorySql =
+        """
+        UPDATE inbound_message
+        SET status = @Status, error = @Error, warnings = @Warnings, processed_at = @Now
+        WHERE id = @Id;
+        """ + GroupCommitWriter.InsertHistorySql;
+
+    /// <summary>What recording an outcome needs of its message, for one block of ids (<see cref="InboxSearchSql.IdParameters"/>).</summary>
+    private static readonly string ReadRowsSql =
+        $"""
+        SELECT id AS Id, warnings AS Warnings, sender AS Sender,
+               CASE WHEN EXISTS (SELECT 1 FROM held_document h WHERE h.message_id = inbound_message.id) THEN 1 ELSE 0 END AS HeldDocuments,
+               CASE WHEN EXISTS (SELECT 1 FROM held_identity h WHERE h.message_id = inbound_message.id) THEN 1 ELSE 0 END AS HeldIdentities
+        FROM inbound_message WHERE id IN ({string.Join(", ", InboxSearchSql.IdParameters.Select(p => "@" + p))});
+        """;
+
+    /// <summary>The stored rows of the chunk's messages, read before any is applied (a statement per block of ids).</summary>
+    private static async Task<Dictionary<long, MessageRow>> ReadRowsAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
     {
-        await connection.ExecuteAsync(new CommandDefinition(
-            InboxSearchSql.ForgetNamedSql, new { MessageId = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var rows = named
-            .Where(i => !string.IsNullOrWhiteSpace(i.Value) && i.Value.Length <= MaxIdentifierLength && (i.System?.Length ?? 0) <= MaxIdentifierLength)
-            .Select(i => (Value: i.Value.Trim(), System: i.System?.Trim() ?? ""))
-            .Distinct()
-            .Select(i => new { i.Value, i.System, MessageId = id })
-            .ToList();
-        if (rows.Count > 0)
+        var ids = results.Select(r => r.Id).Distinct().ToList();
+        var rows = new Dictionary<long, MessageRow>(ids.Count);
+        for (var start = 0; start < ids.Count; start += InboxSearchSql.IdsPerStatement)
+        {
+            var block = await connection.QueryAsync<MessageRow>(new CommandDefinition(
+                ReadRowsSql, IdBlock(ids, start), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            foreach (var row in block)
+            {
+                rows[row.Id] = row;
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>Ids <paramref name="start"/> … as one block's parameters, the last id repeated to fill it.</summary>
+    private static DynamicParameters IdBlock(IReadOnlyList<long> ids, int start)
+    {
+        var parameters = new DynamicParameters();
+        for (var i = 0; i < InboxSearchSql.IdsPerStatement; i++)
+        {
+            parameters.Add(InboxSearchSql.IdParameters[i], ids[Math.Min(start + i, ids.Count - 1)]);
+        }
+
+        return parameters;
+    }
+
+    /// <summary>
+    /// The identifiers each message named, each (value, system) once per message, replacing those an earlier processing
+    /// wrote: the messages' rows cleared a block of ids at a time, then written in multi-row inserts (<see cref="InboxSearchSql.NamedRowBlocks"/>).
+    /// </summary>
+    private static async Task WriteNamedPatientsAsync(
+        DbConnection connection, DbTransaction transaction, Dictionary<long, IReadOnlyList<Dmp.Model.Identifier>> named, CancellationToken cancellationToken)
+    {
+        if (named.Count == 0)
+        {
+            return;
+        }
+
+        var ids = named.Keys.ToList();
+        for (var start = 0; start < ids.Count; start += InboxSearchSql.IdsPerStatement)
         {
             await connection.ExecuteAsync(new CommandDefinition(
-                InboxSearchSql.InsertNamedSql, rows, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                InboxSearchSql.ForgetNamedSql, IdBlock(ids, start), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        var rows = named
+            .SelectMany(m => m.Value
+                .Where(i => !string.IsNullOrWhiteSpace(i.Value) && i.Value.Length <= MaxIdentifierLength && (i.System?.Length ?? 0) <= MaxIdentifierLength)
+                .Select(i => (Value: i.Value.Trim(), System: i.System?.Trim() ?? ""))
+                .Distinct()
+                .Select(i => (i.Value, i.System, MessageId: m.Key)))
+            .ToList();
+        var written = 0;
+        foreach (var size in InboxSearchSql.NamedRowBlocks)
+        {
+            for (; rows.Count - written >= size; written += size)
+            {
+                var parameters = new DynamicParameters();
+                for (var i = 0; i < size; i++)
+                {
+                    var (value, system, messageId) = InboxSearchSql.NamedParameters[i];
+                    var row = rows[written + i];
+                    parameters.Add(value, row.Value);
+                    parameters.Add(system, row.System);
+                    parameters.Add(messageId, row.MessageId);
+                }
+
+                await connection.ExecuteAsync(new CommandDefinition(
+                    InboxSearchSql.InsertNamedSql(size), parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
         }
     }
 
@@ -189,6 +270,7 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
 
     private sealed class MessageRow
     {
+        public long Id { get; set; }
         public string? Warnings { get; set; }
         public string Sender { get; set; } = "";
         public long HeldDocuments { get; set; }
