@@ -13,7 +13,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Dmp.Bench.Store;
 
 /// <summary>
-/// `process --data DIR [--messages N] [--patients P] [--receive M]`: map + store throughput of the real processing worker.
+/// `process --data DIR [--messages N] [--patients P] [--receive M] [--postgres CONNECTION]`: map + store throughput of the
+/// real processing worker, on SQLite in DIR or on the PostgreSQL database CONNECTION names (an empty one: the bench
+/// counts every message of the store; DIR then holds the blobs).
 /// 1. backlog: N ORU messages (<see cref="OruVariants"/>, patients 1…P) are appended to the inbox through the inbox
 ///    writer with no worker running; then the gateway starts and the time until its worker has processed all N is taken.
 /// 2. end to end: M more go through the gateway's receive path (InboundReceiver: parse, ACK decision, grouped inbox
@@ -26,8 +28,8 @@ public static class ProcessCommand
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
-        var options = BenchArgs.Parse(args, stderr, "process --data DIR [--messages N (20000)] [--patients P (10000)] [--receive M (20000)] [--template both|crbio|lab] [--corpus DIR]",
-            "--data", "--messages", "--patients", "--receive", "--template", "--corpus");
+        var options = BenchArgs.Parse(args, stderr, "process --data DIR [--messages N (20000)] [--patients P (10000)] [--receive M (20000)] [--template both|crbio|lab] [--corpus DIR] [--postgres CONNECTION]",
+            "--data", "--messages", "--patients", "--receive", "--template", "--corpus", "--postgres");
         if (options is null || !options.TryGetValue("--data", out var dataDir))
             return BenchArgs.Usage;
         var messages = BenchArgs.Int(options, "--messages", 20_000);
@@ -40,7 +42,9 @@ public static class ProcessCommand
 
         // 1. The backlog, written with no worker running.
         var appendClock = Stopwatch.StartNew();
-        await using (var store = await DmpStore.OpenAsync(new StoreOptions(), new BlobOptions(), dataDir, CancellationToken.None))
+        var postgres = options.GetValueOrDefault("--postgres");
+        var storeOptions = postgres is null ? new StoreOptions() : new StoreOptions { Provider = StoreProvider.Postgres, ConnectionString = postgres };
+        await using (var store = await DmpStore.OpenAsync(storeOptions, new BlobOptions(), dataDir, CancellationToken.None))
         {
             var ack = "MSH|^~\\&|DMP|GW|||20260101||ACK|1|P|2.5\rMSA|AA|1\r"u8.ToArray();
             await ForAllAsync(messages, n =>
@@ -62,6 +66,8 @@ public static class ProcessCommand
             ["Dmp:Mllp:Enabled"] = "false",
             ["Dmp:Auth:SigningKey"] = "dmp-ingest-bench-signing-key-0123456789-abcdef",
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Dmp:Store:Provider"] = storeOptions.Provider.ToString(),
+            ["Dmp:Store:ConnectionString"] = postgres,
         });
         var worker = app.Services.GetRequiredService<ProcessingWorker>();
         var backlogClock = Stopwatch.StartNew();
@@ -82,7 +88,7 @@ public static class ProcessCommand
         var statuses = await StatusesAsync(app.Services.GetRequiredService<DmpStore>(), run);
         await app.StopAsync();
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $$"""{"backlog":{{messages}},"backlog_append_per_s":{{messages / appendSeconds:0.#}},"backlog_processed_per_s":{{messages / backlogSeconds:0.#}},"backlog_seconds":{{backlogSeconds:0.##}},"backlog_cpu_s":{{backlogCpu:0.##}},"received":{{receive}},"received_per_s":{{receive / Math.Max(receivedSeconds, 1e-9):0.#}},"e2e_processed_per_s":{{receive / Math.Max(e2eSeconds, 1e-9):0.#}},"e2e_seconds":{{e2eSeconds:0.##}},"patients":{{patients}},"template":"{{options.GetValueOrDefault("--template", "both")}}","statuses":{{statuses}}}"""));
+            $$"""{"backlog":{{messages}},"backlog_append_per_s":{{messages / appendSeconds:0.#}},"backlog_processed_per_s":{{messages / backlogSeconds:0.#}},"backlog_seconds":{{backlogSeconds:0.##}},"backlog_cpu_s":{{backlogCpu:0.##}},"received":{{receive}},"received_per_s":{{receive / Math.Max(receivedSeconds, 1e-9):0.#}},"e2e_processed_per_s":{{receive / Math.Max(e2eSeconds, 1e-9):0.#}},"e2e_seconds":{{e2eSeconds:0.##}},"patients":{{patients}},"template":"{{options.GetValueOrDefault("--template", "both")}}","store":"{{storeOptions.Provider}}","statuses":{{statuses}}}"""));
         return 0;
     }
 
