@@ -189,6 +189,35 @@ public abstract class DossierApplyTests
     }
 
     [Fact]
+    public async Task Every_entry_of_a_long_message_gets_its_source_once_and_a_second_apply_adds_none()
+    {
+        // 24 planned entries, one of them twice (23 distinct): their sources are written by blocks of 16, 4, 2 and 1 rows.
+        await using var t = await OpenStoreAsync();
+        var entries = Enumerable.Range(0, 23)
+            .Select(i => Entry("Observation", $"obs-{i}", $$"""{"resourceType":"Observation","id":"plan-{{i}}"}"""))
+            .Append(Entry("Observation", "obs-7", """{"resourceType":"Observation","id":"plan-7"}"""))
+            .ToArray();
+        var plan = new ApplyPlan([MessagePlan.Of(Oru(Qualified()), T1, [], entries)]);
+        var first = await AcceptAsync(t);
+        Assert.Equal(InboxStatus.Processed, Assert.Single(await t.Processing.CompleteAsync(
+            [new ProcessingResult(first, InboxStatus.Processed, Apply: plan)], CancellationToken.None)).Status);
+
+        Assert.Equal(23L, await CountAsync(t, "entry"));
+        Assert.Equal(23L, await ScalarAsync(t, $"SELECT COUNT(*) FROM entry_source WHERE inbound_message_id = {first}"));
+        Assert.Equal(0L, await ScalarAsync(t, "SELECT COUNT(*) FROM entry e WHERE NOT EXISTS (SELECT 1 FROM entry_source s WHERE s.entry_id = e.id)"));
+
+        // The same message applied again, and another message with the same entries: one more source each, for the other only.
+        Assert.Equal(InboxStatus.Processed, Assert.Single(await t.Processing.CompleteAsync(
+            [new ProcessingResult(first, InboxStatus.Processed, Apply: plan)], CancellationToken.None)).Status);
+        var second = await AcceptAsync(t);
+        Assert.Equal(InboxStatus.Processed, Assert.Single(await t.Processing.CompleteAsync(
+            [new ProcessingResult(second, InboxStatus.Processed, Apply: plan)], CancellationToken.None)).Status);
+        Assert.Equal(23L, await CountAsync(t, "entry"));
+        Assert.Equal(46L, await CountAsync(t, "entry_source"));
+        Assert.Equal(23L, await ScalarAsync(t, $"SELECT COUNT(*) FROM entry_source WHERE inbound_message_id = {second}"));
+    }
+
+    [Fact]
     public async Task A_merge_points_the_merged_patients_report_at_the_survivors_copy_of_its_result()
     {
         await using var t = await OpenStoreAsync();

@@ -17,6 +17,8 @@ internal sealed class DossierEntries(ApplyContext c)
     {
         // Plan reference (Kind/plan id) → public reference (Kind/public id), for this patient's entries of this message.
         var stored = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Each entry's id and when this message recorded it, in the message's order; the sources are written at the end.
+        var sources = new Dictionary<long, string>();
         foreach (var e in m.Entries)
         {
             var documentId = e.DocumentIndex is { } i && i >= 0 && i < documentIds.Length ? documentIds[i] : null;
@@ -54,7 +56,33 @@ internal sealed class DossierEntries(ApplyContext c)
 
             if (EntryIds.PlannedReference(e.Key.Kind, planned) is { } plannedReference)
                 stored[plannedReference] = e.Key.Kind + "/" + publicId;
-            await c.Execute(c.Sql.InsertEntrySource, new { EntryId = id, MessageId = c.MessageId, Sender = c.Sender, At = recordedAt }).ConfigureAwait(false);
+            sources.TryAdd(id.Value, recordedAt); // an entry the message gives twice: its first source, as the unique key keeps
+        }
+
+        await AddSourcesAsync(sources).ConfigureAwait(false);
+    }
+
+    /// <summary>The message as one more source of each entry, in multi-row statements (<see cref="DossierStatements.EntrySourceBlocks"/>).</summary>
+    private async Task AddSourcesAsync(Dictionary<long, string> sources)
+    {
+        var rows = sources.ToList();
+        var written = 0;
+        foreach (var size in DossierStatements.EntrySourceBlocks)
+        {
+            for (; rows.Count - written >= size; written += size)
+            {
+                var parameters = new DynamicParameters();
+                parameters.Add("MessageId", c.MessageId);
+                parameters.Add("Sender", c.Sender);
+                for (var i = 0; i < size; i++)
+                {
+                    var (entryId, at) = DossierStatements.EntrySourceParameters[i];
+                    parameters.Add(entryId, rows[written + i].Key);
+                    parameters.Add(at, rows[written + i].Value);
+                }
+
+                await c.Connection.ExecuteAsync(c.Command(c.Sql.InsertEntrySourcesSql(size), parameters)).ConfigureAwait(false);
+            }
         }
     }
 

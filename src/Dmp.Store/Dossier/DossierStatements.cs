@@ -43,8 +43,11 @@ internal sealed class DossierStatements
             // Only the natural key is a duplicate: a public id drawn twice is an error, never a silent dedup.
             "patient_id, kind, fingerprint",
             returning: "id");
-        InsertEntrySource = dialect.InsertIgnoringDuplicate(
-            "entry_source", "entry_id, inbound_message_id, sender, recorded_at", "@EntryId, @MessageId, @Sender, @At");
+        // Rows written by blocks of these sizes (largest first): one statement per message up to 31 entries.
+        InsertEntrySources = EntrySourceBlocks.Select(rows => dialect.InsertSelectIgnoringDuplicate(
+            "entry_source", "entry_id, inbound_message_id, sender, recorded_at",
+            string.Join(" UNION ALL ", EntrySourceParameters.Take(rows).Select(p => $"SELECT @{p.EntryId}, @MessageId, @Sender, @{p.At} WHERE 1 = 1"))))
+            .ToArray();
         CopyEntrySources = dialect.InsertSelectIgnoringDuplicate(
             "entry_source", "entry_id, inbound_message_id, sender, recorded_at",
             "SELECT @ToId, inbound_message_id, sender, recorded_at FROM entry_source WHERE entry_id = @FromId");
@@ -138,8 +141,21 @@ internal sealed class DossierStatements
     /// <summary>A new entry with its public id, returning its row id (no row when its natural key is stored for the patient).</summary>
     public string InsertEntry { get; }
 
-    /// <summary>One more source (message) of an entry, once per message.</summary>
-    public string InsertEntrySource { get; }
+    /// <summary>Rows per statement of <see cref="InsertEntrySourcesSql"/>, largest first: any count is written with these five texts.</summary>
+    public static readonly int[] EntrySourceBlocks = [16, 8, 4, 2, 1];
+
+    /// <summary>Row i's parameters in <see cref="InsertEntrySourcesSql"/>: the entry's id and when the message recorded it.</summary>
+    public static readonly (string EntryId, string At)[] EntrySourceParameters = Enumerable.Range(0, EntrySourceBlocks[0])
+        .Select(i => (string.Create(CultureInfo.InvariantCulture, $"E{i}"), string.Create(CultureInfo.InvariantCulture, $"A{i}")))
+        .ToArray();
+
+    private string[] InsertEntrySources { get; }
+
+    /// <summary>
+    /// One more source (the message <c>@MessageId</c> from <c>@Sender</c>) for <paramref name="rows"/> entries (one of
+    /// <see cref="EntrySourceBlocks"/>), each once per message: an entry already sourced by the message is skipped.
+    /// </summary>
+    public string InsertEntrySourcesSql(int rows) => InsertEntrySources[Array.IndexOf(EntrySourceBlocks, rows)];
 
     /// <summary>A merged entry's sources given to the survivor's entry of the same natural key.</summary>
     public string CopyEntrySources { get; }
