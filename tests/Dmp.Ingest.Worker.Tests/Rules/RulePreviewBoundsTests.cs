@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Dapper;
 using Dmp.Ingest.Worker.Tests.Mllp;
 using Dmp.Store;
@@ -9,7 +8,7 @@ namespace Dmp.Ingest.Worker.Tests.Rules;
 /// <summary>
 /// The preview's bounds on a large inbox: 100,000 stored messages (seeded by one SQL statement from a message received
 /// over MLLP), a limit that caps what is examined, a timeout that answers early with a partial result, and a request
-/// that gives up stops the work.
+/// that gives up stops the work. Asserted by what the preview reports, never by how long it took.
 /// </summary>
 [Trait("Tier", "Slow")]
 public sealed class RulePreviewBoundsTests
@@ -30,13 +29,11 @@ public sealed class RulePreviewBoundsTests
                 await SeedAsync(gateway);
                 rules.EditInpatientToEmergency();
 
-                var clock = Stopwatch.StartNew();
                 var (status, preview, _) = await RulesWorkbench.PreviewAsync(gateway.Api, """{"type":"ADT^A01","limit":1000}""");
                 Assert.Equal(200, status);
                 Assert.Equal(1000, preview.GetProperty("examined").GetInt32());
                 Assert.Equal(1000, preview.GetProperty("changed").GetInt32());
                 Assert.False(preview.GetProperty("partial").GetBoolean());
-                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"a 1,000-message preview took {clock.Elapsed}");
 
                 var (overStatus, over, _) = await RulesWorkbench.PreviewAsync(gateway.Api, """{"limit":100000}""");
                 Assert.Equal(400, overStatus);
@@ -48,19 +45,18 @@ public sealed class RulePreviewBoundsTests
                     using var content = new StringContent("""{"limit":10000}""", System.Text.Encoding.UTF8, "application/json");
                     await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gateway.Api.PostAsync("/api/rules/preview", content, impatient.Token));
                 }
-                clock.Restart();
                 var (smallStatus, small, _) = await RulesWorkbench.PreviewAsync(gateway.Api, """{"limit":10}""");
                 Assert.Equal(200, smallStatus);
                 Assert.Equal(10, small.GetProperty("examined").GetInt32());
             }
 
-            // The same inbox with a short timeout: the largest preview answers in time, flagged partial.
+            // The same inbox with a short timeout: the largest preview stops early (fewer examined than its limit), flagged
+            // partial with the setting named. No wall-clock bound: on a loaded machine the answer's time says nothing.
             settings["Dmp:Rules:PreviewTimeoutSeconds"] = "0.3";
             rules.RestoreInpatient();
             await using (var gateway = await TestGateway.StartAsync(settings))
             {
                 rules.EditInpatientToEmergency();
-                var clock = Stopwatch.StartNew();
                 var (status, preview, _) = await RulesWorkbench.PreviewAsync(gateway.Api, """{"limit":10000}""");
                 Assert.Equal(200, status);
                 Assert.True(preview.GetProperty("partial").GetBoolean(), preview.ToString());
@@ -68,7 +64,6 @@ public sealed class RulePreviewBoundsTests
                 var examined = preview.GetProperty("examined").GetInt32();
                 Assert.InRange(examined, 0, 9_999);
                 Assert.Equal(examined, preview.GetProperty("changed").GetInt32());
-                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"a preview with a 0.3 s timeout answered after {clock.Elapsed}");
             }
         }
         finally
