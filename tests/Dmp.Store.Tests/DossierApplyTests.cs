@@ -245,6 +245,30 @@ public abstract class DossierApplyTests
     }
 
     [Fact]
+    public async Task A_message_held_earlier_in_a_chunk_is_released_by_a_qualified_adt_later_in_it()
+    {
+        // Nothing is held when the chunk starts (the chunk then skips looking for messages to release) until its first
+        // message is held: the ADT after it in the same commit must still release it.
+        await using var t = await OpenStoreAsync();
+        var ippOnly = new Patient { LocalIdentifiers = [new Identifier("CHU-X", "000078")], Names = [Name("DOE")] };
+        Assert.Equal(InboxStatus.Processed, (await CompleteAsync(t, await AcceptAsync(t), Adt(ippOnly))).Status);
+        Assert.Equal(0L, await CountAsync(t, "held_identity"));
+
+        var oru = await AcceptAsync(t);
+        var adt = await AcceptAsync(t);
+        var final = await t.Processing.CompleteAsync(
+        [
+            new ProcessingResult(oru, InboxStatus.Processed, Apply: Input(Oru(ippOnly, Doc("1.2.3.6.2")), T1)),
+            new ProcessingResult(adt, InboxStatus.Processed, Apply: Input(Adt(Qualified(ipp: "000078")), T1)),
+        ], CancellationToken.None);
+
+        Assert.Equal([InboxStatus.Held, InboxStatus.Processed], final.Select(r => r.Status));
+        Assert.Equal(InboxStatus.Accepted, await TextAsync(t, $"SELECT status FROM inbound_message WHERE id = {oru}"));
+        Assert.Equal(0L, await CountAsync(t, "held_identity"));
+        Assert.Contains($"qualified by message {adt}", await TextAsync(t, $"SELECT detail FROM inbound_message_history WHERE message_id = {oru} ORDER BY id DESC"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_ipp_only_patient_holds_documents_until_a_qualified_adt_links_it_and_releases_them()
     {
         await using var t = await OpenStoreAsync();

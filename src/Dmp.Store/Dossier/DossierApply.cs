@@ -25,6 +25,7 @@ internal sealed class DossierApply
     private readonly DocumentVersions _documents;
     private readonly DossierEntries _entries;
     private readonly HeldMessages _held;
+    private bool _heldIdentitiesMayExist = true;
 
     private DossierApply(ApplyContext context)
     {
@@ -36,12 +37,17 @@ internal sealed class DossierApply
         _held = new HeldMessages(context.Connection, context.Transaction, context.Dialect, context.CancellationToken);
     }
 
-    /// <summary>Applies every mapped message of <paramref name="plan"/>; the most serious outcome names the message's status.</summary>
+    /// <summary>
+    /// Applies every mapped message of <paramref name="plan"/>; the most serious outcome names the message's status.
+    /// <paramref name="heldIdentitiesMayExist"/> false (the caller knows no message is held for an identity) skips
+    /// looking for messages to release.
+    /// </summary>
     public static async Task<DossierApplyOutcome> ApplyAsync(
         DbConnection connection, DbTransaction transaction, SqlDialect dialect, long messageId, string sender,
-        ApplyPlan plan, DateTimeOffset now, CancellationToken cancellationToken)
+        ApplyPlan plan, DateTimeOffset now, bool heldIdentitiesMayExist, CancellationToken cancellationToken)
     {
         var apply = new DossierApply(new ApplyContext(connection, transaction, dialect, messageId, sender, now, cancellationToken));
+        apply._heldIdentitiesMayExist = heldIdentitiesMayExist;
         var status = InboxStatus.Processed;
         string? error = null;
         var held = new List<HeldKey>();
@@ -95,7 +101,7 @@ internal sealed class DossierApply
                 await _choices.ApplyChoicesAsync(patient.Id, organisation, choices, m.EventAt).ConfigureAwait(false);
         }
 
-        if (patient is { Ins: not null } && subject is not null)
+        if (patient is { Ins: not null } && subject is not null && _heldIdentitiesMayExist)
         {
             var released = await _held.ReleaseIdentityAsync(patient.Id, _context.MessageId, _context.Now).ConfigureAwait(false);
             if (released > 0)

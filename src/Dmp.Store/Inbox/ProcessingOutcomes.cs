@@ -59,7 +59,7 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
     {
         var at = time.GetUtcNow();
         var now = StoreTime.Write(at);
-        var rows = await ReadRowsAsync(connection, transaction, results, cancellationToken).ConfigureAwait(false);
+        var (rows, heldIdentitiesMayExist) = await ReadRowsAsync(connection, transaction, results, cancellationToken).ConfigureAwait(false);
         var final = new List<ProcessingResult>(results.Count);
         // The identifiers each message named, written for the whole chunk at its end (nothing in an apply reads them).
         var named = new Dictionary<long, IReadOnlyList<Dmp.Model.Identifier>>();
@@ -80,8 +80,8 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
             if (result.Apply is { } apply && result.Status == InboxStatus.Processed)
             {
                 var applied = isolateApplies
-                    ? await ApplyUnderSavepointAsync(connection, transaction, result.Id, row.Sender, apply, at, cancellationToken).ConfigureAwait(false)
-                    : await DossierApply.ApplyAsync(connection, transaction, _connections, result.Id, row.Sender, apply, at, cancellationToken).ConfigureAwait(false);
+                    ? await ApplyUnderSavepointAsync(connection, transaction, result.Id, row.Sender, apply, at, heldIdentitiesMayExist, cancellationToken).ConfigureAwait(false)
+                    : await DossierApply.ApplyAsync(connection, transaction, _connections, result.Id, row.Sender, apply, at, heldIdentitiesMayExist, cancellationToken).ConfigureAwait(false);
                 result = result with
                 {
                     Status = applied.Status,
@@ -110,6 +110,7 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
             if (result.Status == InboxStatus.Held)
             {
                 await held.HoldAsync(result.Id, result.HeldDocumentKeys ?? [], heldIdentities).ConfigureAwait(false);
+                heldIdentitiesMayExist |= heldIdentities.Count > 0;
             }
 
             if (result.Status != InboxStatus.Held && result.ValidatedDocumentKeys is { Count: > 0 } validated)
@@ -144,16 +145,22 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
         $"""
         SELECT id AS Id, warnings AS Warnings, sender AS Sender,
                CASE WHEN EXISTS (SELECT 1 FROM held_document h WHERE h.message_id = inbound_message.id) THEN 1 ELSE 0 END AS HeldDocuments,
-               CASE WHEN EXISTS (SELECT 1 FROM held_identity h WHERE h.message_id = inbound_message.id) THEN 1 ELSE 0 END AS HeldIdentities
+               CASE WHEN EXISTS (SELECT 1 FROM held_identity h WHERE h.message_id = inbound_message.id) THEN 1 ELSE 0 END AS HeldIdentities,
+               CASE WHEN EXISTS (SELECT 1 FROM held_identity) THEN 1 ELSE 0 END AS AnyHeldIdentity
         FROM inbound_message WHERE id IN ({string.Join(", ", InboxSearchSql.IdParameters.Select(p => "@" + p))});
         """;
 
-    /// <summary>The stored rows of the chunk's messages, read before any is applied (a statement per block of ids).</summary>
-    private static async Task<Dictionary<long, MessageRow>> ReadRowsAsync(
+    /// <summary>
+    /// The stored rows of the chunk's messages, read before any is applied (a statement per block of ids), and whether
+    /// any message is held for an identity (when none is, and none of the chunk comes to be, no apply looks for one to
+    /// release: a statement less per message about a qualified patient).
+    /// </summary>
+    private static async Task<(Dictionary<long, MessageRow> Rows, bool AnyHeldIdentity)> ReadRowsAsync(
         DbConnection connection, DbTransaction transaction, IReadOnlyList<ProcessingResult> results, CancellationToken cancellationToken)
     {
         var ids = results.Select(r => r.Id).Distinct().ToList();
         var rows = new Dictionary<long, MessageRow>(ids.Count);
+        var anyHeldIdentity = false;
         for (var start = 0; start < ids.Count; start += InboxSearchSql.IdsPerStatement)
         {
             var block = await connection.QueryAsync<MessageRow>(new CommandDefinition(
@@ -161,10 +168,11 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
             foreach (var row in block)
             {
                 rows[row.Id] = row;
+                anyHeldIdentity |= row.AnyHeldIdentity != 0;
             }
         }
 
-        return rows;
+        return (rows, anyHeldIdentity);
     }
 
     /// <summary>Ids <paramref name="start"/> … as one block's parameters, the last id repeated to fill it.</summary>
@@ -236,7 +244,7 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
     /// </summary>
     private async Task<DossierApplyOutcome> ApplyUnderSavepointAsync(
         DbConnection connection, DbTransaction transaction, long id, string sender, ApplyPlan apply, DateTimeOffset at,
-        CancellationToken cancellationToken)
+        bool heldIdentitiesMayExist, CancellationToken cancellationToken)
     {
         const string savepoint = "dmp_apply";
         for (var attempt = 1; ; attempt++)
@@ -244,7 +252,7 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
             await transaction.SaveAsync(savepoint, cancellationToken).ConfigureAwait(false);
             try
             {
-                var outcome = await DossierApply.ApplyAsync(connection, transaction, _connections, id, sender, apply, at, cancellationToken).ConfigureAwait(false);
+                var outcome = await DossierApply.ApplyAsync(connection, transaction, _connections, id, sender, apply, at, heldIdentitiesMayExist, cancellationToken).ConfigureAwait(false);
                 await transaction.ReleaseAsync(savepoint, cancellationToken).ConfigureAwait(false);
                 return outcome;
             }
@@ -275,5 +283,6 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
         public string Sender { get; set; } = "";
         public long HeldDocuments { get; set; }
         public long HeldIdentities { get; set; }
+        public long AnyHeldIdentity { get; set; }
     }
 }
