@@ -366,6 +366,35 @@ public abstract class DossierApplyTests
     }
 
     [Fact]
+    public async Task An_adts_stays_follow_the_choices_the_same_adt_records_new_changed_or_kept_for_an_older_event()
+    {
+        // The opposition check of an ADT's stays reads the choices its own ZFA just recorded (not asked of the store again).
+        await using var t = await OpenStoreAsync();
+        async Task<ProcessingResult> AdtAsync(Choice opposes, DateTimeOffset at) =>
+            Assert.Single(await t.Processing.CompleteAsync([new ProcessingResult(await AcceptAsync(t), InboxStatus.Processed, Apply: new ApplyPlan(
+            [
+                MessagePlan.Of(Adt(Qualified()) with { Choices = [new DossierChoices { OpposesFeeding = opposes, Provenance = Provenance() }] }, at, [],
+                    [Entry("Encounter", "stay-1", """{"resourceType":"Encounter","id":"plan-stay"}""")]),
+            ]))], CancellationToken.None));
+
+        var opposed = await AdtAsync(Choice.Yes, T1);
+        Assert.Equal(InboxStatus.Processed, opposed.Status);
+        Assert.Contains("stays not stored: the patient opposes feeding the DMP from CHU-X", opposed.Detail, StringComparison.Ordinal);
+        Assert.Equal(0L, await CountAsync(t, "entry"));
+
+        var lifted = await AdtAsync(Choice.No, T2);
+        Assert.DoesNotContain("stays not stored", lifted.Detail, StringComparison.Ordinal);
+        Assert.Equal(1L, await CountAsync(t, "entry"));
+
+        // An older ADT opposing again changes no choice: its stays are stored, as the kept choice says.
+        var older = await AdtAsync(Choice.Yes, T1);
+        Assert.Contains("older event than the stored DMP choices", older.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("stays not stored", older.Detail, StringComparison.Ordinal);
+        Assert.Equal(0L, await ScalarAsync(t, "SELECT CASE WHEN opposes_feeding THEN 1 ELSE 0 END FROM dossier_facility_choice WHERE organisation = 'CHU-X'"));
+        Assert.Equal(2L, await ScalarAsync(t, "SELECT COUNT(*) FROM entry_source")); // the second and third ADTs
+    }
+
+    [Fact]
     public async Task A_document_not_for_the_DMP_is_refused()
     {
         await using var t = await OpenStoreAsync();

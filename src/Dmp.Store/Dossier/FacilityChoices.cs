@@ -10,6 +10,12 @@ namespace Dmp.Store.Dossier;
 internal sealed class FacilityChoices(ApplyContext c)
 {
     /// <summary>
+    /// Whether each (patient, organisation) this apply recorded choices for now opposes feeding, as stored: the opposition
+    /// check that follows the choices in the same message reads it here instead of asking the store again.
+    /// </summary>
+    private readonly Dictionary<(long Patient, string Organisation), bool> _recorded = [];
+
+    /// <summary>
     /// ZFA as the organisation recorded it: ZFA-9 IO → opposes feeding, ZFA-11 IC → consents to consultation (INC →
     /// not), a choice not collected (NA, empty) keeps the stored one; an older event changes nothing. ZFA-6 = Y sets
     /// the dossier's opposition to emergency access (N leaves it: only the patient lifts it, through the API).
@@ -34,11 +40,13 @@ internal sealed class FacilityChoices(ApplyContext c)
         if (stored?.ChoiceAt is { } storedAt && StoreTime.Read(storedAt) > eventAt)
         {
             c.Notes.Add("older event than the stored DMP choices: choices kept");
+            _recorded[(patientId, organisation)] = stored.OpposesFeeding == 1;
             return;
         }
 
         var opposes = choices.OpposesFeeding switch { Choice.Yes => true, Choice.No => false, _ => stored?.OpposesFeeding == 1 };
         var consents = choices.ConsentsToConsultation switch { Choice.Yes => true, Choice.No => false, _ => stored?.ConsentsConsultation == 1 };
+        _recorded[(patientId, organisation)] = opposes;
         var args = new { Id = patientId, Organisation = organisation, Opposes = opposes, Consents = consents, At = StoreTime.Write(eventAt), Now = c.NowText };
         if (stored is null)
         {
@@ -54,11 +62,21 @@ internal sealed class FacilityChoices(ApplyContext c)
         }
     }
 
-    /// <summary>The first of <paramref name="organisations"/> whose recorded choice opposes feeding, or null.</summary>
+    /// <summary>
+    /// The first of <paramref name="organisations"/> whose recorded choice opposes feeding, or null: as this apply recorded
+    /// it, else as stored.
+    /// </summary>
     public async Task<string?> OpposedByAsync(long patientId, IEnumerable<string> organisations)
     {
         foreach (var organisation in organisations)
         {
+            if (_recorded.TryGetValue((patientId, organisation), out var recorded))
+            {
+                if (recorded)
+                    return organisation;
+                continue;
+            }
+
             var opposes = await c.Connection.QuerySingleOrDefaultAsync<long?>(c.Command(
                 """
                 SELECT CAST(opposes_feeding AS INTEGER) FROM dossier_facility_choice
