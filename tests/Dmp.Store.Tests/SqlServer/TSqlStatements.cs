@@ -56,6 +56,8 @@ internal static partial class TSqlStatements
         ("Retention/InboxRetention.cs", "UPDATE inbound_message SET raw = NULL"), // Composed: the purge of a page
         ("Audit/AuditLog.cs", "SELECT id AS Id, chain AS Chain"),              // Composed: ListAsync
         ("Inbox/InboxFigures.cs", "SELECT"),                                   // Composed: its builders, with and without a sender
+        ("Inbox/InboxSearchSql.cs", "DELETE FROM message_patient WHERE message_id IN ("), // Composed: a block of ids
+        ("Inbox/InboxSearchSql.cs", "INSERT INTO message_patient"),            // Composed: every block size
     ];
 
     /// <summary>Interpolations that are run-time values, filled with a sample of what they hold.</summary>
@@ -63,6 +65,8 @@ internal static partial class TSqlStatements
     {
         ["StoreTime.Write(_time.GetUtcNow())"] = "2026-01-02T03:04:05.6789010Z",
         ["start"] = "SELECT @Id",
+        ["string.Join(\" UNION ALL \", keys)"] = "SELECT CAST(0 AS BIGINT) AS k, 1 AS start_id",   // PatientsByKeys' keys: Composed builds them
+        ["string.Join(\", \", InboxSearchSql.IdParameters.Select(p => \"@\" + p))"] = "@I0, @I1, @I2, @I3, @I4, @I5, @I6, @I7",
     };
 
     public static SqlServerDialect Dialect { get; } = new("Server=127.0.0.1,1;Database=dmp;User ID=dmp;Password=unused;Connect Timeout=1");
@@ -354,6 +358,13 @@ internal static partial class TSqlStatements
             yield return new($"InboxFigures.OldestAccepted (sender {bySender})", Inbox.InboxFigures.OldestAcceptedSql(Dialect, bySender));
             yield return new($"InboxFigures.EnteredSince (sender {bySender})", Inbox.InboxFigures.EnteredSinceSql(bySender));
         }
+
+        // A processing chunk's statements of fixed shapes: the search index by blocks, the patient's keys in one look-up.
+        yield return new("InboxSearchSql.ForgetNamedSql", Inbox.InboxSearchSql.ForgetNamedSql);
+        foreach (var rows in Inbox.InboxSearchSql.NamedRowBlocks)
+            yield return new($"InboxSearchSql.InsertNamedSql({rows})", Inbox.InboxSearchSql.InsertNamedSql(rows));
+        foreach (var (withIns, locals) in new[] { (true, 0), (true, 2), (false, 1), (false, DossierStatements.MaxLocalIdentifiersInOneLookUp) })
+            yield return new($"DossierStatements.PatientsByKeys({withIns}, {locals})", Dialect.DossierStatements.PatientsByKeys(withIns, locals));
 
         yield return new("HeldMessages.SupersedeDraftsAsync",
             "SELECT DISTINCT h.message_id FROM held_document h JOIN inbound_message m ON m.id = h.message_id WHERE "
