@@ -1,5 +1,6 @@
 using Dapper;
 using Dmp.Model.Apply;
+using Dmp.Store.Sql;
 
 namespace Dmp.Store.Dossier;
 
@@ -66,23 +67,19 @@ internal sealed class DossierEntries(ApplyContext c)
     private async Task AddSourcesAsync(Dictionary<long, string> sources)
     {
         var rows = sources.ToList();
-        var written = 0;
-        foreach (var size in DossierStatements.EntrySourceBlocks)
+        foreach (var (start, size) in RowBlocks.Of(rows.Count, DossierStatements.EntrySourceBlocks))
         {
-            for (; rows.Count - written >= size; written += size)
+            var parameters = new DynamicParameters();
+            parameters.Add("MessageId", c.MessageId);
+            parameters.Add("Sender", c.Sender);
+            for (var i = 0; i < size; i++)
             {
-                var parameters = new DynamicParameters();
-                parameters.Add("MessageId", c.MessageId);
-                parameters.Add("Sender", c.Sender);
-                for (var i = 0; i < size; i++)
-                {
-                    var (entryId, at) = DossierStatements.EntrySourceParameters[i];
-                    parameters.Add(entryId, rows[written + i].Key);
-                    parameters.Add(at, rows[written + i].Value);
-                }
-
-                await c.Connection.ExecuteAsync(c.Command(c.Sql.InsertEntrySourcesSql(size), parameters)).ConfigureAwait(false);
+                var (entryId, at) = DossierStatements.EntrySourceParameters[i];
+                parameters.Add(entryId, rows[start + i].Key);
+                parameters.Add(at, rows[start + i].Value);
             }
+
+            await c.Connection.ExecuteAsync(c.Command(c.Sql.InsertEntrySourcesSql(size), parameters)).ConfigureAwait(false);
         }
     }
 

@@ -213,24 +213,20 @@ internal sealed class ProcessingOutcomes(SqlDialect connections, TimeProvider ti
                 .Distinct()
                 .Select(i => (i.Value, i.System, MessageId: m.Key)))
             .ToList();
-        var written = 0;
-        foreach (var size in InboxSearchSql.NamedRowBlocks)
+        foreach (var (start, size) in RowBlocks.Of(rows.Count, InboxSearchSql.NamedRowBlocks))
         {
-            for (; rows.Count - written >= size; written += size)
+            var parameters = new DynamicParameters();
+            for (var i = 0; i < size; i++)
             {
-                var parameters = new DynamicParameters();
-                for (var i = 0; i < size; i++)
-                {
-                    var (value, system, messageId) = InboxSearchSql.NamedParameters[i];
-                    var row = rows[written + i];
-                    parameters.Add(value, row.Value);
-                    parameters.Add(system, row.System);
-                    parameters.Add(messageId, row.MessageId);
-                }
-
-                await connection.ExecuteAsync(new CommandDefinition(
-                    InboxSearchSql.InsertNamedSql(size), parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                var (value, system, messageId) = InboxSearchSql.NamedParameters[i];
+                var row = rows[start + i];
+                parameters.Add(value, row.Value);
+                parameters.Add(system, row.System);
+                parameters.Add(messageId, row.MessageId);
             }
+
+            await connection.ExecuteAsync(new CommandDefinition(
+                InboxSearchSql.InsertNamedSql(size), parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
     }
 
