@@ -197,7 +197,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
             receipt = await storeLifetime.Store.Writer.AppendAsync(frame, Decide, cancellationToken);
         trace.Stored(receipt);
         if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
-            signal.Pulse();
+            signal.Arrived();
         Counted(receipt, senderName);
         if (receipt.Duplicate)
             logger.LogInformation("Message {MessageId} from {Sender} received again ({Receipts} receipts): same answer sent", receipt.Id, sender, receipt.Receipts);
@@ -249,7 +249,7 @@ public sealed class InboundReceiver(StoreLifetime storeLifetime, IOptions<MllpOp
                 frame, _ => new InboxDecision(status, refusal is null ? null : "not a CDA document: " + refusal, [], null, null), cancellationToken);
         trace.Stored(receipt);
         if (!receipt.Duplicate && receipt.Status == InboxStatus.Accepted)
-            signal.Pulse();
+            signal.Arrived();
         Counted(receipt, frame.SenderName);
         if (receipt.Duplicate)
             logger.LogInformation("Message {MessageId} from {Sender} received again ({Receipts} receipts): stored once", receipt.Id, input.Channel, receipt.Receipts);

@@ -7,6 +7,7 @@ using Dmp.Mapping.Apply;
 using Dmp.Model.Apply;
 using Dmp.Store.Blobs;
 using Dmp.Store.Inbox;
+using Microsoft.Extensions.Options;
 
 namespace Dmp.Ingest.Worker.Pipeline;
 
@@ -17,7 +18,7 @@ namespace Dmp.Ingest.Worker.Pipeline;
 /// sender. Work left `accepted` by a crash is simply taken again at start.
 /// </summary>
 public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloader rules, ProcessingSignal signal, ProcessingCompletions completions, ILogger<ProcessingWorker> logger,
-    GatewayMetrics metrics) : BackgroundService
+    GatewayMetrics metrics, IOptions<ProcessingOptions> options) : BackgroundService
 {
     public long Processed => Interlocked.Read(ref _processed);
 
@@ -26,21 +27,50 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
 
     /// <summary>Most messages whose outcomes (and dossier changes) share one commit.</summary>
     internal const int CompletionChunk = 8;
+
+    /// <summary>How often a deferring worker looks at the intake's rate again.</summary>
+    private static readonly TimeSpan DeferPoll = TimeSpan.FromMilliseconds(20);
     private long _processed;
+    private long _deferrals;
+
+    /// <summary>How many times processing started waiting for a burst of arrivals to end (see <see cref="IntakePressure"/>).</summary>
+    public long Deferrals => Interlocked.Read(ref _deferrals);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Hosted services start in order: the store lifetime before this worker.
         await Task.Yield();
         var store = storeLifetime.Store;
+        // With ACKs at commit, a burst's senders come first; with AckMode=Processed their ACKs wait for processing.
+        var pressure = completions.Enabled
+            ? null
+            : new IntakePressure(options.Value.DeferAbovePerSecond, TimeSpan.FromSeconds(options.Value.MaxDeferSeconds));
+        var deferring = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             IReadOnlyList<PendingMessage> batch;
             try
             {
+                if (pressure is not null && pressure.ShouldDefer(signal.Arrivals, Stopwatch.GetElapsedTime(0)))
+                {
+                    if (!deferring)
+                    {
+                        deferring = true;
+                        Interlocked.Increment(ref _deferrals);
+                        metrics.Deferred();
+                        logger.LogDebug("Arrivals at {Rate:F0}/s: processing waits for the burst to end", pressure.Rate);
+                    }
+                    await Task.Delay(DeferPoll, stoppingToken);
+                    continue;
+                }
+                if (deferring && pressure!.CatchingUp)
+                    logger.LogInformation("Arrivals stayed above {Threshold}/s for {Seconds} s (Dmp:Processing:MaxDeferSeconds): processing works through the backlog now",
+                        options.Value.DeferAbovePerSecond, options.Value.MaxDeferSeconds);
+                deferring = false;
                 batch = await store.Processing.ClaimAsync(256, stoppingToken);
                 if (batch.Count == 0)
                 {
+                    pressure?.CaughtUp();
                     await signal.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken);
                     continue;
                 }

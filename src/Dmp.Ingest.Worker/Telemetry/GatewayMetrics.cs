@@ -35,6 +35,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _processed;
     private readonly Counter<long> _tlsFailures;
     private readonly Counter<long> _dossierRequests;
+    private readonly Counter<long> _deferrals;
     private readonly Histogram<double> _ackDuration;
     private readonly Histogram<double> _processingDuration;
     private readonly ConcurrentDictionary<long, long> _acceptedAt = new();
@@ -53,6 +54,7 @@ public sealed class GatewayMetrics : IDisposable
         _processed = _meter.CreateCounter<long>("dmp.messages.processed", description: "Messages that reached a final status (rejected at the door included)");
         _tlsFailures = _meter.CreateCounter<long>("dmp.tls.handshake.failures", description: "TLS handshakes that failed on the MLLP or HTTPS listener");
         _dossierRequests = _meter.CreateCounter<long>("dmp.dossier.requests", description: "Dossier requests by audited operation and outcome");
+        _deferrals = _meter.CreateCounter<long>("dmp.processing.deferrals", description: "Times processing waited for a burst of arrivals to end (Dmp:Processing:DeferAbovePerSecond)");
         _ackDuration = _meter.CreateHistogram("dmp.mllp.ack.duration", "s", "MLLP frame fully read → its ACK written",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = AckBuckets });
         _processingDuration = _meter.CreateHistogram("dmp.processing.duration", "s", "Message ACKed (committed to the inbox) → final status",
@@ -69,6 +71,9 @@ public sealed class GatewayMetrics : IDisposable
     public MessageTypeLabels Types { get; }
 
     public static string Sender(string? senderName) => senderName ?? UnknownSender;
+
+    /// <summary>Processing started waiting for a burst of arrivals to end.</summary>
+    public void Deferred() => _deferrals.Add(1);
 
     public void Received(string channel, string? senderName, string type) =>
         _received.Add(1, new("channel", channel), new("sender", Sender(senderName)), new("type", type));

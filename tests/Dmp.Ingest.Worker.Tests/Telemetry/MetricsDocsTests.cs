@@ -15,6 +15,7 @@ public sealed partial class MetricsDocsTests
         "dmp_messages_received_total", "dmp_messages_acked_total", "dmp_messages_processed_total",
         "dmp_inbox_messages", "dmp_inbox_oldest_accepted_age_seconds",
         "dmp_mllp_connections", "dmp_tls_handshake_failures_total", "dmp_certificate_expiry_seconds", "dmp_dossier_requests_total",
+        "dmp_processing_deferrals_total",
     }.Concat(new[] { "dmp_mllp_ack_duration_seconds", "dmp_processing_duration_seconds", "http_server_request_duration_seconds" }
         .SelectMany(h => new[] { h + "_bucket", h + "_sum", h + "_count" }))
         .ToHashSet(StringComparer.Ordinal);

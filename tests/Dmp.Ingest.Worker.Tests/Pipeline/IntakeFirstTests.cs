@@ -1,0 +1,107 @@
+using Microsoft.Extensions.DependencyInjection;
+using Dmp.Ingest.Worker.Pipeline;
+using Dmp.Ingest.Worker.Tests.Mllp;
+using Dmp.Ingest.Worker.Tests.Telemetry;
+
+namespace Dmp.Ingest.Worker.Tests.Pipeline;
+
+/// <summary>
+/// Intake first during a burst (`Dmp:Processing:*`), through the MLLP listener of an in-process gateway: processing waits
+/// while frames arrive faster than the threshold, for at most the longest wait, and processes everything once the burst
+/// ends; never when the ACK itself waits for processing. Thresholds far below any machine's rate keep the tests off the clock.
+/// </summary>
+public sealed class IntakeFirstTests
+{
+    /// <summary>Sends ADTs one after the other (each ACKed AA) until <paramref name="until"/> holds, at most <paramref name="max"/>.</summary>
+    private static async Task<int> SendUntilAsync(MllpTestClient client, string prefix, int start, int max, Func<bool> until)
+    {
+        var sent = start;
+        while (!until())
+        {
+            Assert.True(sent < max, $"sent {max} messages and the condition never held");
+            Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(Hl7Samples.Adt($"{prefix}-{sent}"))).Code);
+            sent++;
+        }
+        return sent;
+    }
+
+    private static async Task WaitProcessedAsync(ProcessingWorker worker, long count)
+    {
+        var deadline = DateTime.UtcNow + TestGateway.Patience;
+        while (worker.Processed < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{worker.Processed} of {count} processed after the burst");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task Processing_waits_while_a_burst_lasts_and_processes_all_of_it_once_it_ends()
+    {
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
+        {
+            ["Dmp:Processing:DeferAbovePerSecond"] = "10",
+            ["Dmp:Processing:MaxDeferSeconds"] = "120",
+        });
+        var worker = gateway.Services.GetRequiredService<ProcessingWorker>();
+        await using var client = await gateway.ConnectAsync();
+
+        var sent = await SendUntilAsync(client, "BURST", 0, 5000, () => worker.Deferrals > 0);
+        var processedWhenDeferred = worker.Processed;
+        for (var i = 0; i < 100; i++, sent++)
+            Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(Hl7Samples.Adt($"BURST-{sent}"))).Code);
+
+        // A hundred more arrived while it waited: none of them (nor any waiting before) was processed meanwhile.
+        Assert.Equal(processedWhenDeferred, worker.Processed);
+        Assert.True(sent - processedWhenDeferred >= 100);
+
+        // The burst over, everything is processed.
+        await WaitProcessedAsync(worker, sent);
+        var stats = await gateway.MessagesAsync("status=processed");
+        Assert.Equal(sent, stats.Count);
+        var scrape = await Scrape.FromAsync(gateway.Anonymous);
+        Assert.Equal(worker.Deferrals, scrape.Value("dmp_processing_deferrals_total"));
+    }
+
+    [Fact]
+    public async Task A_burst_longer_than_the_longest_wait_is_processed_while_it_goes_on()
+    {
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
+        {
+            ["Dmp:Processing:DeferAbovePerSecond"] = "10",
+            ["Dmp:Processing:MaxDeferSeconds"] = "0.5",
+        });
+        var worker = gateway.Services.GetRequiredService<ProcessingWorker>();
+        await using var client = await gateway.ConnectAsync();
+
+        var sent = await SendUntilAsync(client, "LONG", 0, 5000, () => worker.Deferrals > 0);
+        var processedWhenDeferred = worker.Processed;
+        // The burst goes on (well above 10/s) until processing has moved on regardless: after its longest wait it
+        // works through the backlog, arrivals or not.
+        sent = await SendUntilAsync(client, "LONG", sent, sent + 20_000, () => worker.Processed > processedWhenDeferred);
+
+        await WaitProcessedAsync(worker, sent);
+        Assert.Equal(sent, (await gateway.MessagesAsync("status=processed")).Count);
+    }
+
+    [Fact]
+    public async Task With_acks_after_processing_nothing_waits_for_the_burst()
+    {
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
+        {
+            ["Dmp:Mllp:AckMode"] = "Processed",
+            ["Dmp:Processing:DeferAbovePerSecond"] = "1",
+            ["Dmp:Processing:MaxDeferSeconds"] = "120",
+        });
+        var worker = gateway.Services.GetRequiredService<ProcessingWorker>();
+        await using var client = await gateway.ConnectAsync();
+
+        // Each AA here is the answer after processing (Processed mode): a worker waiting for the burst would leave
+        // them to the 30-s timeout instead.
+        for (var i = 0; i < 40; i++)
+            Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(Hl7Samples.Adt($"PROC-{i}"))).Code);
+
+        Assert.Equal(40, worker.Processed);
+        Assert.Equal(0, worker.Deferrals);
+    }
+}
