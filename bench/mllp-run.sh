@@ -16,6 +16,8 @@
 #        PG_OPTIONS  more server settings, e.g. "-c log_statement=all -c log_line_prefix='%m [%p] '" with KEEP=1 for bench/pg-tx-spans.py
 #        PACED=1  also 8 connections paced at 1,000/s on each gateway
 #        FROM=DIR the SQLite gateway starts on a copy of DIR (a store filled by `Dmp.Bench seed`) instead of an empty folder
+#        GATEWAY_ARGS  more gateway settings for every gateway, e.g. "--Dmp:Processing:DeferAbovePerSecond=0" (processing
+#                 alongside the burst instead of after it)
 #        KEEP=1   keep the data folder (gateway logs, PostgreSQL log) instead of deleting it
 set -euo pipefail
 repo=$(cd "${1:-.}" && pwd); label=${2:-run}
@@ -55,7 +57,7 @@ start_postgres_gateway() { # a throw-away local PostgreSQL 15+, then a gateway o
     -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $data/pg -c fsync=on -c max_connections=100 ${PG_OPTIONS:-}" start >/dev/null
   as_pg "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE dmp" >/dev/null
   start_gateway "$data/postgres" "$repo" --Dmp:Store:Provider=Postgres \
-    --Dmp:Store:ConnectionString="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=dmp;Maximum Pool Size=20"
+    --Dmp:Store:ConnectionString="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=dmp;Maximum Pool Size=20" ${GATEWAY_ARGS:-}
 }
 
 declare -A rate p99
@@ -80,7 +82,8 @@ lg --port "$ref_port" --file "$file" --connections 8 --seconds "$warmup" >/dev/n
 for g in "${gateways[@]}"; do
   if [[ $g == sqlite ]]; then
     if [[ -n "${FROM:-}" ]]; then mkdir -p "$data/sqlite"; cp -a "$FROM/." "$data/sqlite/"; fi
-    start_gateway "$data/sqlite" "$repo"
+    # shellcheck disable=SC2086  # GATEWAY_ARGS: settings separated by spaces
+    start_gateway "$data/sqlite" "$repo" ${GATEWAY_ARGS:-}
   else start_postgres_gateway; fi
   wait_port "$gw_port"
   lg --port "$gw_port" --file "$file" --connections 8 --seconds "$warmup" >/dev/null

@@ -44,4 +44,5 @@ while kill -0 "$lg" 2>/dev/null; do
 done
 wait "$lg" || true
 echo "soak loadgen $(tail -1 "$data/loadgen.out")"
-awk -v f="$first" -v l="$last" -v w="$worst" 'BEGIN { printf "soak rss first sample %.1f MiB, last %.1f MiB (%+.1f %%); oldest accepted message at most %s s\n", f / 1024, l / 1024, (f > 0 ? (l - f) * 100 / f : 0), w }'
+deferrals=$(metric dmp_processing_deferrals_total || true)   # not exported before the first wait
+awk -v f="$first" -v l="$last" -v w="$worst" -v d="${deferrals:-0}" 'BEGIN { printf "soak rss first sample %.1f MiB, last %.1f MiB (%+.1f %%); oldest accepted message at most %s s; processing waited for a burst %s time(s)\n", f / 1024, l / 1024, (f > 0 ? (l - f) * 100 / f : 0), w, d }'
