@@ -5,6 +5,7 @@
 # At the end: LoadGen's JSON (nothing may be lost or NACKed) and the resident memory of the second sample against the last.
 # Usage: bench/soak.sh [SECONDS] [RATE] [CONNECTIONS]   (default 600 s at 500 msgs/s over 8 connections)
 # Env:   FILE  the message template (default tests/golden/pam-fr-a01-opposition.hl7)   STEP  seconds between samples (30)
+#        WARMUP  seconds of the same paced load before the measured part (default 0: the JIT's first seconds count)
 # Build first: dotnet build src/Dmp.Ingest.Worker -c Release; dotnet build bench/Dmp.LoadGen -c Release
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +29,10 @@ wait_port "$mllp"
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
-echo "soak $(date -u +%FT%TZ) load $(cut -d' ' -f1 /proc/loadavg) nproc $(nproc): ${seconds} s at ${rate}/s over ${connections} connections, $(basename "$file")"
+if (( ${WARMUP:-0} > 0 )); then
+  dotnet "$loadgen" --port "$mllp" --file "$file" --connections "$connections" --rate "$rate" --seconds "$WARMUP" >/dev/null 2>&1
+fi
+echo "soak $(date -u +%FT%TZ) load $(cut -d' ' -f1 /proc/loadavg) nproc $(nproc): ${seconds} s at ${rate}/s over ${connections} connections, $(basename "$file")${WARMUP:+ after ${WARMUP} s of warm-up}"
 dotnet "$loadgen" --port "$mllp" --file "$file" --connections "$connections" --rate "$rate" --seconds "$seconds" >"$data/loadgen.out" 2>/dev/null &
 lg=$!; pids+=("$lg")
 printf '%8s %10s %8s %16s %10s\n' elapsed_s rss_mib cpu_s oldest_accepted_s accepted
