@@ -38,6 +38,7 @@ public static class SettingsCheck
         (Alerts.AlertsOptions.Section, typeof(Alerts.AlertsOptions)),
         (MetricsOptions.Section, typeof(MetricsOptions)),
         (TelemetryOptions.Section, typeof(TelemetryOptions)),
+        (Pipeline.ProcessingOptions.Section, typeof(Pipeline.ProcessingOptions)),
     ];
 
     /// <summary>One line per value that does not convert; empty when all do.</summary>

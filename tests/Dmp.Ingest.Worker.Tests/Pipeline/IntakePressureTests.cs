@@ -1,4 +1,6 @@
+using Dmp.Ingest.Worker.Hosting;
 using Dmp.Ingest.Worker.Pipeline;
+using Microsoft.Extensions.Configuration;
 
 namespace Dmp.Ingest.Worker.Tests.Pipeline;
 
@@ -94,5 +96,17 @@ public sealed class IntakePressureTests
         };
         Assert.Contains(options.Validate(), f => f.StartsWith(expected, StringComparison.Ordinal));
         Assert.Empty(new ProcessingOptions().Validate());
+    }
+
+    [Fact]
+    public void A_value_that_is_not_a_number_is_one_line_naming_the_key_before_the_host_binds_it()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Dmp:Processing:DeferAbovePerSecond"] = "fast",
+        }).Build();
+
+        var problem = Assert.Single(SettingsCheck.Problems(configuration));
+        Assert.StartsWith("Dmp:Processing:DeferAbovePerSecond is 'fast'", problem, StringComparison.Ordinal);
     }
 }
