@@ -12,6 +12,12 @@ namespace Dmp.Ingest.Worker.Tests.Pipeline;
 /// </summary>
 public sealed class IntakeFirstTests
 {
+    private static Dictionary<string, string?> Deferring(string perSecond, string maxSeconds) => new()
+    {
+        ["Dmp:Processing:DeferAbovePerSecond"] = perSecond,
+        ["Dmp:Processing:MaxDeferSeconds"] = maxSeconds,
+    };
+
     /// <summary>Sends ADTs one after the other (each ACKed AA) until <paramref name="until"/> holds, at most <paramref name="max"/>.</summary>
     private static async Task<int> SendUntilAsync(MllpTestClient client, string prefix, int start, int max, Func<bool> until)
     {
@@ -38,11 +44,7 @@ public sealed class IntakeFirstTests
     [Fact]
     public async Task Processing_waits_while_a_burst_lasts_and_processes_all_of_it_once_it_ends()
     {
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
-        {
-            ["Dmp:Processing:DeferAbovePerSecond"] = "10",
-            ["Dmp:Processing:MaxDeferSeconds"] = "120",
-        });
+        await using var gateway = await TestGateway.StartAsync(Deferring(perSecond: "10", maxSeconds: "120"));
         var worker = gateway.Services.GetRequiredService<ProcessingWorker>();
         await using var client = await gateway.ConnectAsync();
 
@@ -57,8 +59,7 @@ public sealed class IntakeFirstTests
 
         // The burst over, everything is processed.
         await WaitProcessedAsync(worker, sent);
-        var stats = await gateway.MessagesAsync("status=processed");
-        Assert.Equal(sent, stats.Count);
+        Assert.Equal(sent, (await gateway.MessagesAsync("status=processed")).Count);
         var scrape = await Scrape.FromAsync(gateway.Anonymous);
         Assert.Equal(worker.Deferrals, scrape.Value("dmp_processing_deferrals_total"));
     }
@@ -66,11 +67,7 @@ public sealed class IntakeFirstTests
     [Fact]
     public async Task A_burst_longer_than_the_longest_wait_is_processed_while_it_goes_on()
     {
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
-        {
-            ["Dmp:Processing:DeferAbovePerSecond"] = "10",
-            ["Dmp:Processing:MaxDeferSeconds"] = "0.5",
-        });
+        await using var gateway = await TestGateway.StartAsync(Deferring(perSecond: "10", maxSeconds: "0.5"));
         var worker = gateway.Services.GetRequiredService<ProcessingWorker>();
         await using var client = await gateway.ConnectAsync();
 
@@ -87,12 +84,9 @@ public sealed class IntakeFirstTests
     [Fact]
     public async Task With_acks_after_processing_nothing_waits_for_the_burst()
     {
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
-        {
-            ["Dmp:Mllp:AckMode"] = "Processed",
-            ["Dmp:Processing:DeferAbovePerSecond"] = "1",
-            ["Dmp:Processing:MaxDeferSeconds"] = "120",
-        });
+        var settings = Deferring(perSecond: "1", maxSeconds: "120");
+        settings["Dmp:Mllp:AckMode"] = "Processed";
+        await using var gateway = await TestGateway.StartAsync(settings);
         var worker = gateway.Services.GetRequiredService<ProcessingWorker>();
         await using var client = await gateway.ConnectAsync();
 
