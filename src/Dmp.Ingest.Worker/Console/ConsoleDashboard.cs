@@ -1,5 +1,6 @@
 using Dmp.Ingest.Worker.Alerts;
 using Dmp.Ingest.Worker.Mllp;
+using Dmp.Ingest.Worker.Pipeline;
 using Dmp.Store;
 using Dmp.Store.Inbox;
 using Microsoft.Extensions.Options;
@@ -24,14 +25,19 @@ public sealed record DashboardView(
     IReadOnlyDictionary<string, long> ByStatus,
     (double P50, double P99, int Count)? AckLatency,
     IReadOnlyList<AlertRuleSnapshot> Alerts,
-    IReadOnlyList<SenderRow> Senders);
+    IReadOnlyList<SenderRow> Senders)
+{
+    /// <summary>Processing is waiting for a burst of arrivals to end (`Dmp:Processing:DeferAbovePerSecond`): why the queue grows.</summary>
+    public bool ProcessingWaits { get; init; }
+}
 
 /// <summary>
 /// Reads the dashboard: per-minute counts of the last hour from the inbox (received_at and ACK code on the indexed
 /// received_at; failures from the history lines), the queue from <see cref="InboxFigures"/>, alerts from the evaluator's
 /// <see cref="AlertBoard"/>, latency from <see cref="AckLatency"/>.
 /// </summary>
-public sealed class ConsoleDashboard(DmpStore store, AlertBoard alerts, InboxSnapshots snapshots, AckLatency latency, IOptions<MllpOptions> mllp, TimeProvider time)
+public sealed class ConsoleDashboard(DmpStore store, AlertBoard alerts, InboxSnapshots snapshots, AckLatency latency, IOptions<MllpOptions> mllp, TimeProvider time,
+    ProcessingWorker processing)
 {
     /// <summary>A configured sender with no message for this long is shown as silent.</summary>
     public static readonly TimeSpan SilentAfter = TimeSpan.FromHours(1);
@@ -85,6 +91,9 @@ public sealed class ConsoleDashboard(DmpStore store, AlertBoard alerts, InboxSna
             snapshot.ByStatus,
             latency.Percentiles(),
             alerts.Rules.Select(r => r.Snapshot()).Where(s => s.Phase != AlertPhase.Ok).ToList(),
-            senders);
+            senders)
+        {
+            ProcessingWaits = processing.WaitingForBurst,
+        };
     }
 }

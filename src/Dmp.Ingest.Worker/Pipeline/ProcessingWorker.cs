@@ -32,9 +32,13 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
     private static readonly TimeSpan DeferPoll = TimeSpan.FromMilliseconds(20);
     private long _processed;
     private long _deferrals;
+    private volatile bool _waiting;
 
     /// <summary>How many times processing started waiting for a burst of arrivals to end (see <see cref="IntakePressure"/>).</summary>
     public long Deferrals => Interlocked.Read(ref _deferrals);
+
+    /// <summary>True while processing waits for a burst of arrivals to end (the console's dashboard says so).</summary>
+    public bool WaitingForBurst => _waiting;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -55,7 +59,7 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
                 {
                     if (!deferring)
                     {
-                        deferring = true;
+                        deferring = _waiting = true;
                         Interlocked.Increment(ref _deferrals);
                         metrics.Deferred();
                         logger.LogDebug("Arrivals at {Rate:F0}/s: processing waits for the burst to end", pressure.Rate);
@@ -66,7 +70,7 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
                 if (deferring && pressure!.CatchingUp)
                     logger.LogInformation("Arrivals stayed above {Threshold}/s for {Seconds} s (Dmp:Processing:MaxDeferSeconds): processing works through the backlog now",
                         options.Value.DeferAbovePerSecond, options.Value.MaxDeferSeconds);
-                deferring = false;
+                deferring = _waiting = false;
                 batch = await store.Processing.ClaimAsync(256, stoppingToken);
                 if (batch.Count == 0)
                 {

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
+using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.Pipeline;
+using Dmp.Ingest.Worker.Tests.OperatorConsole;
 using Dmp.Ingest.Worker.Tests.Mllp;
 using Dmp.Ingest.Worker.Tests.Telemetry;
 
@@ -97,5 +99,50 @@ public sealed class IntakeFirstTests
 
         Assert.Equal(40, worker.Processed);
         Assert.Equal(0, worker.Deferrals);
+    }
+
+    [Fact]
+    public async Task The_dashboard_says_processing_waits_while_it_does_and_no_longer_after()
+    {
+        await using var gateway = await TestGateway.StartAsync(Deferring(perSecond: "10", maxSeconds: "120"));
+        var worker = gateway.Services.GetRequiredService<ProcessingWorker>();
+        using var browser = ConsoleSession.Client(gateway);
+        await ConsoleSession.SignInAsync(browser, TestGateway.Token(DmpClaims.Operator));
+        const string Waits = "data-testid=\"processing-waits\"";
+        Assert.DoesNotContain(Waits, await browser.GetStringAsync("/console/"), StringComparison.Ordinal);
+
+        // A sender keeps the burst going (far above 10/s) while the page is read.
+        await using var client = await gateway.ConnectAsync();
+        using var stop = new CancellationTokenSource();
+        var sent = 0;
+        var sender = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(Hl7Samples.Adt($"DASH-{sent}"))).Code);
+                sent++;
+            }
+        });
+        string during;
+        try
+        {
+            var deadline = DateTime.UtcNow + TestGateway.Patience;
+            while (!worker.WaitingForBurst)
+            {
+                Assert.True(DateTime.UtcNow < deadline && !sender.IsCompleted, "processing never waited for the burst");
+                await Task.Delay(20);
+            }
+            during = await browser.GetStringAsync("/console/");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await sender;
+        }
+
+        Assert.Contains(Waits, during, StringComparison.Ordinal);
+        Assert.Contains("processing waits for the burst of arrivals to end", during, StringComparison.Ordinal);
+        await WaitProcessedAsync(worker, sent);
+        Assert.DoesNotContain(Waits, await browser.GetStringAsync("/console/"), StringComparison.Ordinal);
     }
 }
