@@ -51,13 +51,22 @@ public sealed class IntakeFirstTests
         await using var client = await gateway.ConnectAsync();
 
         var sent = await SendUntilAsync(client, "BURST", 0, 5000, () => worker.Deferrals > 0);
-        var processedWhenDeferred = worker.Processed;
-        for (var i = 0; i < 100; i++, sent++)
-            Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(Hl7Samples.Adt($"BURST-{sent}"))).Code);
-
-        // A hundred more arrived while it waited: none of them (nor any waiting before) was processed meanwhile.
-        Assert.Equal(processedWhenDeferred, worker.Processed);
-        Assert.True(sent - processedWhenDeferred >= 100);
+        // A hundred more arrive while it waits: none of them (nor any waiting before) is processed meanwhile. A sender
+        // stalled for 100 ms on a loaded machine ends the burst for a moment (processing then rightly goes on): such a
+        // round is taken again, and one of three must go through without a break.
+        var clean = false;
+        for (var round = 0; round < 3 && !clean; round++)
+        {
+            var (processedBefore, deferralsBefore) = (worker.Processed, worker.Deferrals);
+            for (var i = 0; i < 100; i++, sent++)
+                Assert.Equal("AA", Hl7Samples.ReadAck(await client.SendAsync(Hl7Samples.Adt($"BURST-{sent}"))).Code);
+            if (worker.Deferrals != deferralsBefore || !worker.WaitingForBurst)
+                continue;
+            Assert.Equal(processedBefore, worker.Processed);
+            Assert.True(sent - processedBefore >= 100);
+            clean = true;
+        }
+        Assert.True(clean, "in three rounds of 100 messages processing never kept waiting for a whole round");
 
         // The burst over, everything is processed.
         await WaitProcessedAsync(worker, sent);
@@ -126,13 +135,18 @@ public sealed class IntakeFirstTests
         string during;
         try
         {
+            // The page is read while processing waits (again, should a stalled sender have let it go on for a moment).
             var deadline = DateTime.UtcNow + TestGateway.Patience;
-            while (!worker.WaitingForBurst)
+            do
             {
-                Assert.True(DateTime.UtcNow < deadline && !sender.IsCompleted, "processing never waited for the burst");
-                await Task.Delay(20);
+                while (!worker.WaitingForBurst)
+                {
+                    Assert.True(DateTime.UtcNow < deadline && !sender.IsCompleted, "processing never waited for the burst");
+                    await Task.Delay(20);
+                }
+                during = await browser.GetStringAsync("/console/");
             }
-            during = await browser.GetStringAsync("/console/");
+            while (!during.Contains(Waits, StringComparison.Ordinal) && DateTime.UtcNow < deadline);
         }
         finally
         {
