@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Dmp.Ingest.Worker.Auth;
 using Dmp.Ingest.Worker.Pipeline;
@@ -115,10 +116,15 @@ public sealed class IntakeFirstTests
     {
         await using var gateway = await TestGateway.StartAsync(Deferring(perSecond: "10", maxSeconds: "120"));
         var worker = gateway.Services.GetRequiredService<ProcessingWorker>();
-        using var browser = ConsoleSession.Client(gateway);
-        await ConsoleSession.SignInAsync(browser, TestGateway.Token(DmpClaims.Operator));
-        const string Waits = "data-testid=\"processing-waits\"";
-        Assert.DoesNotContain(Waits, await browser.GetStringAsync("/console/"), StringComparison.Ordinal);
+        await using var chromium = await ConsoleChromium.LaunchAsync();
+        var (page, problems) = await ConsoleChromium.OpenAsync(chromium.Browser);
+        var baseUrl = $"http://{gateway.Http}";
+        await page.GotoAsync(baseUrl + "/console/login");
+        await page.Locator("input[name=token]").FillAsync(TestGateway.Token(DmpClaims.Operator));
+        await page.Locator("input[name=token]").PressAsync("Enter");
+        await page.WaitForURLAsync(new Regex("/console/$"));
+        var waits = page.Locator("[data-testid=processing-waits]");
+        Assert.Equal(0, await waits.CountAsync());
 
         // A sender keeps the burst going (far above 10/s) while the page is read.
         await using var client = await gateway.ConnectAsync();
@@ -132,7 +138,6 @@ public sealed class IntakeFirstTests
                 sent++;
             }
         });
-        string during;
         try
         {
             // The page is read while processing waits (again, should a stalled sender have let it go on for a moment).
@@ -144,9 +149,13 @@ public sealed class IntakeFirstTests
                     Assert.True(DateTime.UtcNow < deadline && !sender.IsCompleted, "processing never waited for the burst");
                     await Task.Delay(20);
                 }
-                during = await browser.GetStringAsync("/console/");
+                await page.GotoAsync(baseUrl + "/console/");
             }
-            while (!during.Contains(Waits, StringComparison.Ordinal) && DateTime.UtcNow < deadline);
+            while (await waits.CountAsync() == 0 && DateTime.UtcNow < deadline);
+
+            Assert.Equal("processing waits for the burst of arrivals to end", (await waits.InnerTextAsync()).Trim());
+            await ConsoleChromium.AssertAccessibleAsync(page, "dashboard while processing waits");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleChromium.ScreenshotDir, "dashboard-burst.png"), FullPage = true });
         }
         finally
         {
@@ -154,9 +163,9 @@ public sealed class IntakeFirstTests
             await sender;
         }
 
-        Assert.Contains(Waits, during, StringComparison.Ordinal);
-        Assert.Contains("processing waits for the burst of arrivals to end", during, StringComparison.Ordinal);
         await WaitProcessedAsync(worker, sent);
-        Assert.DoesNotContain(Waits, await browser.GetStringAsync("/console/"), StringComparison.Ordinal);
+        await page.GotoAsync(baseUrl + "/console/");
+        Assert.Equal(0, await waits.CountAsync());
+        Assert.Empty(problems);
     }
 }
