@@ -16,7 +16,6 @@ public sealed class IntakePressure(double deferAbovePerSecond, TimeSpan maxDefer
     private TimeSpan? _windowStart;
     private long _windowArrivals;
     private TimeSpan? _deferringSince;
-    private bool _catchingUp;
 
     /// <summary>The arrival rate over the last complete window, in messages per second.</summary>
     public double Rate { get; private set; }
@@ -36,7 +35,7 @@ public sealed class IntakePressure(double deferAbovePerSecond, TimeSpan maxDefer
             (_windowStart, _windowArrivals) = (now, arrivals);
         }
 
-        if (deferAbovePerSecond <= 0 || _catchingUp || Rate <= deferAbovePerSecond)
+        if (deferAbovePerSecond <= 0 || CatchingUp || Rate <= deferAbovePerSecond)
         {
             _deferringSince = null;
             return false;
@@ -45,13 +44,13 @@ public sealed class IntakePressure(double deferAbovePerSecond, TimeSpan maxDefer
         if (now - _deferringSince.Value < maxDefer)
             return true;
         // Waited long enough: work through the backlog before waiting again.
-        (_catchingUp, _deferringSince) = (true, null);
+        (CatchingUp, _deferringSince) = (true, null);
         return false;
     }
 
     /// <summary>True once processing waited its longest and works through the backlog until nothing is left.</summary>
-    public bool CatchingUp => _catchingUp;
+    public bool CatchingUp { get; private set; }
 
     /// <summary>Nothing was left to process: a later burst may be deferred again.</summary>
-    public void CaughtUp() => _catchingUp = false;
+    public void CaughtUp() => CatchingUp = false;
 }

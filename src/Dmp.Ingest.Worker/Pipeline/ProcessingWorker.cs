@@ -49,7 +49,6 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
         var pressure = completions.Enabled
             ? null
             : new IntakePressure(options.Value.DeferAbovePerSecond, TimeSpan.FromSeconds(options.Value.MaxDeferSeconds));
-        var deferring = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             IReadOnlyList<PendingMessage> batch;
@@ -57,9 +56,9 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
             {
                 if (pressure is not null && pressure.ShouldDefer(signal.Arrivals, Stopwatch.GetElapsedTime(0)))
                 {
-                    if (!deferring)
+                    if (!_waiting)
                     {
-                        deferring = _waiting = true;
+                        _waiting = true;
                         Interlocked.Increment(ref _deferrals);
                         metrics.Deferred();
                         logger.LogDebug("Arrivals at {Rate:F0}/s: processing waits for the burst to end", pressure.Rate);
@@ -67,10 +66,10 @@ public sealed class ProcessingWorker(StoreLifetime storeLifetime, RuleSetReloade
                     await Task.Delay(DeferPoll, stoppingToken);
                     continue;
                 }
-                if (deferring && pressure!.CatchingUp)
+                if (_waiting && pressure!.CatchingUp)
                     logger.LogInformation("Arrivals stayed above {Threshold}/s for {Seconds} s (Dmp:Processing:MaxDeferSeconds): processing works through the backlog now",
                         options.Value.DeferAbovePerSecond, options.Value.MaxDeferSeconds);
-                deferring = _waiting = false;
+                _waiting = false;
                 batch = await store.Processing.ClaimAsync(256, stoppingToken);
                 if (batch.Count == 0)
                 {

@@ -25,11 +25,12 @@ internal sealed class DossierApply
     private readonly DocumentVersions _documents;
     private readonly DossierEntries _entries;
     private readonly HeldMessages _held;
-    private bool _heldIdentitiesMayExist = true;
+    private readonly bool _heldIdentitiesMayExist;
 
-    private DossierApply(ApplyContext context)
+    private DossierApply(ApplyContext context, bool heldIdentitiesMayExist)
     {
         _context = context;
+        _heldIdentitiesMayExist = heldIdentitiesMayExist;
         _identities = new PatientIdentities(context);
         _choices = new FacilityChoices(context);
         _documents = new DocumentVersions(context);
@@ -46,8 +47,7 @@ internal sealed class DossierApply
         DbConnection connection, DbTransaction transaction, SqlDialect dialect, long messageId, string sender,
         ApplyPlan plan, DateTimeOffset now, bool heldIdentitiesMayExist, CancellationToken cancellationToken)
     {
-        var apply = new DossierApply(new ApplyContext(connection, transaction, dialect, messageId, sender, now, cancellationToken));
-        apply._heldIdentitiesMayExist = heldIdentitiesMayExist;
+        var apply = new DossierApply(new ApplyContext(connection, transaction, dialect, messageId, sender, now, cancellationToken), heldIdentitiesMayExist);
         var status = InboxStatus.Processed;
         string? error = null;
         var held = new List<HeldKey>();
